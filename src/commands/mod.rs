@@ -1,0 +1,14 @@
+//! One module per subcommand; each returns an exit code or an [`Error`].
+
+pub mod check;
+pub mod explain;
+pub mod init;
+pub mod list;
+
+use crate::error::Error;
+use crate::rubric::Catalogue;
+
+/// The embedded catalogue, or the error of a broken build.
+pub fn catalogue() -> Result<Catalogue, Error> {
+    Ok(Catalogue::embedded()?)
+}

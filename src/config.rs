@@ -1,0 +1,319 @@
+//! `mlscore.yaml`: its types, loading, and validation with spans that point at
+//! the offending line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Deserialize;
+
+use crate::yaml_span;
+
+/// Names the config file may have at the repository root, in order of preference.
+pub const CONFIG_NAMES: &[&str] = &["mlscore.yaml", ".mlscore.yaml"];
+
+/// The whole configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Format version; only 1 exists.
+    #[serde(default)]
+    pub version: Option<u32>,
+    /// What the scan indexes.
+    #[serde(default)]
+    pub scan: ScanConfig,
+    /// Rubric tests that do not apply, each with the reason why.
+    #[serde(default)]
+    pub waivers: BTreeMap<String, Waiver>,
+}
+
+/// The `scan:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Globs indexed even when `.gitignore` ignores them.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Globs never indexed.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Files larger than this are indexed by name only: bytes, or `"5MiB"`.
+    #[serde(default)]
+    pub max_file_size: Option<ByteSize>,
+}
+
+/// A waiver: the test does not apply to this repository.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    /// Why the test does not apply; shown in every report.
+    pub reason: String,
+    /// Points the waived test scores: 0 (the default), 0.5 or 1.
+    #[serde(default)]
+    pub points: f64,
+}
+
+/// A size in bytes, written as a number or with a unit (`KB`, `MB`, `KiB`, `MiB`, `GiB`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u64),
+            Text(String),
+        }
+        match Raw::deserialize(de)? {
+            Raw::Number(n) => Ok(ByteSize(n)),
+            Raw::Text(text) => parse_byte_size(&text).map(ByteSize).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is not a size; write bytes (1048576) or a number with a unit (512KiB, 2MiB, 1GB)"
+                ))
+            }),
+        }
+    }
+}
+
+fn parse_byte_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" | "k" => 1e3,
+        "mb" | "m" => 1e6,
+        "gb" | "g" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some((number * factor) as u64)
+}
+
+/// A configuration as loaded: the values and where they came from.
+#[derive(Debug, Default)]
+pub struct LoadedConfig {
+    pub config: Config,
+    /// The file read, if any (none means defaults).
+    pub path: Option<PathBuf>,
+}
+
+/// An error in the configuration, with the span that caused it.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {reason}")]
+    #[diagnostic(code(mlscore::config::read), help("check the path given to --config"))]
+    Read { path: String, reason: String },
+
+    #[error("{path}: {message}")]
+    #[diagnostic(code(mlscore::config::invalid))]
+    Invalid {
+        path: String,
+        message: String,
+        #[source_code]
+        source_code: NamedSource<String>,
+        #[label("{label}")]
+        span: SourceSpan,
+        label: String,
+        #[help]
+        help: String,
+    },
+}
+
+/// Finds the config for `root`: `explicit` when given, else `mlscore.yaml` or
+/// `.mlscore.yaml` at the root, else defaults.
+pub fn load(root: &Path, explicit: Option<&Path>, known_ids: &[&str]) -> Result<LoadedConfig, ConfigError> {
+    let path = match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None => CONFIG_NAMES.iter().map(|name| root.join(name)).find(|p| p.is_file()),
+    };
+    let Some(path) = path else {
+        return Ok(LoadedConfig::default());
+    };
+    let text = std::fs::read_to_string(&path).map_err(|err| ConfigError::Read {
+        path: path.display().to_string(),
+        reason: err.to_string(),
+    })?;
+    let config = parse(&path.display().to_string(), &text, known_ids)?;
+    Ok(LoadedConfig { config, path: Some(path) })
+}
+
+/// Parses and validates config text; `name` is used in messages.
+pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, ConfigError> {
+    let invalid = |message: String, span: SourceSpan, label: &str, help: String| ConfigError::Invalid {
+        path: name.to_string(),
+        message,
+        source_code: NamedSource::new(name, text.to_string()),
+        span,
+        label: label.to_string(),
+        help,
+    };
+    if text.trim().is_empty() {
+        return Ok(Config::default());
+    }
+    let config: Config = serde_yaml::from_str(text).map_err(|err| {
+        let (message, help) = explain_serde_error(&err);
+        invalid(message, yaml_span::error_span(&err), "here", help)
+    })?;
+
+    if let Some(version) = config.version {
+        if version != 1 {
+            return Err(invalid(
+                format!("unsupported config version {version}"),
+                yaml_span::key_span(text, &["version"]),
+                "this version",
+                "this mlscore reads version 1; write `version: 1` or upgrade mlscore".into(),
+            ));
+        }
+    }
+    for (field, globs) in [("include", &config.scan.include), ("exclude", &config.scan.exclude)] {
+        for (i, glob) in globs.iter().enumerate() {
+            if let Err(why) = crate::glob::compile(glob) {
+                return Err(invalid(
+                    format!("scan.{field}: `{glob}` is not a valid glob ({why})"),
+                    yaml_span::key_span(text, &["scan", field, &i.to_string()]),
+                    "this glob",
+                    "globs use `*` within a folder, `**` across folders, `?` and `[abc]`; escape a literal `[` as `\\[`".into(),
+                ));
+            }
+        }
+    }
+    for (id, waiver) in &config.waivers {
+        if !known_ids.contains(&id.as_str()) {
+            let hint = closest(id, known_ids)
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
+            return Err(invalid(
+                format!("waivers: `{id}` is not a rubric test"),
+                yaml_span::key_span(text, &["waivers", id]),
+                "unknown test id",
+                format!("{hint}`mlscore list` prints the 28 test ids (data-1 … monitor-7)"),
+            ));
+        }
+        if waiver.reason.trim().is_empty() {
+            return Err(invalid(
+                format!("waivers.{id}: the reason is empty"),
+                yaml_span::key_span(text, &["waivers", id, "reason"]),
+                "empty reason",
+                "say why the test does not apply; the reason is shown in every report".into(),
+            ));
+        }
+        if ![0.0, 0.5, 1.0].contains(&waiver.points) {
+            return Err(invalid(
+                format!("waivers.{id}: points must be 0, 0.5 or 1, not {}", waiver.points),
+                yaml_span::key_span(text, &["waivers", id, "points"]),
+                "not a rubric score",
+                "the rubric scores a test 0, 0.5 or 1; leave `points` out to score the waived test 0".into(),
+            ));
+        }
+    }
+    Ok(config)
+}
+
+/// Turns a yaml_serde error into a message and a help line that names the fix.
+fn explain_serde_error(err: &serde_yaml::Error) -> (String, String) {
+    let raw = err.to_string();
+    // yaml_serde appends " at line L column C"; the span shows the position.
+    let message = match raw.find(" at line ") {
+        Some(i) => raw[..i].to_string(),
+        None => raw.clone(),
+    };
+    let help = if let Some(rest) = message.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        // "unknown field `x`, expected one of `a`, `b`": the names sit between backticks.
+        let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
+        match closest(field, &expected) {
+            Some(c) => format!("did you mean `{c}`? The keys allowed here: {}", expected.join(", ")),
+            None => format!("remove `{field}`; the keys allowed here: {}", expected.join(", ")),
+        }
+    } else if message.contains("invalid type") {
+        "check the value's type against the README's config reference".to_string()
+    } else if message.contains("missing field") {
+        "add the missing key; the README's config reference shows a full example".to_string()
+    } else {
+        "fix the YAML syntax at the marked position (indentation, a missing `:` or quote)".to_string()
+    };
+    (message, help)
+}
+
+/// The known name closest to `word`, if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::levenshtein(word, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDS: &[&str] = &["data-1", "infra-6", "monitor-7"];
+
+    fn message(err: ConfigError) -> (String, String, usize) {
+        match err {
+            ConfigError::Invalid { message, help, span, source_code, .. } => {
+                let text = source_code.inner().clone();
+                (message, help, yaml_span::line_of(&text, span.offset()))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_a_full_config() {
+        let text = "version: 1\nscan:\n  include: [data/schema/**]\n  exclude: [data/raw/**]\n  max_file_size: 5MiB\nwaivers:\n  infra-6:\n    reason: batch job, never served\n    points: 0.5\n";
+        let config = parse("mlscore.yaml", text, IDS).unwrap();
+        assert_eq!(config.scan.max_file_size, Some(ByteSize(5 * 1024 * 1024)));
+        assert_eq!(config.waivers["infra-6"].points, 0.5);
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_right_one() {
+        let (msg, help, line) = message(parse("m.yaml", "version: 1\nwaiver:\n  data-1: {reason: x}\n", IDS).unwrap_err());
+        assert!(msg.contains("unknown field `waiver`"), "{msg}");
+        assert!(help.contains("did you mean `waivers`"), "{help}");
+        assert_eq!(line, 2);
+    }
+
+    #[test]
+    fn waiver_for_unknown_test_points_at_its_line() {
+        let (msg, help, line) = message(parse("m.yaml", "waivers:\n  infra-66:\n    reason: x\n", IDS).unwrap_err());
+        assert!(msg.contains("`infra-66` is not a rubric test"));
+        assert!(help.contains("did you mean `infra-6`"));
+        assert_eq!(line, 2);
+    }
+
+    #[test]
+    fn waiver_needs_a_reason_and_a_rubric_score() {
+        let (msg, _, line) = message(parse("m.yaml", "waivers:\n  data-1:\n    reason: '  '\n", IDS).unwrap_err());
+        assert!(msg.contains("reason is empty"));
+        assert_eq!(line, 3);
+        let (msg, _, line) = message(parse("m.yaml", "waivers:\n  data-1:\n    reason: r\n    points: 0.7\n", IDS).unwrap_err());
+        assert!(msg.contains("0, 0.5 or 1"));
+        assert_eq!(line, 4);
+    }
+
+    #[test]
+    fn bad_size_and_bad_glob_are_explained() {
+        let (msg, _, _) = message(parse("m.yaml", "scan:\n  max_file_size: lots\n", IDS).unwrap_err());
+        assert!(msg.contains("not a size"), "{msg}");
+        let (msg, _, line) = message(parse("m.yaml", "scan:\n  exclude:\n    - ok/**\n    - bad/[\n", IDS).unwrap_err());
+        assert!(msg.contains("`bad/[` is not a valid glob"), "{msg}");
+        assert_eq!(line, 4);
+    }
+
+    #[test]
+    fn malformed_yaml_is_a_syntax_error_with_a_position() {
+        let (msg, help, line) = message(parse("m.yaml", "scan:\n  exclude: [a\n  include: b\n", IDS).unwrap_err());
+        assert!(!msg.is_empty());
+        assert!(help.contains("YAML syntax"));
+        assert!(line >= 2);
+    }
+}

@@ -1,0 +1,41 @@
+//! mlscore: measures an ML repository against the ML Test Score rubric.
+//!
+//! Data flows one way: [`repo`] and [`ci`] index the repository, [`rubric`]
+//! turns evidence into points, [`report`] renders the result.
+
+pub mod ci;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod glob;
+pub mod repo;
+pub mod report;
+pub mod rubric;
+pub mod yaml_span;
+
+use clap::Parser;
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { error::EXIT_INPUT } else { error::EXIT_OK };
+        }
+    };
+    let result = match &cli.command {
+        cli::Command::Check(args) => commands::check::run(args),
+        cli::Command::List(args) => commands::list::run(args),
+        cli::Command::Explain(args) => commands::explain::run(args),
+        cli::Command::Init(args) => commands::init::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{:?}", miette::Report::new(err));
+            error::EXIT_INPUT
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The directory walk behind [`super::RepoIndex::scan`].
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use globset::GlobSet;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use walkdir::{DirEntry, WalkDir};
+
+use super::{FileEntry, ScanWarning, DEFAULT_MAX_FILE_SIZE};
+
+/// What to scan beyond the defaults.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Globs of paths indexed even when `.gitignore` ignores them.
+    pub include: Vec<String>,
+    /// Globs of paths never indexed.
+    pub exclude: Vec<String>,
+    /// Files larger than this are indexed by name only.
+    pub max_file_size: u64,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self { include: Vec::new(), exclude: Vec::new(), max_file_size: DEFAULT_MAX_FILE_SIZE }
+    }
+}
+
+/// Why a scan could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{path}: no such directory")]
+    NotFound { path: PathBuf },
+    #[error("{path}: is not a directory")]
+    NotADirectory { path: PathBuf },
+    #[error("scan glob `{glob}` is invalid: {message}")]
+    BadGlob { glob: String, message: String },
+}
+
+pub(super) struct Walked {
+    pub files: Vec<FileEntry>,
+    pub warnings: Vec<ScanWarning>,
+}
+
+/// Directory names never worth indexing: version control, environments, caches.
+const SKIPPED_DIRS: &[&str] = &[
+    ".git", ".hg", ".svn", ".venv", "venv", "node_modules", "target", "__pycache__",
+    ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints",
+    "site-packages", ".eggs", ".cache", ".idea", ".vscode",
+];
+
+pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanError> {
+    let meta = std::fs::metadata(root)
+        .map_err(|_| ScanError::NotFound { path: root.to_path_buf() })?;
+    if !meta.is_dir() {
+        return Err(ScanError::NotADirectory { path: root.to_path_buf() });
+    }
+    let include = glob_set(&options.include)?;
+    let exclude = glob_set(&options.exclude)?;
+    let gitignore = root_gitignore(root);
+    let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let warnings = RefCell::new(Vec::new());
+    let mut files = Vec::new();
+
+    let relative = |path: &Path| -> Option<String> {
+        let rel = path.strip_prefix(root).ok()?;
+        let mut out = String::new();
+        for part in rel.components() {
+            if !out.is_empty() {
+                out.push('/');
+            }
+            out.push_str(part.as_os_str().to_str()?);
+        }
+        Some(out)
+    };
+    let lossy = |path: &Path| -> String {
+        path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/")
+    };
+
+    let keep = |entry: &DirEntry| -> bool {
+        if entry.depth() == 0 {
+            return true;
+        }
+        let is_dir = entry.file_type().is_dir();
+        let Some(rel) = relative(entry.path()) else {
+            warnings.borrow_mut().push(ScanWarning {
+                path: lossy(entry.path()),
+                message: "name is not valid UTF-8; skipped (rename it to scan it)".into(),
+            });
+            return false;
+        };
+        if exclude.is_match(&rel) {
+            return false;
+        }
+        if is_dir && is_skipped_dir(entry) {
+            return false;
+        }
+        let ignored = gitignore
+            .as_ref()
+            .is_some_and(|gi| gi.matched_path_or_any_parents(&rel, is_dir).is_ignore());
+        // A directory ignored by .gitignore is still entered when an include glob
+        // may match below it; its files are then filtered one by one.
+        if ignored && !include.is_match(&rel) && !(is_dir && !options.include.is_empty()) {
+            return false;
+        }
+        if entry.path_is_symlink() {
+            let target = std::fs::canonicalize(entry.path());
+            match target {
+                Ok(target) if !target.starts_with(&canonical_root) => {
+                    warnings.borrow_mut().push(ScanWarning {
+                        path: rel,
+                        message: "symbolic link points outside the repository; not followed"
+                            .into(),
+                    });
+                    return false;
+                }
+                _ => {}
+            }
+        }
+        true
+    };
+
+    for item in WalkDir::new(root).follow_links(true).into_iter().filter_entry(keep) {
+        match item {
+            Ok(entry) => {
+                if !entry.file_type().is_file() {
+                    continue;
+                }
+                let Some(rel) = relative(entry.path()) else { continue };
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                files.push(FileEntry::new(rel, size));
+            }
+            Err(err) => {
+                let path = err.path().map(lossy).unwrap_or_default();
+                let message = if let Some(ancestor) = err.loop_ancestor() {
+                    format!(
+                        "symbolic link loop back to `{}`; not followed",
+                        lossy(ancestor)
+                    )
+                } else if let Some(io) = err.io_error() {
+                    format!("could not be read ({io}); skipped")
+                } else {
+                    format!("could not be read ({err}); skipped")
+                };
+                warnings.borrow_mut().push(ScanWarning { path, message });
+            }
+        }
+    }
+    // Files under an ignored directory that was entered only for includes.
+    if !options.include.is_empty() {
+        if let Some(gi) = &gitignore {
+            files.retain(|f| {
+                !gi.matched_path_or_any_parents(&f.path, false).is_ignore()
+                    || include.is_match(&f.path)
+            });
+        }
+    }
+    let mut warnings = warnings.into_inner();
+    warnings.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Walked { files, warnings })
+}
+
+fn is_skipped_dir(entry: &DirEntry) -> bool {
+    let name = entry.file_name().to_string_lossy();
+    if SKIPPED_DIRS.contains(&name.as_ref()) || name.ends_with(".egg-info") {
+        return true;
+    }
+    // A virtualenv under any name carries this marker file.
+    entry.path().join("pyvenv.cfg").is_file()
+}
+
+fn root_gitignore(root: &Path) -> Option<Gitignore> {
+    let path = root.join(".gitignore");
+    if !path.is_file() {
+        return None;
+    }
+    let mut builder = GitignoreBuilder::new(root);
+    builder.add(&path);
+    builder.build().ok()
+}
+
+fn glob_set(globs: &[String]) -> Result<GlobSet, ScanError> {
+    crate::glob::compile_set(globs).map_err(|(glob, message)| ScanError::BadGlob { glob, message })
+}

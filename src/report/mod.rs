@@ -1,0 +1,217 @@
+//! The report model, built once from an assessment, and its renderers. The
+//! renderers only read the model; none computes anything new.
+
+pub mod human;
+
+use serde::Serialize;
+
+use crate::ci::{CiModel, CiSystem};
+use crate::repo::ScanWarning;
+use crate::rubric::{Assessment, Band, Section, SectionScore, Status, TestResult};
+
+/// The JSON report's format version; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything a report says.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub score: ScoreSummary,
+    pub sections: Vec<SectionScore>,
+    pub tests: Vec<TestResult>,
+    pub custom_checks: Vec<TestResult>,
+    pub next_steps: Vec<NextStep>,
+    pub ci: CiSummary,
+    pub config: ConfigSummary,
+    pub findings: Vec<Finding>,
+    pub warnings: Vec<Warning>,
+    pub files_indexed: usize,
+}
+
+/// The producing tool.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// The final score and its band.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoreSummary {
+    /// The minimum of the four section scores.
+    #[serde(rename = "final")]
+    pub final_score: f64,
+    pub band: Band,
+    pub band_range: &'static str,
+    pub band_meaning: &'static str,
+    /// The sections whose score is the final score.
+    pub minimum_sections: Vec<Section>,
+}
+
+/// The cheapest way to raise the lowest section.
+#[derive(Debug, Clone, Serialize)]
+pub struct NextStep {
+    pub test: String,
+    pub title: String,
+    /// Points the step would add to its section.
+    pub gain: f64,
+    pub action: String,
+}
+
+/// What CI runs, in brief.
+#[derive(Debug, Clone, Serialize)]
+pub struct CiSummary {
+    pub systems: Vec<CiSystem>,
+    pub jobs: Vec<CiJobSummary>,
+    /// Whether a CI job runs mlscore itself.
+    pub runs_mlscore: bool,
+}
+
+/// One CI job, in brief.
+#[derive(Debug, Clone, Serialize)]
+pub struct CiJobSummary {
+    pub name: String,
+    pub system: CiSystem,
+    pub file: String,
+    pub line: usize,
+    pub scheduled: bool,
+    pub automatic: bool,
+}
+
+/// Where the configuration came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigSummary {
+    /// The config file read, relative to the scanned root when inside it.
+    pub path: Option<String>,
+}
+
+/// Severity of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Note,
+    Warning,
+    Error,
+}
+
+/// Something a user should act on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub level: Level,
+    /// The check or probe that produced it.
+    pub check: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+/// A problem reading the repository that did not stop the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl Report {
+    /// Builds the report from an assessment and what was read.
+    pub fn new(
+        assessment: Assessment,
+        ci: &CiModel,
+        scan_warnings: Vec<ScanWarning>,
+        config_path: Option<String>,
+        files_indexed: usize,
+    ) -> Report {
+        let card = assessment.scorecard;
+        let minimum_sections = card.sections.iter().filter(|s| s.is_minimum).map(|s| s.section).collect();
+        let next_steps = next_steps(&card.tests, &card.sections);
+        let findings = assessment
+            .custom
+            .iter()
+            .filter(|t| t.status == Status::Missing)
+            .map(|t| Finding {
+                level: Level::Warning,
+                check: t.id.clone(),
+                message: format!("custom check `{}` found no evidence: {}", t.id, t.title),
+                path: None,
+                line: None,
+            })
+            .collect();
+        let mut warnings: Vec<Warning> = scan_warnings
+            .into_iter()
+            .map(|w| Warning { path: w.path, line: None, message: w.message })
+            .collect();
+        warnings.extend(ci.warnings.iter().map(|w| Warning { path: w.path.clone(), line: w.line, message: w.message.clone() }));
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo { name: "mlscore", version: env!("CARGO_PKG_VERSION") },
+            score: ScoreSummary {
+                final_score: card.final_score,
+                band: card.band,
+                band_range: card.band.range(),
+                band_meaning: card.band.meaning(),
+                minimum_sections,
+            },
+            sections: card.sections,
+            tests: card.tests,
+            custom_checks: assessment.custom,
+            next_steps,
+            ci: CiSummary {
+                systems: ci.systems(),
+                jobs: ci
+                    .jobs
+                    .iter()
+                    .map(|j| CiJobSummary {
+                        name: j.name.clone(),
+                        system: j.system,
+                        file: j.file.clone(),
+                        line: j.line,
+                        scheduled: j.is_scheduled(),
+                        automatic: j.automatic,
+                    })
+                    .collect(),
+                runs_mlscore: ci.mlscore_command().is_some(),
+            },
+            config: ConfigSummary { path: config_path },
+            findings,
+            warnings,
+            files_indexed,
+        }
+    }
+
+    /// The JSON report, pretty-printed.
+    pub fn to_json(&self) -> String {
+        // The model holds only strings, numbers and plain enums: it always serializes.
+        serde_json::to_string_pretty(self).unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))
+    }
+}
+
+/// The cheapest steps that raise the lowest section: automating evidence that
+/// already exists (+0.5 each) before starting a missing test (+0.5 by hand).
+fn next_steps(tests: &[TestResult], sections: &[SectionScore]) -> Vec<NextStep> {
+    let mut steps = Vec::new();
+    for section in sections.iter().filter(|s| s.is_minimum) {
+        let of = || tests.iter().filter(|t| t.section == section.section);
+        for test in of().filter(|t| t.status == Status::Manual) {
+            let action = match test.evidence.first() {
+                Some(e) => format!("run `{}` from CI (a workflow step, a Makefile target CI calls, or a test path pytest covers in CI)", e.path),
+                None => "run the existing practice from CI".to_string(),
+            };
+            steps.push(NextStep { test: test.id.clone(), title: test.title.clone(), gain: 0.5, action });
+        }
+        for test in of().filter(|t| t.status == Status::Missing) {
+            steps.push(NextStep {
+                test: test.id.clone(),
+                title: test.title.clone(),
+                gain: 0.5,
+                action: format!("start it by hand and commit the result; `mlscore explain {}` says how", test.id),
+            });
+        }
+    }
+    steps.truncate(3);
+    steps
+}

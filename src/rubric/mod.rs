@@ -1,0 +1,44 @@
+//! The rubric: the catalogue of checks, evidence matching and scoring.
+
+pub mod catalogue;
+pub mod manifest;
+pub mod matcher;
+pub mod python;
+pub mod score;
+
+use std::collections::BTreeMap;
+
+pub use catalogue::{Catalogue, CheckDef, Section};
+pub use matcher::{CiLink, Evidence};
+pub use score::{Band, Scorecard, SectionScore, Status, TestResult};
+
+use crate::ci::CiModel;
+use crate::config::Waiver;
+use crate::repo::RepoIndex;
+
+/// The result of assessing a repository.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// The 28 rubric tests and their score.
+    pub scorecard: Scorecard,
+    /// The repository's own checks, scored the same way but apart.
+    pub custom: Vec<TestResult>,
+}
+
+/// Scores a repository: finds evidence for every check and applies waivers.
+pub fn assess(
+    catalogue: &Catalogue,
+    index: &RepoIndex,
+    ci: &CiModel,
+    waivers: &BTreeMap<String, Waiver>,
+) -> Assessment {
+    let all: Vec<&CheckDef> = catalogue.checks.iter().chain(&catalogue.custom).collect();
+    let mut evidence = matcher::find_evidence(&all, &catalogue.tools, index, ci).into_iter();
+    let mut score = |check: &CheckDef| {
+        let found = evidence.next().unwrap_or_default();
+        TestResult::score(&check.id, check.section, &check.title, found, waivers.get(&check.id))
+    };
+    let tests: Vec<TestResult> = catalogue.checks.iter().map(&mut score).collect();
+    let custom: Vec<TestResult> = catalogue.custom.iter().map(&mut score).collect();
+    Assessment { scorecard: Scorecard::new(tests), custom }
+}

@@ -1,0 +1,101 @@
+//! Python imports, read line by line from `.py` files and from the JSON of
+//! notebooks (whose code lines are JSON strings), without running anything.
+
+/// One imported module: its dotted name and the 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    pub module: String,
+    pub line: usize,
+}
+
+/// The modules a file imports. `from a.b import c, d` yields `a.b`, `a.b.c`
+/// and `a.b.d`, so a rule can name either a package or a submodule imported by
+/// name (`from ray import tune` satisfies `ray.tune`).
+pub fn imports(text: &str) -> Vec<Import> {
+    let mut found = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        // Notebook JSON: `    "from x import y\n",` — take the string's content.
+        let mut code = raw.trim_start();
+        if let Some(rest) = code.strip_prefix('"') {
+            code = rest.trim_end().trim_end_matches(',').trim_end_matches('"');
+            code = code.trim_end_matches("\\n").trim_start();
+        }
+        if let Some(rest) = code.strip_prefix("import ") {
+            for part in rest.split(',') {
+                let name = part.split_whitespace().next().unwrap_or("");
+                if is_module_path(name) {
+                    found.push(Import { module: name.to_string(), line });
+                }
+            }
+        } else if let Some(rest) = code.strip_prefix("from ") {
+            let mut words = rest.split_whitespace();
+            let module = words.next().unwrap_or("");
+            if words.next() != Some("import") || !is_module_path(module) {
+                continue;
+            }
+            found.push(Import { module: module.to_string(), line });
+            let names = rest.split_once(" import ").map(|(_, n)| n).unwrap_or("");
+            for name in names.trim_matches(['(', ')', ' ', '\\']).split(',') {
+                let name = name.split_whitespace().next().unwrap_or("").trim_matches(['(', ')']);
+                if !name.is_empty() && name != "*" && is_module_path(name) {
+                    found.push(Import { module: format!("{module}.{name}"), line });
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Whether `module` (an import) is `wanted` or inside it.
+pub fn matches(module: &str, wanted: &str) -> bool {
+    module == wanted || (module.starts_with(wanted) && module.as_bytes().get(wanted.len()) == Some(&b'.'))
+}
+
+fn is_module_path(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn modules(text: &str) -> Vec<(String, usize)> {
+        imports(text).into_iter().map(|i| (i.module, i.line)).collect()
+    }
+
+    #[test]
+    fn reads_plain_and_from_imports() {
+        let text = "import os, numpy as np\nfrom sklearn.model_selection import GridSearchCV, KFold\nfrom . import local\nx = 'import nothing'\n    import pandera as pa\n";
+        let found = modules(text);
+        assert!(found.contains(&("os".into(), 1)));
+        assert!(found.contains(&("numpy".into(), 1)));
+        assert!(found.contains(&("sklearn.model_selection".into(), 2)));
+        assert!(found.contains(&("sklearn.model_selection.GridSearchCV".into(), 2)));
+        assert!(found.contains(&("pandera".into(), 5)));
+        assert!(!found.iter().any(|(m, _)| m.contains("local") || m == "nothing"));
+    }
+
+    #[test]
+    fn reads_notebook_source_lines() {
+        let text = "{\n \"cells\": [{\n   \"source\": [\n    \"import pandas as pd\\n\",\n    \"from ray import tune\"\n   ]\n }]\n}\n";
+        let found = modules(text);
+        assert!(found.contains(&("pandas".into(), 4)));
+        assert!(found.contains(&("ray.tune".into(), 5)));
+    }
+
+    #[test]
+    fn matches_packages_and_submodules_only() {
+        assert!(matches("pandera.typing", "pandera"));
+        assert!(matches("pandera", "pandera"));
+        assert!(!matches("panderax", "pandera"));
+        assert!(matches("ray.tune.search", "ray.tune"));
+        assert!(!matches("ray", "ray.tune"));
+    }
+}

@@ -21,6 +21,9 @@ pub enum Command {
     List(ListArgs),
     /// Print what a test asks, why, how to earn its points and what mlscore looks for.
     Explain(ExplainArgs),
+    /// Compare metrics between a base revision and the working tree (or a head
+    /// revision), judge them by their policies, and gate on the result.
+    Diff(DiffArgs),
     /// Write a starter mlscore.yaml fitted to the repository.
     Init(InitArgs),
 }
@@ -33,22 +36,74 @@ pub struct CheckArgs {
     /// Config file (default: mlscore.yaml or .mlscore.yaml in PATH).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
-    /// Report format.
-    #[arg(long, short, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Write the report to this file instead of standard output.
+    /// Also score this base revision (read from git, no checkout) and diff
+    /// metrics against it, e.g. `origin/main`.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The repository.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Config file (default: mlscore.yaml or .mlscore.yaml in PATH).
     #[arg(long, short)]
-    pub output: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    /// The base revision.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub base: String,
+    /// The head revision (default: the working tree).
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// Which reports to write, and where.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Report format; repeat for several (each goes to standard output unless
+    /// --output says where).
+    #[arg(long, short, value_enum, value_name = "FORMAT")]
+    pub format: Vec<Format>,
+    /// Write a report to a file: `PATH` (for the one --format) or
+    /// `FORMAT=PATH`; repeatable, e.g. `-o sarif=mlscore.sarif -o junit=report.xml`.
+    #[arg(long, short, value_name = "[FORMAT=]PATH")]
+    pub output: Vec<String>,
     /// When to colour the human report.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 }
 
+/// Gate conditions given on the command line; they override mlscore.yaml.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GateArgs {
+    /// Fail when the final score is below this.
+    #[arg(long, value_name = "SCORE")]
+    pub min_score: Option<f64>,
+    /// Fail when a section is below a minimum, e.g. `--min-section data=2`; repeatable.
+    #[arg(long, value_name = "SECTION=SCORE")]
+    pub min_section: Vec<String>,
+    /// Fail when the final score or a section drops below the base revision's.
+    #[arg(long)]
+    pub no_score_drop: bool,
+    /// Report the verdict but exit 0 whatever it is.
+    #[arg(long)]
+    pub advisory: bool,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,12 +123,22 @@ pub struct InitArgs {
 }
 
 /// Report formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
 pub enum Format {
     /// Readable text for a terminal.
     Human,
     /// The versioned JSON report (schema_version 1).
     Json,
+    /// Markdown for a pull-request comment.
+    Markdown,
+    /// Markdown for a CI job summary ($GITHUB_STEP_SUMMARY).
+    Summary,
+    /// SARIF 2.1.0, for code scanning and Jenkins Warnings NG.
+    Sarif,
+    /// JUnit XML, one test case per rubric test, metric and gate condition.
+    Junit,
+    /// GitHub Actions workflow commands (::error file=…::…) for annotations.
+    Github,
 }
 
 /// Colour policy.

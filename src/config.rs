@@ -25,6 +25,148 @@ pub struct Config {
     /// Rubric tests that do not apply, each with the reason why.
     #[serde(default)]
     pub waivers: BTreeMap<String, Waiver>,
+    /// Metric files and the policies that judge their changes.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    /// When the merge gate fails.
+    #[serde(default)]
+    pub gate: GateConfig,
+}
+
+/// The `metrics:` section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Metric files to read; discovered when empty and `discover` is on.
+    #[serde(default)]
+    pub files: Vec<MetricFileConfig>,
+    /// Also read metric files found in the repository (dvc.yaml `metrics:`,
+    /// `*metrics*.{json,yaml,toml,csv,tsv}`, `mlruns/`). Default: true.
+    #[serde(default = "yes")]
+    pub discover: bool,
+    /// Policies by metric name or glob (`eval.auc`, `*.auc`, `metrics.json:loss`).
+    #[serde(default)]
+    pub policies: BTreeMap<String, MetricPolicy>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { files: Vec::new(), discover: true, policies: BTreeMap::new() }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A metrics file: a path, or a path with the CSV column that keys its rows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum MetricFileConfig {
+    Path(String),
+    Keyed {
+        path: String,
+        #[serde(default)]
+        key: Option<String>,
+    },
+}
+
+impl MetricFileConfig {
+    /// The file's path, repository-relative.
+    pub fn path(&self) -> &str {
+        match self {
+            MetricFileConfig::Path(p) | MetricFileConfig::Keyed { path: p, .. } => p,
+        }
+    }
+
+    /// The CSV key column, if any.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            MetricFileConfig::Path(_) => None,
+            MetricFileConfig::Keyed { key, .. } => key.as_deref(),
+        }
+    }
+}
+
+/// Which way a metric should move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Higher is better (accuracy, AUC, throughput).
+    Higher,
+    /// Lower is better (loss, error, latency, memory).
+    Lower,
+}
+
+/// What a metric measures, which decides the rubric test it serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    /// Prediction quality: monitor-7 and infra-4.
+    Quality,
+    /// Serving or training latency: monitor-6.
+    Latency,
+    /// Throughput: monitor-6.
+    Throughput,
+    /// Memory use: monitor-6.
+    Memory,
+}
+
+/// The policy of one metric (or of every metric a glob matches).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricPolicy {
+    /// Which way is better; needed for the regression limits.
+    #[serde(default)]
+    pub direction: Option<Direction>,
+    /// The head value must be at least this.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// The head value must be at most this.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// The largest change in the bad direction allowed, in the metric's units.
+    #[serde(default)]
+    pub max_regression: Option<f64>,
+    /// The largest change in the bad direction allowed, in percent of the base.
+    #[serde(default)]
+    pub max_regression_pct: Option<f64>,
+    /// Changes this small are noise: shown as unchanged, never a regression.
+    #[serde(default)]
+    pub noise: Option<f64>,
+    /// Fail when the metric is missing at head.
+    #[serde(default)]
+    pub required: bool,
+    /// What the metric measures; guessed from its name when absent.
+    #[serde(default)]
+    pub kind: Option<MetricKind>,
+}
+
+/// The `gate:` section: conditions that fail the run (exit code 1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// The final score must be at least this.
+    #[serde(default)]
+    pub min_score: Option<f64>,
+    /// Per-section minimums: `data`, `model`, `infra`, `monitor`.
+    #[serde(default)]
+    pub min_section: BTreeMap<String, f64>,
+    /// The final score and no section may drop below the base revision's.
+    #[serde(default)]
+    pub no_score_drop: bool,
+    /// Every metric policy must pass. Default: true.
+    #[serde(default = "yes")]
+    pub metrics: bool,
+    /// No finding of level error (a failing probe). Default: true.
+    #[serde(default = "yes")]
+    pub no_errors: bool,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        Self { min_score: None, min_section: BTreeMap::new(), no_score_drop: false, metrics: true, no_errors: true }
+    }
 }
 
 /// The `scan:` section.
@@ -180,6 +322,84 @@ pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, Confi
                     "globs use `*` within a folder, `**` across folders, `?` and `[abc]`; escape a literal `[` as `\\[`".into(),
                 ));
             }
+        }
+    }
+    for (pattern, policy) in &config.metrics.policies {
+        let at = |key: &str| yaml_span::key_span(text, &["metrics", "policies", pattern, key]);
+        if let Err(why) = crate::glob::compile(pattern) {
+            return Err(invalid(
+                format!("metrics.policies: `{pattern}` is not a valid metric name or glob ({why})"),
+                yaml_span::key_span(text, &["metrics", "policies", pattern]),
+                "this name",
+                "name a metric (`eval.auc`), a glob (`*.auc`) or a file and metric (`metrics.json:eval.auc`)".into(),
+            ));
+        }
+        if (policy.max_regression.is_some() || policy.max_regression_pct.is_some()) && policy.direction.is_none() {
+            let key = if policy.max_regression.is_some() { "max_regression" } else { "max_regression_pct" };
+            return Err(invalid(
+                format!("metrics.policies.{pattern}: a regression limit needs a direction"),
+                at(key),
+                "which way is a regression?",
+                "add `direction: higher` (accuracy, AUC) or `direction: lower` (loss, latency)".into(),
+            ));
+        }
+        for (key, value) in [("max_regression", policy.max_regression), ("max_regression_pct", policy.max_regression_pct), ("noise", policy.noise)] {
+            if value.is_some_and(|v| v < 0.0 || !v.is_finite()) {
+                return Err(invalid(
+                    format!("metrics.policies.{pattern}.{key} must be a finite number ≥ 0"),
+                    at(key),
+                    "negative or not finite",
+                    format!("write the allowed amount as a positive number, e.g. `{key}: 0.01`"),
+                ));
+            }
+        }
+        if let (Some(min), Some(max)) = (policy.min, policy.max) {
+            if min > max {
+                return Err(invalid(
+                    format!("metrics.policies.{pattern}: min {min} is above max {max}"),
+                    at("min"),
+                    "no value can pass",
+                    "swap the bounds or remove one".into(),
+                ));
+            }
+        }
+    }
+    for (section, minimum) in &config.gate.min_section {
+        if !["data", "model", "infra", "monitor"].contains(&section.as_str()) {
+            return Err(invalid(
+                format!("gate.min_section: `{section}` is not a section"),
+                yaml_span::key_span(text, &["gate", "min_section", section]),
+                "unknown section",
+                "the sections are data, model, infra and monitor".into(),
+            ));
+        }
+        if !(0.0..=7.0).contains(minimum) {
+            return Err(invalid(
+                format!("gate.min_section.{section}: {minimum} is outside 0 … 7"),
+                yaml_span::key_span(text, &["gate", "min_section", section]),
+                "out of range",
+                "a section scores 0 to 7".into(),
+            ));
+        }
+    }
+    if let Some(min) = config.gate.min_score {
+        if !(0.0..=7.0).contains(&min) {
+            return Err(invalid(
+                format!("gate.min_score: {min} is outside 0 … 7"),
+                yaml_span::key_span(text, &["gate", "min_score"]),
+                "out of range",
+                "the final score is the lowest section, 0 to 7".into(),
+            ));
+        }
+    }
+    for (i, file) in config.metrics.files.iter().enumerate() {
+        if crate::metrics::Format::of(file.path()).is_none() && !file.path().trim_end_matches('/').ends_with("mlruns") {
+            return Err(invalid(
+                format!("metrics.files: cannot tell the format of `{}`", file.path()),
+                yaml_span::key_span(text, &["metrics", "files", &i.to_string()]),
+                "unknown format",
+                "metric files are .json, .yaml, .yml, .toml, .csv, .tsv, or an `mlruns` folder".into(),
+            ));
         }
     }
     for (id, waiver) in &config.waivers {

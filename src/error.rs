@@ -21,7 +21,7 @@ pub const EXIT_INPUT: i32 = 2;
 pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Config(#[from] ConfigError),
+    Config(Box<ConfigError>),
 
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -39,9 +39,31 @@ pub enum Error {
     #[diagnostic(code(mlscore::unknown_test))]
     UnknownTest { id: String, #[help] help: String },
 
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Git(#[from] crate::repo::GitError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Metrics(crate::metrics::MetricFileError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Render(Box<crate::report::render::RenderError>),
+
+    #[error("{message}")]
+    #[diagnostic(code(mlscore::usage))]
+    Usage { message: String, #[help] help: String },
+
     #[error("{} already exists", path.display())]
     #[diagnostic(code(mlscore::init::exists), help("pass --force to overwrite it, or edit it by hand"))]
     ConfigExists { path: PathBuf },
+}
+
+impl From<ConfigError> for Error {
+    fn from(err: ConfigError) -> Self {
+        Error::Config(Box::new(err))
+    }
 }
 
 impl From<CheckFileError> for Error {

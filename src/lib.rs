@@ -3,12 +3,19 @@
 //! Data flows one way: [`repo`] and [`ci`] index the repository, [`rubric`]
 //! turns evidence into points, [`report`] renders the result.
 
+// Diagnostics carry their source text and spans so miette can point at the
+// line; they are built at most once per run, on the way out, so their size
+// costs nothing worth boxing every error for.
+#![allow(clippy::result_large_err)]
+
 pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod gate;
 pub mod glob;
+pub mod metrics;
 pub mod repo;
 pub mod report;
 pub mod rubric;
@@ -29,6 +36,7 @@ pub fn run() -> i32 {
         cli::Command::Check(args) => commands::check::run(args),
         cli::Command::List(args) => commands::list::run(args),
         cli::Command::Explain(args) => commands::explain::run(args),
+        cli::Command::Diff(args) => commands::diff::run(args),
         cli::Command::Init(args) => commands::init::run(args),
     };
     match result {

@@ -231,7 +231,7 @@ fn list_prints_28_tests() {
     let out = mlscore().arg("list").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().filter(|l| l.trim_start().starts_with(['d', 'm', 'i']) && l.contains('-')).count(), 28);
-    let json = mlscore().args(["list", "--format", "json"]).output().unwrap();
+    let json = mlscore().args(["list", "--json"]).output().unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 28);
     assert_eq!(rows[27]["id"], "monitor-7");

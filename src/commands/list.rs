@@ -1,12 +1,12 @@
 //! `mlscore list`: the 28 tests.
 
-use crate::cli::{Format, ListArgs};
+use crate::cli::ListArgs;
 use crate::error::{Error, EXIT_OK};
 
 pub fn run(args: &ListArgs) -> Result<i32, Error> {
     let catalogue = super::catalogue()?;
-    let out = match args.format {
-        Format::Json => {
+    let out = match args.json {
+        true => {
             let rows: Vec<serde_json::Value> = catalogue
                 .checks
                 .iter()
@@ -14,7 +14,7 @@ pub fn run(args: &ListArgs) -> Result<i32, Error> {
                 .collect();
             serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
         }
-        Format::Human => {
+        false => {
             let mut out = String::new();
             let mut section = None;
             for check in &catalogue.checks {

@@ -1,9 +1,12 @@
 //! One module per subcommand; each returns an exit code or an [`Error`].
 
 pub mod check;
+pub mod diff;
 pub mod explain;
 pub mod init;
 pub mod list;
+pub mod output;
+pub mod pipeline;
 
 use crate::error::Error;
 use crate::rubric::Catalogue;

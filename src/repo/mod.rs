@@ -3,12 +3,14 @@
 //! Scanning never executes anything and never fails on a single bad file: names
 //! that are not UTF-8, symlink loops and unreadable files become [`ScanWarning`]s.
 
+pub mod git;
 mod walk;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+pub use git::{GitError, GitRepo};
 pub use walk::{ScanError, ScanOptions};
 
 /// Files larger than this are indexed by name but never read, unless configured.
@@ -46,12 +48,14 @@ pub struct FileEntry {
     pub path: String,
     /// Size in bytes as seen by the scan.
     pub size: u64,
+    /// The blob id, for an index read from a git revision.
+    oid: Option<String>,
     text: OnceLock<FileText>,
 }
 
 impl FileEntry {
     fn new(path: String, size: u64) -> Self {
-        Self { path, size, text: OnceLock::new() }
+        Self { path, size, oid: None, text: OnceLock::new() }
     }
 
     /// The file name: the last component of its path.
@@ -70,6 +74,7 @@ impl FileEntry {
 #[derive(Debug)]
 enum Source {
     WorkTree(PathBuf),
+    Git { root: PathBuf, repo: Arc<GitRepo> },
 }
 
 /// The index of a repository: its files, their kinds, and text access.
@@ -91,6 +96,24 @@ impl RepoIndex {
             Source::WorkTree(root.to_path_buf()),
             walked.files,
             walked.warnings,
+            options.max_file_size,
+        ))
+    }
+
+    /// Indexes the tree of `commit` under the scanned root, reading files from
+    /// git objects; the working tree is not touched.
+    pub fn at_commit(root: &Path, repo: Arc<GitRepo>, commit: &str, options: &ScanOptions) -> Result<Self, GitError> {
+        let exclude = crate::glob::compile_set(&options.exclude).unwrap_or_else(|_| globset::GlobSet::empty());
+        let files = repo
+            .list_files(commit)?
+            .into_iter()
+            .filter(|f| !exclude.is_match(&f.path) && !walk::in_skipped_dir(&f.path))
+            .map(|f| FileEntry { path: f.path, size: f.size, oid: Some(f.oid), text: OnceLock::new() })
+            .collect();
+        Ok(Self::from_parts(
+            Source::Git { root: root.to_path_buf(), repo },
+            files,
+            Vec::new(),
             options.max_file_size,
         ))
     }
@@ -139,7 +162,7 @@ impl RepoIndex {
     /// The scanned root (empty for an in-memory index).
     pub fn root(&self) -> &Path {
         match &self.source {
-            Source::WorkTree(root) => root,
+            Source::WorkTree(root) | Source::Git { root, .. } => root,
         }
     }
 
@@ -189,12 +212,15 @@ impl RepoIndex {
         if entry.extension().is_some_and(is_binary_extension) {
             return FileText::Binary;
         }
-        let bytes = match &self.source {
-            Source::WorkTree(root) => std::fs::read(root.join(&entry.path)),
+        let bytes = match (&self.source, &entry.oid) {
+            (Source::Git { repo, .. }, Some(oid)) => repo.read_blob(oid).map_err(|e| e.to_string()),
+            (Source::WorkTree(root), _) | (Source::Git { root, .. }, None) => {
+                std::fs::read(root.join(&entry.path)).map_err(|e| e.to_string())
+            }
         };
         match bytes {
             Ok(bytes) => decode(bytes),
-            Err(err) => FileText::Unreadable(err.to_string()),
+            Err(err) => FileText::Unreadable(err),
         }
     }
 

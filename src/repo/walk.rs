@@ -100,7 +100,8 @@ pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanErr
             .is_some_and(|gi| gi.matched_path_or_any_parents(&rel, is_dir).is_ignore());
         // A directory ignored by .gitignore is still entered when an include glob
         // may match below it; its files are then filtered one by one.
-        if ignored && !include.is_match(&rel) && !(is_dir && !options.include.is_empty()) {
+        let may_hold_includes = is_dir && !options.include.is_empty();
+        if ignored && !include.is_match(&rel) && !may_hold_includes {
             return false;
         }
         if entry.path_is_symlink() {
@@ -158,6 +159,13 @@ pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanErr
     let mut warnings = warnings.into_inner();
     warnings.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Walked { files, warnings })
+}
+
+/// Whether a repository path lies in a folder the walk would skip by name.
+pub(super) fn in_skipped_dir(path: &str) -> bool {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop();
+    parts.iter().any(|p| SKIPPED_DIRS.contains(p) || p.ends_with(".egg-info"))
 }
 
 fn is_skipped_dir(entry: &DirEntry) -> bool {

@@ -4,13 +4,133 @@ use std::fmt::Write as _;
 
 use owo_colors::{OwoColorize, Style};
 
+use super::render::RenderContext;
 use super::{Level, Report};
+use crate::metrics::Change;
 use crate::rubric::{Evidence, Status, TestResult};
 
 /// Evidence lines shown per test; the JSON report has the rest.
 const SHOWN_EVIDENCE: usize = 3;
 
-/// Renders the report for a terminal; `color` adds ANSI styles.
+/// Renders the report for a terminal as the context asks: the whole
+/// scorecard, or (for `diff`) the metrics and the verdict first.
+pub fn render_with(report: &Report, ctx: &RenderContext) -> String {
+    if ctx.metrics_first {
+        let mut out = metrics_table(report, ctx.color);
+        out.push_str(&format!(
+            "\nML Test Score: {}{}\n",
+            points(report.score.final_score),
+            delta(report.score.delta)
+        ));
+        out.push_str(&verdict(report, ctx.color));
+        return out;
+    }
+    let mut out = render(report, ctx.color);
+    if !report.metrics.is_empty() {
+        out.push('\n');
+        out.push_str(&metrics_table(report, ctx.color));
+    }
+    out.push_str(&verdict(report, ctx.color));
+    out
+}
+
+fn delta(value: Option<f64>) -> String {
+    match value {
+        Some(d) if d > 0.0 => format!(" (+{} vs base)", points(d)),
+        Some(d) if d < 0.0 => format!(" (−{} vs base)", points(-d)),
+        Some(_) => " (unchanged vs base)".into(),
+        None => String::new(),
+    }
+}
+
+/// The metric diff as an aligned table.
+pub fn metrics_table(report: &Report, color: bool) -> String {
+    let paint = |text: &str, style: Style| if color { text.style(style).to_string() } else { text.to_string() };
+    let mut out = String::new();
+    let base = report.base.as_ref().map(|b| b.rev.as_str()).unwrap_or("base");
+    if report.metrics.is_empty() {
+        out.push_str("Metrics: none found (declare files under `metrics:` in mlscore.yaml)\n");
+        return out;
+    }
+    out.push_str(&paint(&format!("Metrics ({base} → head)\n"), Style::new().bold()));
+    let rows: Vec<[String; 7]> = report
+        .metrics
+        .iter()
+        .map(|r| {
+            let change = match r.change {
+                Change::Added => "added",
+                Change::Removed => "removed",
+                Change::Changed => "changed",
+                Change::Unchanged => "unchanged",
+            };
+            let show = |v: &Option<crate::metrics::MetricValue>| v.as_ref().map_or("—".to_string(), |v| v.display());
+            let abs = r.abs_change.map_or(String::new(), |d| format!("{}{}", if d > 0.0 { "+" } else { "" }, crate::metrics::value::format_number(d)));
+            let rel = r.rel_change.map_or(String::new(), |d| format!("{}{}%", if d > 0.0 { "+" } else { "" }, crate::metrics::value::format_number(d * 100.0)));
+            let verdict = if r.checks.is_empty() {
+                if r.regressed { "regressed".into() } else { String::new() }
+            } else if r.passed() {
+                "ok".into()
+            } else {
+                format!("FAIL: {}", r.checks.iter().filter(|c| !c.passed).map(|c| c.message.as_str()).collect::<Vec<_>>().join("; "))
+            };
+            [format!("{}:{}", r.file, r.name), show(&r.base), show(&r.head), abs, rel, change.to_string(), verdict]
+        })
+        .collect();
+    let headers = ["metric", "base", "head", "change", "%", "", ""];
+    let mut widths = headers.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String; 7]| {
+        let mut text = String::from("  ");
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            if (1..=4).contains(&i) {
+                text.push_str(&" ".repeat(pad));
+                text.push_str(cell);
+            } else {
+                text.push_str(cell);
+                text.push_str(&" ".repeat(pad));
+            }
+            text.push_str("  ");
+        }
+        text.trim_end().to_string()
+    };
+    out.push_str(&line(&headers.map(str::to_string)));
+    out.push('\n');
+    for row in &rows {
+        let text = line(row);
+        let styled = if row[6].starts_with("FAIL") { paint(&text, Style::new().red()) } else { text };
+        out.push_str(&styled);
+        out.push('\n');
+    }
+    out
+}
+
+/// The gate's verdict, each condition with its value and threshold.
+pub fn verdict(report: &Report, color: bool) -> String {
+    let Some(verdict) = &report.verdict else { return String::new() };
+    let paint = |text: &str, style: Style| if color { text.style(style).to_string() } else { text.to_string() };
+    let mut out = String::new();
+    let head = match (verdict.passed, verdict.advisory) {
+        (true, _) => paint("Gate: passed", Style::new().green().bold()),
+        (false, true) => paint("Gate: failed (advisory: exit code 0)", Style::new().yellow().bold()),
+        (false, false) => paint("Gate: failed", Style::new().red().bold()),
+    };
+    out.push_str(&format!("\n{head}\n"));
+    if verdict.conditions.is_empty() {
+        out.push_str("  no conditions configured (see `gate:` in mlscore.yaml or --min-score)\n");
+    }
+    for c in &verdict.conditions {
+        let mark = if c.passed { paint("✓", Style::new().green()) } else { paint("✗", Style::new().red()) };
+        out.push_str(&format!("  {mark} {}: {} (threshold {})\n", c.name, c.value, c.threshold));
+    }
+    out
+}
+
+/// Renders the scorecard for a terminal; `color` adds ANSI styles.
 pub fn render(report: &Report, color: bool) -> String {
     let paint = |text: &str, style: Style| -> String {
         if color {
@@ -23,17 +143,18 @@ pub fn render(report: &Report, color: bool) -> String {
     let dim = Style::new().dimmed();
     let mut out = String::new();
 
-    let _ = writeln!(out, "{}", paint(&format!("ML Test Score: {}", points(report.score.final_score)), bold));
+    let _ = writeln!(out, "{}", paint(&format!("ML Test Score: {}{}", points(report.score.final_score), delta(report.score.delta)), bold));
     let _ = writeln!(out, "  band {}: {}", report.score.band_range, report.score.band_meaning);
     let _ = writeln!(out, "  the final score is the lowest of the four sections\n");
     for section in &report.sections {
         let marker = if section.is_minimum { "  ◀ lowest" } else { "" };
         let _ = writeln!(
             out,
-            "  {:<16}{:>4} / {}   {} automated, {} manual, {} missing{}{}",
+            "  {:<16}{:>4} / {}{}   {} automated, {} manual, {} missing{}{}",
             section.title,
             points(section.score),
             points(section.max),
+            delta(section.delta),
             section.automated,
             section.manual,
             section.missing,

@@ -1,11 +1,18 @@
 //! The report model, built once from an assessment, and its renderers. The
 //! renderers only read the model; none computes anything new.
 
+pub mod github;
 pub mod human;
+pub mod junit;
+pub mod markdown;
+pub mod render;
+pub mod sarif;
 
 use serde::Serialize;
 
 use crate::ci::{CiModel, CiSystem};
+use crate::gate::Verdict;
+use crate::metrics::{MetricFileError, MetricRow};
 use crate::repo::ScanWarning;
 use crate::rubric::{Assessment, Band, Section, SectionScore, Status, TestResult};
 
@@ -27,6 +34,30 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub warnings: Vec<Warning>,
     pub files_indexed: usize,
+    /// The score at the base revision, when one was given.
+    pub base: Option<BaseScore>,
+    /// Metrics compared between base and head (or read at head alone).
+    pub metrics: Vec<MetricRow>,
+    /// The gate's verdict, once evaluated.
+    pub verdict: Option<Verdict>,
+}
+
+/// The rubric score at the base revision.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaseScore {
+    /// The revision as given (`origin/main`, a sha).
+    pub rev: String,
+    /// The full commit id it resolved to.
+    pub commit: String,
+    pub score: f64,
+    pub sections: Vec<BaseSection>,
+}
+
+/// One section's score at the base revision.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaseSection {
+    pub section: Section,
+    pub score: f64,
 }
 
 /// The producing tool.
@@ -42,6 +73,9 @@ pub struct ScoreSummary {
     /// The minimum of the four section scores.
     #[serde(rename = "final")]
     pub final_score: f64,
+    /// Change of the final score against the base revision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
     pub band: Band,
     pub band_range: &'static str,
     pub band_meaning: &'static str,
@@ -95,10 +129,25 @@ pub enum Level {
     Error,
 }
 
+/// Where a finding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingKind {
+    /// A custom check without evidence.
+    Check,
+    /// A metric that fails its policy.
+    Metric,
+    /// A probe that ran and failed.
+    Probe,
+    /// An input that could not be read (a metrics file, a data file).
+    Input,
+}
+
 /// Something a user should act on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub level: Level,
+    pub kind: FindingKind,
     /// The check or probe that produced it.
     pub check: String,
     pub message: String,
@@ -135,6 +184,7 @@ impl Report {
             .filter(|t| t.status == Status::Missing)
             .map(|t| Finding {
                 level: Level::Warning,
+                kind: FindingKind::Check,
                 check: t.id.clone(),
                 message: format!("custom check `{}` found no evidence: {}", t.id, t.title),
                 path: None,
@@ -151,6 +201,7 @@ impl Report {
             tool: ToolInfo { name: "mlscore", version: env!("CARGO_PKG_VERSION") },
             score: ScoreSummary {
                 final_score: card.final_score,
+                delta: None,
                 band: card.band,
                 band_range: card.band.range(),
                 band_meaning: card.band.meaning(),
@@ -180,7 +231,45 @@ impl Report {
             findings,
             warnings,
             files_indexed,
+            base: None,
+            metrics: Vec::new(),
+            verdict: None,
         }
+    }
+
+    /// Adds the base revision's score, and the deltas it implies.
+    pub fn set_base(&mut self, base: BaseScore) {
+        self.score.delta = Some(self.score.final_score - base.score);
+        for section in &mut self.sections {
+            if let Some(before) = base.sections.iter().find(|b| b.section == section.section) {
+                section.delta = Some(section.score - before.score);
+            }
+        }
+        self.base = Some(base);
+    }
+
+    /// Adds metric rows, with an error finding for each failing policy; the
+    /// base's unreadable metric files become warnings (history cannot be fixed).
+    pub fn set_metrics(&mut self, rows: Vec<MetricRow>, base_errors: Vec<MetricFileError>) {
+        for row in rows.iter().filter(|r| !r.passed()) {
+            let failed: Vec<&str> = row.checks.iter().filter(|c| !c.passed).map(|c| c.message.as_str()).collect();
+            self.findings.push(Finding {
+                level: Level::Error,
+                kind: FindingKind::Metric,
+                check: "regression".into(),
+                message: format!("metric `{}` fails its policy: {}", row.name, failed.join("; ")),
+                path: Some(row.file.clone()),
+                line: None,
+            });
+        }
+        for error in base_errors {
+            self.warnings.push(Warning {
+                path: error.path,
+                line: error.line,
+                message: format!("metrics at the base revision cannot be read ({}); its metrics count as absent", error.message),
+            });
+        }
+        self.metrics = rows;
     }
 
     /// The JSON report, pretty-printed.

@@ -151,7 +151,7 @@ fn parse(kind: Kind, text: &str) -> Vec<(String, usize)> {
                             push(name, i);
                         }
                     }
-                } else if (in_list && indented) || (table == "options.extras_require" && indented) {
+                } else if indented && (in_list || table == "options.extras_require") {
                     if let Some(name) = requirement_name(trimmed) {
                         push(name, i);
                     }

@@ -90,6 +90,9 @@ pub struct SectionScore {
     pub manual: usize,
     pub missing: usize,
     pub waived: usize,
+    /// Change against the base revision, when one was scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
 }
 
 /// The paper's bands of the final score.
@@ -171,6 +174,7 @@ impl Scorecard {
                     manual: count(Status::Manual),
                     missing: count(Status::Missing),
                     waived: count(Status::Waived),
+                    delta: None,
                 }
             })
             .collect();

@@ -1,0 +1,163 @@
+//! Repository-relative path arithmetic for the CI model: joining a command's
+//! token onto its working directory without touching the file system, and
+//! finding the indexed files under a directory.
+
+use crate::repo::{FileEntry, RepoIndex};
+
+/// Prefixes that CI systems expand to the repository root; a token that starts
+/// with one of them is repository-relative after the prefix.
+const WORKSPACE_PREFIXES: &[&str] = &[
+    "${{ github.workspace }}",
+    "${{github.workspace}}",
+    "$GITHUB_WORKSPACE",
+    "${GITHUB_WORKSPACE}",
+    "$CI_PROJECT_DIR",
+    "${CI_PROJECT_DIR}",
+    "$WORKSPACE",
+    "${WORKSPACE}",
+    "${env.WORKSPACE}",
+    "$PWD",
+    "${PWD}",
+];
+
+/// Joins `rel` onto the repository-relative directory `base`, resolving `.` and
+/// `..`. Returns `None` for absolute paths (they name no repository file) and
+/// for paths that climb out of the repository.
+pub(crate) fn join(base: &str, rel: &str) -> Option<String> {
+    let mut base = base;
+    let mut rel = rel.trim();
+    for prefix in WORKSPACE_PREFIXES {
+        if let Some(rest) = rel.strip_prefix(prefix) {
+            if rest.is_empty() || rest.starts_with('/') {
+                // `$PWD` is the working directory, the others the root.
+                if !prefix.contains("PWD") {
+                    base = "";
+                }
+                rel = rest.trim_start_matches('/');
+                break;
+            }
+        }
+    }
+    if rel.starts_with('/') || rel.starts_with('~') {
+        return None;
+    }
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    for part in rel.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            _ => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The directory part of a repository-relative path (`""` for the root).
+pub(crate) fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// The last component of a path.
+pub(crate) fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `path` and each of its ancestor directories, innermost first, ending with
+/// the root `""`.
+pub(crate) fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    let mut next = Some(path);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = if current.is_empty() { None } else { Some(parent(current)) };
+        Some(current)
+    })
+}
+
+/// The indexed files under directory `dir` (every file for the root). The
+/// index is sorted by path, so they form one contiguous run: two binary
+/// searches, no scan.
+pub(crate) fn files_under<'a>(index: &'a RepoIndex, dir: &str) -> &'a [FileEntry] {
+    let files = index.files();
+    if dir.is_empty() {
+        return files;
+    }
+    let prefix = format!("{dir}/");
+    let start = files.partition_point(|f| f.path.as_str() < prefix.as_str());
+    let len = files[start..].partition_point(|f| f.path.starts_with(&prefix));
+    &files[start..start + len]
+}
+
+/// Whether a file name matches a pattern with `*` and `?` wildcards, as
+/// pytest's `python_files` and unittest's `-p` use them.
+pub(crate) fn name_matches(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // Classic two-pointer wildcard match with backtracking to the last `*`.
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_resolves_dots_and_workspace_prefixes() {
+        assert_eq!(join("ml", "./tests/../src/a.py").as_deref(), Some("ml/src/a.py"));
+        assert_eq!(join("", "a//b/").as_deref(), Some("a/b"));
+        assert_eq!(join("ml", "$GITHUB_WORKSPACE/deploy/x.sh").as_deref(), Some("deploy/x.sh"));
+        assert_eq!(join("ml", "${{ github.workspace }}").as_deref(), Some(""));
+        assert_eq!(join("ml", "$PWD/x").as_deref(), Some("ml/x"));
+        assert_eq!(join("", "../outside"), None);
+        assert_eq!(join("", "/usr/bin/python"), None);
+    }
+
+    #[test]
+    fn ancestors_walk_to_the_root() {
+        let all: Vec<&str> = ancestors("a/b/c.py").collect();
+        assert_eq!(all, ["a/b/c.py", "a/b", "a", ""]);
+        assert_eq!(ancestors("").collect::<Vec<_>>(), [""]);
+    }
+
+    #[test]
+    fn files_under_is_the_contiguous_run() {
+        let index = RepoIndex::from_memory([
+            ("tests/a.py", ""),
+            ("tests/data/b.csv", ""),
+            ("tests-extra/c.py", ""),
+            ("testsz.py", ""),
+        ]);
+        let names: Vec<&str> = files_under(&index, "tests").iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(names, ["tests/a.py", "tests/data/b.csv"]);
+        assert_eq!(files_under(&index, "").len(), 4);
+        assert!(files_under(&index, "nope").is_empty());
+    }
+
+    #[test]
+    fn wildcards_match_names() {
+        assert!(name_matches("test_*.py", "test_a.py"));
+        assert!(name_matches("*_test.py", "a_test.py"));
+        assert!(!name_matches("test_*.py", "a_test.py"));
+        assert!(name_matches("test*.py", "test.py"));
+        assert!(name_matches("check_?.py", "check_1.py"));
+        assert!(!name_matches("*.py", "a.pyc"));
+    }
+}

@@ -1,0 +1,200 @@
+//! The flow shared by `check` and `diff`: index the head, score it, score the
+//! base from git, diff metrics, and attach the gate's verdict.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::ci::CiModel;
+use crate::cli::GateArgs;
+use crate::config::{self, Config};
+use crate::error::Error;
+use crate::gate::{self, GatePolicy};
+use crate::metrics::{self, MetricSets};
+use crate::repo::{GitRepo, RepoIndex, ScanOptions, DEFAULT_MAX_FILE_SIZE};
+use crate::report::{BaseScore, BaseSection, Report};
+use crate::rubric::{self, Catalogue, CiLink, Evidence};
+
+/// Where a repository's own checks live.
+pub const CUSTOM_CHECKS_DIR: &str = ".mlscore/checks";
+
+/// What to compare.
+#[derive(Debug, Default)]
+pub struct Revisions<'a> {
+    /// The base revision to score and diff against.
+    pub base: Option<&'a str>,
+    /// The head revision; the working tree when absent.
+    pub head: Option<&'a str>,
+}
+
+/// Runs the flow and returns the report with its verdict.
+pub fn run(root: &Path, config_path: Option<&Path>, revs: &Revisions<'_>, gate_args: &GateArgs) -> Result<Report, Error> {
+    let catalogue = super::catalogue()?;
+    let ids = catalogue.ids();
+    let loaded = config::load(root, config_path, &ids)?;
+    let config = loaded.config;
+    let options = scan_options(&config);
+
+    let git = match (revs.base, revs.head) {
+        (None, None) => None,
+        _ => Some(Arc::new(GitRepo::discover(root)?)),
+    };
+    let head_index = match (revs.head, &git) {
+        (Some(rev), Some(git)) => {
+            let commit = git.resolve(rev)?;
+            RepoIndex::at_commit(root, git.clone(), &commit, &options)?
+        }
+        _ => RepoIndex::scan(root, &options)?,
+    };
+    let mut head_catalogue = catalogue.clone();
+    load_custom_checks(&mut head_catalogue, &head_index)?;
+    let head_ci = CiModel::build(&head_index);
+    let extra = probe_evidence(&config, &loaded_text(loaded.path.as_deref()), &head_ci);
+    let assessment = rubric::assess_with(&head_catalogue, &head_index, &head_ci, &config.waivers, extra);
+    let config_shown = loaded.path.as_ref().map(|p| match p.strip_prefix(root) {
+        Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+        Err(_) => p.display().to_string(),
+    });
+    let mut report = Report::new(assessment, &head_ci, head_index.warnings(), config_shown, head_index.files().len());
+
+    let mut metric_files = metrics::files(&head_index, &config.metrics);
+    let (head_sets, head_errors) = metrics::read(&head_index, &metric_files);
+    if let Some(error) = head_errors.into_iter().next() {
+        return Err(Error::Metrics(error));
+    }
+
+    let (base_sets, base_errors) = match (revs.base, &git) {
+        (Some(rev), Some(git)) => {
+            let commit = git.resolve(rev)?;
+            let base_index = RepoIndex::at_commit(root, git.clone(), &commit, &options)?;
+            let base_config = base_config(&base_index, &ids).unwrap_or(config_for_base(&config));
+            let base_ci = CiModel::build(&base_index);
+            let base_text = base_index.text(config::CONFIG_NAMES[0]).unwrap_or("").to_string();
+            let extra = probe_evidence(&base_config, &base_text, &base_ci);
+            let base = rubric::assess_with(&catalogue, &base_index, &base_ci, &base_config.waivers, extra);
+            report.set_base(BaseScore {
+                rev: rev.to_string(),
+                commit,
+                score: base.scorecard.final_score,
+                sections: base.scorecard.sections.iter().map(|s| BaseSection { section: s.section, score: s.score }).collect(),
+            });
+            for file in metrics::files(&base_index, &config.metrics) {
+                if !metric_files.iter().any(|f| f.path == file.path) {
+                    metric_files.push(file);
+                }
+            }
+            metrics::read(&base_index, &metric_files)
+        }
+        _ => (MetricSets::new(), Vec::new()),
+    };
+    let rows = metrics::diff(&base_sets, &head_sets, &config.metrics.policies);
+    report.set_metrics(rows, base_errors);
+
+    let policy = gate_policy(&config, gate_args)?;
+    report.verdict = Some(gate::evaluate(&report, &policy));
+    Ok(report)
+}
+
+fn loaded_text(path: Option<&Path>) -> String {
+    path.and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default()
+}
+
+fn scan_options(config: &Config) -> ScanOptions {
+    ScanOptions {
+        include: config.scan.include.clone(),
+        exclude: config.scan.exclude.clone(),
+        max_file_size: config.scan.max_file_size.map_or(DEFAULT_MAX_FILE_SIZE, |s| s.0),
+    }
+}
+
+/// The base revision's own mlscore.yaml, when it has a valid one.
+fn base_config(index: &RepoIndex, ids: &[&str]) -> Option<Config> {
+    config::CONFIG_NAMES
+        .iter()
+        .find_map(|name| index.text(name).map(|text| (name, text)))
+        .and_then(|(name, text)| config::parse(name, text, ids).ok())
+}
+
+/// The head's waivers apply to a base without a config of its own.
+fn config_for_base(head: &Config) -> Config {
+    Config { waivers: head.waivers.clone(), ..Config::default() }
+}
+
+/// Evidence from mlscore's own probes configured in mlscore.yaml: metric
+/// policies are the `regression` probe (monitor-6 for latency, throughput and
+/// memory; monitor-7 and infra-4 for quality). Automated when CI runs mlscore.
+fn probe_evidence(config: &Config, text: &str, ci: &CiModel) -> Vec<(String, Evidence)> {
+    let mlscore = ci.mlscore_command().and_then(|command| {
+        let index = ci.commands.iter().position(|c| std::ptr::eq(c, command))?;
+        let automatic = ci.jobs.get(command.job).is_some_and(|j| j.automatic);
+        Some((CiLink::new(ci, &crate::ci::Reach { job: command.job, command: index })?, automatic))
+    });
+    let mut found = Vec::new();
+    for (pattern, policy) in &config.metrics.policies {
+        let judges = policy.min.is_some() || policy.max.is_some() || policy.max_regression.is_some() || policy.max_regression_pct.is_some();
+        if !judges {
+            continue;
+        }
+        let span = crate::yaml_span::key_span(text, &["metrics", "policies", pattern]);
+        let line = (!text.is_empty()).then(|| crate::yaml_span::line_of(text, span.offset()));
+        let tests: &[&str] = match metrics::kind_of(pattern, Some(policy)) {
+            crate::config::MetricKind::Quality => &["monitor-7", "infra-4"],
+            _ => &["monitor-6"],
+        };
+        for test in tests {
+            found.push((
+                test.to_string(),
+                Evidence {
+                    what: "metric policy checked by mlscore (regression probe)".into(),
+                    path: config::CONFIG_NAMES[0].into(),
+                    line,
+                    excerpt: Some(pattern.clone()),
+                    automated: mlscore.as_ref().is_some_and(|(_, automatic)| *automatic),
+                    ci: mlscore.as_ref().map(|(link, _)| link.clone()),
+                },
+            ));
+        }
+    }
+    found
+}
+
+fn gate_policy(config: &Config, args: &GateArgs) -> Result<GatePolicy, Error> {
+    let mut policy = GatePolicy::from_config(&config.gate);
+    if let Some(min) = args.min_score {
+        policy.min_score = Some(min);
+    }
+    for item in &args.min_section {
+        let parsed = item.split_once('=').and_then(|(s, v)| Some((s.trim().to_string(), v.trim().parse::<f64>().ok()?)));
+        match parsed {
+            Some((section, value)) if ["data", "model", "infra", "monitor"].contains(&section.as_str()) => {
+                policy.min_section.insert(section, value);
+            }
+            _ => {
+                return Err(Error::Usage {
+                    message: format!("--min-section `{item}` is not SECTION=SCORE"),
+                    help: "write e.g. `--min-section data=2`; sections are data, model, infra, monitor".into(),
+                })
+            }
+        }
+    }
+    policy.no_score_drop |= args.no_score_drop;
+    policy.advisory = args.advisory;
+    Ok(policy)
+}
+
+/// Adds `.mlscore/checks/*.yaml` from the repository to the catalogue.
+pub fn load_custom_checks(catalogue: &mut Catalogue, index: &RepoIndex) -> Result<(), Error> {
+    let prefix = format!("{CUSTOM_CHECKS_DIR}/");
+    for entry in index.files() {
+        let Some(name) = entry.path.strip_prefix(&prefix) else { continue };
+        if name.contains('/') || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            continue;
+        }
+        let display = index.root().join(&entry.path).display().to_string();
+        let Some(text) = index.entry_text(entry) else {
+            let err = std::io::Error::other("binary, too large or unreadable");
+            return Err(Error::io("read the custom check", display, &err));
+        };
+        catalogue.add_custom(&display, text)?;
+    }
+    Ok(())
+}

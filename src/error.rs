@@ -21,11 +21,11 @@ pub const EXIT_INPUT: i32 = 2;
 pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Config(Box<ConfigError>),
+    Config(#[from] ConfigError),
 
     #[error(transparent)]
     #[diagnostic(transparent)]
-    CheckFile(#[from] Box<CheckFileError>),
+    CheckFile(#[from] CheckFileError),
 
     #[error("cannot scan {0}")]
     #[diagnostic(code(mlscore::scan), help("pass the path of a repository folder, e.g. `mlscore check .`"))]
@@ -49,7 +49,7 @@ pub enum Error {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Render(Box<crate::report::render::RenderError>),
+    Render(#[from] crate::report::render::RenderError),
 
     #[error("{message}")]
     #[diagnostic(code(mlscore::usage))]
@@ -58,18 +58,6 @@ pub enum Error {
     #[error("{} already exists", path.display())]
     #[diagnostic(code(mlscore::init::exists), help("pass --force to overwrite it, or edit it by hand"))]
     ConfigExists { path: PathBuf },
-}
-
-impl From<ConfigError> for Error {
-    fn from(err: ConfigError) -> Self {
-        Error::Config(Box::new(err))
-    }
-}
-
-impl From<CheckFileError> for Error {
-    fn from(err: CheckFileError) -> Self {
-        Error::CheckFile(Box::new(err))
-    }
 }
 
 impl From<ScanError> for Error {

@@ -42,6 +42,10 @@ pub fn run() -> i32 {
     match result {
         Ok(code) => code,
         Err(err) => {
+            // Long lines stay whole: a help line often holds a command to copy.
+            let _ = miette::set_hook(Box::new(|_| {
+                Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+            }));
             eprintln!("{:?}", miette::Report::new(err));
             error::EXIT_INPUT
         }

@@ -85,18 +85,19 @@ fn colour_only_when_asked_or_on_a_terminal() {
 
 #[test]
 fn custom_checks_are_reported_apart_and_never_change_the_score() {
-    let custom = "id: team-model-card\nsection: custom\ntitle: Every model has a model card\nasks: A model card describes intended use, data and limits of the model.\nevidence:\n  - what: model card\n    files: [\"**/MODEL_CARD.md\"]\n";
-    let missing = custom.replace("team-model-card", "team-datasheet").replace("MODEL_CARD", "DATASHEET");
+    let custom = "id: team-oncall\nsection: custom\ntitle: Every service has an on-call page\nasks: An on-call page says who answers alerts.\nevidence:\n  - what: on-call page\n    files: [\"**/ONCALL.md\"]\n";
+    let missing = custom.replace("team-oncall", "team-datasheet").replace("ONCALL", "DATASHEET");
     let repo = repo_with(&[
-        (".mlscore/checks/model-card.yaml", custom),
+        (".mlscore/checks/oncall.yaml", custom),
         (".mlscore/checks/datasheet.yaml", &missing),
-        ("MODEL_CARD.md", "# Card\n"),
+        ("docs/ONCALL.md", "# On call\n"),
     ]);
     let report = json_report(repo.path());
     let custom = report["custom_checks"].as_array().unwrap();
     assert_eq!(custom.len(), 2);
-    let card = custom.iter().find(|c| c["id"] == "team-model-card").unwrap();
-    assert_eq!(card["evidence"][0]["path"], "MODEL_CARD.md");
+    let oncall = custom.iter().find(|c| c["id"] == "team-oncall").unwrap();
+    assert_eq!(oncall["evidence"][0]["path"], "docs/ONCALL.md");
+    assert_eq!(oncall["points"], 0.5);
     assert_eq!(report["findings"][0]["check"], "team-datasheet");
     assert_eq!(report["findings"][0]["level"], "warning");
     assert!(report["sections"].as_array().unwrap().iter().all(|s| s["score"] == 0.0));

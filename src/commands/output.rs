@@ -78,7 +78,7 @@ pub fn write(report: &Report, args: &ReportArgs, root: &Path, metrics_first: boo
             link_base: None,
             metrics_first,
         };
-        let text = render(*format, report, &ctx).map_err(|e| Error::Render(Box::new(e)))?;
+        let text = render(*format, report, &ctx).map_err(Error::Render)?;
         match dest {
             Destination::File(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -386,7 +386,7 @@ fn validate_rule(
     for (k, pattern) in [("contains", &rule.contains), ("ci_runs", &rule.ci_runs)] {
         if let Some(pattern) = pattern {
             if let Err(e) = regex::Regex::new(pattern) {
-                let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                let first = e.to_string().lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
                 return Err(err(k, format!("`{pattern}` is not a valid regex: {first}"), "regex", "patterns use Rust regex syntax: no look-around or back-references"));
             }
         }

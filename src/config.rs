@@ -51,7 +51,11 @@ pub struct MetricsConfig {
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        Self { files: Vec::new(), discover: true, policies: BTreeMap::new() }
+        Self {
+            files: Vec::new(),
+            discover: true,
+            policies: BTreeMap::new(),
+        }
     }
 }
 
@@ -165,7 +169,13 @@ pub struct GateConfig {
 
 impl Default for GateConfig {
     fn default() -> Self {
-        Self { min_score: None, min_section: BTreeMap::new(), no_score_drop: false, metrics: true, no_errors: true }
+        Self {
+            min_score: None,
+            min_section: BTreeMap::new(),
+            no_score_drop: false,
+            metrics: true,
+            no_errors: true,
+        }
     }
 }
 
@@ -220,7 +230,9 @@ impl<'de> Deserialize<'de> for ByteSize {
 
 fn parse_byte_size(text: &str) -> Option<u64> {
     let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: f64 = number.parse().ok()?;
     let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -268,10 +280,17 @@ pub enum ConfigError {
 
 /// Finds the config for `root`: `explicit` when given, else `mlscore.yaml` or
 /// `.mlscore.yaml` at the root, else defaults.
-pub fn load(root: &Path, explicit: Option<&Path>, known_ids: &[&str]) -> Result<LoadedConfig, ConfigError> {
+pub fn load(
+    root: &Path,
+    explicit: Option<&Path>,
+    known_ids: &[&str],
+) -> Result<LoadedConfig, ConfigError> {
     let path = match explicit {
         Some(path) => Some(path.to_path_buf()),
-        None => CONFIG_NAMES.iter().map(|name| root.join(name)).find(|p| p.is_file()),
+        None => CONFIG_NAMES
+            .iter()
+            .map(|name| root.join(name))
+            .find(|p| p.is_file()),
     };
     let Some(path) = path else {
         return Ok(LoadedConfig::default());
@@ -281,19 +300,23 @@ pub fn load(root: &Path, explicit: Option<&Path>, known_ids: &[&str]) -> Result<
         reason: err.to_string(),
     })?;
     let config = parse(&path.display().to_string(), &text, known_ids)?;
-    Ok(LoadedConfig { config, path: Some(path) })
+    Ok(LoadedConfig {
+        config,
+        path: Some(path),
+    })
 }
 
 /// Parses and validates config text; `name` is used in messages.
 pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, ConfigError> {
-    let invalid = |message: String, span: SourceSpan, label: &str, help: String| ConfigError::Invalid {
-        path: name.to_string(),
-        message,
-        source_code: NamedSource::new(name, text.to_string()),
-        span,
-        label: label.to_string(),
-        help,
-    };
+    let invalid =
+        |message: String, span: SourceSpan, label: &str, help: String| ConfigError::Invalid {
+            path: name.to_string(),
+            message,
+            source_code: NamedSource::new(name, text.to_string()),
+            span,
+            label: label.to_string(),
+            help,
+        };
     if text.trim().is_empty() {
         return Ok(Config::default());
     }
@@ -312,7 +335,10 @@ pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, Confi
             ));
         }
     }
-    for (field, globs) in [("include", &config.scan.include), ("exclude", &config.scan.exclude)] {
+    for (field, globs) in [
+        ("include", &config.scan.include),
+        ("exclude", &config.scan.exclude),
+    ] {
         for (i, glob) in globs.iter().enumerate() {
             if let Err(why) = crate::glob::compile(glob) {
                 return Err(invalid(
@@ -334,16 +360,27 @@ pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, Confi
                 "name a metric (`eval.auc`), a glob (`*.auc`) or a file and metric (`metrics.json:eval.auc`)".into(),
             ));
         }
-        if (policy.max_regression.is_some() || policy.max_regression_pct.is_some()) && policy.direction.is_none() {
-            let key = if policy.max_regression.is_some() { "max_regression" } else { "max_regression_pct" };
+        if (policy.max_regression.is_some() || policy.max_regression_pct.is_some())
+            && policy.direction.is_none()
+        {
+            let key = if policy.max_regression.is_some() {
+                "max_regression"
+            } else {
+                "max_regression_pct"
+            };
             return Err(invalid(
                 format!("metrics.policies.{pattern}: a regression limit needs a direction"),
                 at(key),
                 "which way is a regression?",
-                "add `direction: higher` (accuracy, AUC) or `direction: lower` (loss, latency)".into(),
+                "add `direction: higher` (accuracy, AUC) or `direction: lower` (loss, latency)"
+                    .into(),
             ));
         }
-        for (key, value) in [("max_regression", policy.max_regression), ("max_regression_pct", policy.max_regression_pct), ("noise", policy.noise)] {
+        for (key, value) in [
+            ("max_regression", policy.max_regression),
+            ("max_regression_pct", policy.max_regression_pct),
+            ("noise", policy.noise),
+        ] {
             if value.is_some_and(|v| v < 0.0 || !v.is_finite()) {
                 return Err(invalid(
                     format!("metrics.policies.{pattern}.{key} must be a finite number ≥ 0"),
@@ -393,12 +430,15 @@ pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, Confi
         }
     }
     for (i, file) in config.metrics.files.iter().enumerate() {
-        if crate::metrics::Format::of(file.path()).is_none() && !file.path().trim_end_matches('/').ends_with("mlruns") {
+        if crate::metrics::Format::of(file.path()).is_none()
+            && !file.path().trim_end_matches('/').ends_with("mlruns")
+        {
             return Err(invalid(
                 format!("metrics.files: cannot tell the format of `{}`", file.path()),
                 yaml_span::key_span(text, &["metrics", "files", &i.to_string()]),
                 "unknown format",
-                "metric files are .json, .yaml, .yml, .toml, .csv, .tsv, or an `mlruns` folder".into(),
+                "metric files are .json, .yaml, .yml, .toml, .csv, .tsv, or an `mlruns` folder"
+                    .into(),
             ));
         }
     }
@@ -447,15 +487,22 @@ fn explain_serde_error(err: &serde_yaml::Error) -> (String, String) {
         // "unknown field `x`, expected one of `a`, `b`": the names sit between backticks.
         let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
         match closest(field, &expected) {
-            Some(c) => format!("did you mean `{c}`? The keys allowed here: {}", expected.join(", ")),
-            None => format!("remove `{field}`; the keys allowed here: {}", expected.join(", ")),
+            Some(c) => format!(
+                "did you mean `{c}`? The keys allowed here: {}",
+                expected.join(", ")
+            ),
+            None => format!(
+                "remove `{field}`; the keys allowed here: {}",
+                expected.join(", ")
+            ),
         }
     } else if message.contains("invalid type") {
         "check the value's type against the README's config reference".to_string()
     } else if message.contains("missing field") {
         "add the missing key; the README's config reference shows a full example".to_string()
     } else {
-        "fix the YAML syntax at the marked position (indentation, a missing `:` or quote)".to_string()
+        "fix the YAML syntax at the marked position (indentation, a missing `:` or quote)"
+            .to_string()
     };
     (message, help)
 }
@@ -478,7 +525,13 @@ mod tests {
 
     fn message(err: ConfigError) -> (String, String, usize) {
         match err {
-            ConfigError::Invalid { message, help, span, source_code, .. } => {
+            ConfigError::Invalid {
+                message,
+                help,
+                span,
+                source_code,
+                ..
+            } => {
                 let text = source_code.inner().clone();
                 (message, help, yaml_span::line_of(&text, span.offset()))
             }
@@ -496,7 +549,14 @@ mod tests {
 
     #[test]
     fn unknown_key_suggests_the_right_one() {
-        let (msg, help, line) = message(parse("m.yaml", "version: 1\nwaiver:\n  data-1: {reason: x}\n", IDS).unwrap_err());
+        let (msg, help, line) = message(
+            parse(
+                "m.yaml",
+                "version: 1\nwaiver:\n  data-1: {reason: x}\n",
+                IDS,
+            )
+            .unwrap_err(),
+        );
         assert!(msg.contains("unknown field `waiver`"), "{msg}");
         assert!(help.contains("did you mean `waivers`"), "{help}");
         assert_eq!(line, 2);
@@ -504,7 +564,8 @@ mod tests {
 
     #[test]
     fn waiver_for_unknown_test_points_at_its_line() {
-        let (msg, help, line) = message(parse("m.yaml", "waivers:\n  infra-66:\n    reason: x\n", IDS).unwrap_err());
+        let (msg, help, line) =
+            message(parse("m.yaml", "waivers:\n  infra-66:\n    reason: x\n", IDS).unwrap_err());
         assert!(msg.contains("`infra-66` is not a rubric test"));
         assert!(help.contains("did you mean `infra-6`"));
         assert_eq!(line, 2);
@@ -512,26 +573,43 @@ mod tests {
 
     #[test]
     fn waiver_needs_a_reason_and_a_rubric_score() {
-        let (msg, _, line) = message(parse("m.yaml", "waivers:\n  data-1:\n    reason: '  '\n", IDS).unwrap_err());
+        let (msg, _, line) =
+            message(parse("m.yaml", "waivers:\n  data-1:\n    reason: '  '\n", IDS).unwrap_err());
         assert!(msg.contains("reason is empty"));
         assert_eq!(line, 3);
-        let (msg, _, line) = message(parse("m.yaml", "waivers:\n  data-1:\n    reason: r\n    points: 0.7\n", IDS).unwrap_err());
+        let (msg, _, line) = message(
+            parse(
+                "m.yaml",
+                "waivers:\n  data-1:\n    reason: r\n    points: 0.7\n",
+                IDS,
+            )
+            .unwrap_err(),
+        );
         assert!(msg.contains("0, 0.5 or 1"));
         assert_eq!(line, 4);
     }
 
     #[test]
     fn bad_size_and_bad_glob_are_explained() {
-        let (msg, _, _) = message(parse("m.yaml", "scan:\n  max_file_size: lots\n", IDS).unwrap_err());
+        let (msg, _, _) =
+            message(parse("m.yaml", "scan:\n  max_file_size: lots\n", IDS).unwrap_err());
         assert!(msg.contains("not a size"), "{msg}");
-        let (msg, _, line) = message(parse("m.yaml", "scan:\n  exclude:\n    - ok/**\n    - bad/[\n", IDS).unwrap_err());
+        let (msg, _, line) = message(
+            parse(
+                "m.yaml",
+                "scan:\n  exclude:\n    - ok/**\n    - bad/[\n",
+                IDS,
+            )
+            .unwrap_err(),
+        );
         assert!(msg.contains("`bad/[` is not a valid glob"), "{msg}");
         assert_eq!(line, 4);
     }
 
     #[test]
     fn malformed_yaml_is_a_syntax_error_with_a_position() {
-        let (msg, help, line) = message(parse("m.yaml", "scan:\n  exclude: [a\n  include: b\n", IDS).unwrap_err());
+        let (msg, help, line) =
+            message(parse("m.yaml", "scan:\n  exclude: [a\n  include: b\n", IDS).unwrap_err());
         assert!(!msg.is_empty());
         assert!(help.contains("YAML syntax"));
         assert!(line >= 2);

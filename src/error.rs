@@ -28,16 +28,29 @@ pub enum Error {
     CheckFile(#[from] CheckFileError),
 
     #[error("cannot scan {0}")]
-    #[diagnostic(code(mlscore::scan), help("pass the path of a repository folder, e.g. `mlscore check .`"))]
+    #[diagnostic(
+        code(mlscore::scan),
+        help("pass the path of a repository folder, e.g. `mlscore check .`")
+    )]
     Scan(#[source] ScanError),
 
     #[error("cannot {action} {}: {reason}", path.display())]
     #[diagnostic(code(mlscore::io))]
-    Io { action: &'static str, path: PathBuf, reason: String, #[help] help: Option<String> },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        reason: String,
+        #[help]
+        help: Option<String>,
+    },
 
     #[error("`{id}` is not a rubric test")]
     #[diagnostic(code(mlscore::unknown_test))]
-    UnknownTest { id: String, #[help] help: String },
+    UnknownTest {
+        id: String,
+        #[help]
+        help: String,
+    },
 
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -53,10 +66,17 @@ pub enum Error {
 
     #[error("{message}")]
     #[diagnostic(code(mlscore::usage))]
-    Usage { message: String, #[help] help: String },
+    Usage {
+        message: String,
+        #[help]
+        help: String,
+    },
 
     #[error("{} already exists", path.display())]
-    #[diagnostic(code(mlscore::init::exists), help("pass --force to overwrite it, or edit it by hand"))]
+    #[diagnostic(
+        code(mlscore::init::exists),
+        help("pass --force to overwrite it, or edit it by hand")
+    )]
     ConfigExists { path: PathBuf },
 }
 
@@ -71,9 +91,16 @@ impl Error {
     pub fn io(action: &'static str, path: impl Into<PathBuf>, err: &std::io::Error) -> Error {
         let help = match err.kind() {
             std::io::ErrorKind::NotFound => Some("check that the folder exists".to_string()),
-            std::io::ErrorKind::PermissionDenied => Some("check the file's permissions".to_string()),
+            std::io::ErrorKind::PermissionDenied => {
+                Some("check the file's permissions".to_string())
+            }
             _ => None,
         };
-        Error::Io { action, path: path.into(), reason: err.to_string(), help }
+        Error::Io {
+            action,
+            path: path.into(),
+            reason: err.to_string(),
+            help,
+        }
     }
 }

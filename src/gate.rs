@@ -86,13 +86,20 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
         });
     }
     for (section, min) in &policy.min_section {
-        let Some(found) = report.sections.iter().find(|s| s.section.id() == section) else { continue };
+        let Some(found) = report.sections.iter().find(|s| s.section.id() == section) else {
+            continue;
+        };
         conditions.push(Condition {
             name: format!("min_section.{section}"),
             passed: found.score >= *min,
             value: pts(found.score),
             threshold: format!("≥ {}", pts(*min)),
-            message: format!("{} section {} must be at least {}", found.title, pts(found.score), pts(*min)),
+            message: format!(
+                "{} section {} must be at least {}",
+                found.title,
+                pts(found.score),
+                pts(*min)
+            ),
         });
     }
     if policy.no_score_drop {
@@ -103,17 +110,28 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
                     passed: score >= base.score,
                     value: pts(score),
                     threshold: format!("≥ {} (base)", pts(base.score)),
-                    message: format!("final score {} must not drop below the base's {}", pts(score), pts(base.score)),
+                    message: format!(
+                        "final score {} must not drop below the base's {}",
+                        pts(score),
+                        pts(base.score)
+                    ),
                 });
                 for section in &report.sections {
-                    if let Some(before) = base.sections.iter().find(|s| s.section == section.section) {
+                    if let Some(before) =
+                        base.sections.iter().find(|s| s.section == section.section)
+                    {
                         if section.score < before.score {
                             conditions.push(Condition {
                                 name: format!("no_score_drop.{}", section.section.id()),
                                 passed: false,
                                 value: pts(section.score),
                                 threshold: format!("≥ {} (base)", pts(before.score)),
-                                message: format!("{} section dropped from {} to {}", section.title, pts(before.score), pts(section.score)),
+                                message: format!(
+                                    "{} section dropped from {} to {}",
+                                    section.title,
+                                    pts(before.score),
+                                    pts(section.score)
+                                ),
                             });
                         }
                     }
@@ -124,19 +142,34 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
                 passed: true,
                 value: pts(score),
                 threshold: "no base revision".into(),
-                message: "no base revision was given (--base), so there is nothing to compare".into(),
+                message: "no base revision was given (--base), so there is nothing to compare"
+                    .into(),
             }),
         }
     }
     if policy.metrics {
         for row in report.metrics.iter().filter(|r| !r.checks.is_empty()) {
-            let failed: Vec<&str> = row.checks.iter().filter(|c| !c.passed).map(|c| c.message.as_str()).collect();
-            let shown = row.head.as_ref().map(|v| v.display()).unwrap_or_else(|| "missing".into());
+            let failed: Vec<&str> = row
+                .checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.message.as_str())
+                .collect();
+            let shown = row
+                .head
+                .as_ref()
+                .map(|v| v.display())
+                .unwrap_or_else(|| "missing".into());
             conditions.push(Condition {
                 name: format!("metric:{}:{}", row.file, row.name),
                 passed: failed.is_empty(),
                 value: shown,
-                threshold: row.checks.iter().map(|c| c.message.clone()).collect::<Vec<_>>().join("; "),
+                threshold: row
+                    .checks
+                    .iter()
+                    .map(|c| c.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 message: if failed.is_empty() {
                     format!("{} meets its policy", row.name)
                 } else {
@@ -147,15 +180,25 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
     }
     if policy.no_errors {
         // Failing metrics are conditions of their own above; count the rest.
-        let errors = report.findings.iter().filter(|f| f.level == Level::Error && f.kind != FindingKind::Metric).count();
+        let errors = report
+            .findings
+            .iter()
+            .filter(|f| f.level == Level::Error && f.kind != FindingKind::Metric)
+            .count();
         conditions.push(Condition {
             name: "no_errors".into(),
             passed: errors == 0,
             value: errors.to_string(),
             threshold: "0".into(),
-            message: format!("{errors} error finding(s); failing probes and unreadable inputs are errors"),
+            message: format!(
+                "{errors} error finding(s); failing probes and unreadable inputs are errors"
+            ),
         });
     }
     let passed = conditions.iter().all(|c| c.passed);
-    Verdict { passed, advisory: policy.advisory, conditions }
+    Verdict {
+        passed,
+        advisory: policy.advisory,
+        conditions,
+    }
 }

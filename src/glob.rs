@@ -18,7 +18,9 @@ pub fn compile_set(globs: &[String]) -> Result<GlobSet, (String, String)> {
     for glob in globs {
         builder.add(compile(glob).map_err(|why| (glob.clone(), why))?);
     }
-    builder.build().map_err(|err| (globs.join(", "), err.to_string()))
+    builder
+        .build()
+        .map_err(|err| (globs.join(", "), err.to_string()))
 }
 
 #[cfg(test)]

@@ -29,7 +29,11 @@ pub fn run() -> i32 {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { error::EXIT_INPUT } else { error::EXIT_OK };
+            return if err.use_stderr() {
+                error::EXIT_INPUT
+            } else {
+                error::EXIT_OK
+            };
         }
     };
     let result = match &cli.command {

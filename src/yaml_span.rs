@@ -15,7 +15,11 @@ pub fn error_span(err: &serde_yaml::Error) -> SourceSpan {
 
 /// 1-based line of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The span of the key at `path` (e.g. `["waivers", "data-9", "points"]`), the
@@ -57,7 +61,12 @@ pub fn key_span(text: &str, path: &[&str]) -> SourceSpan {
                 }
                 continue;
             }
-            let key = content.split(':').next().unwrap_or("").trim().trim_matches(['"', '\'']);
+            let key = content
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\'']);
             if key == *component && content.contains(':') {
                 let quote = usize::from(content.starts_with(['"', '\'']));
                 let key_start = start + content_indent + quote;
@@ -84,8 +93,17 @@ mod tests {
 
     #[test]
     fn finds_nested_keys() {
-        assert_eq!(text_at(key_span(DOC, &["waivers", "infra-6", "points"])), "points");
-        assert_eq!(line_of(DOC, key_span(DOC, &["waivers", "infra-6", "points"]).offset()), 7);
+        assert_eq!(
+            text_at(key_span(DOC, &["waivers", "infra-6", "points"])),
+            "points"
+        );
+        assert_eq!(
+            line_of(
+                DOC,
+                key_span(DOC, &["waivers", "infra-6", "points"]).offset()
+            ),
+            7
+        );
         assert_eq!(text_at(key_span(DOC, &["waivers", "data-9"])), "data-9");
     }
 

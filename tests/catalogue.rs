@@ -39,19 +39,40 @@ fn every_yaml_file_under_checks_is_embedded() {
 #[test]
 fn every_check_documents_itself_and_has_rules() {
     for check in catalogue().checks {
-        for (field, text) in [("asks", &check.asks), ("why", &check.why), ("earn_half", &check.earn_half), ("earn_full", &check.earn_full)] {
-            assert!(text.split_whitespace().count() >= 12, "{}: `{field}` is too short to help anyone", check.id);
+        for (field, text) in [
+            ("asks", &check.asks),
+            ("why", &check.why),
+            ("earn_half", &check.earn_half),
+            ("earn_full", &check.earn_full),
+        ] {
+            assert!(
+                text.split_whitespace().count() >= 12,
+                "{}: `{field}` is too short to help anyone",
+                check.id
+            );
         }
-        assert!(!check.evidence.is_empty(), "{} has no evidence rules", check.id);
+        assert!(
+            !check.evidence.is_empty(),
+            "{} has no evidence rules",
+            check.id
+        );
     }
 }
 
 #[test]
 fn every_tool_footprint_is_used_by_some_check() {
     let catalogue = catalogue();
-    let used: BTreeSet<&str> = catalogue.checks.iter().flat_map(|c| &c.evidence).filter_map(|r| r.tool.as_deref()).collect();
+    let used: BTreeSet<&str> = catalogue
+        .checks
+        .iter()
+        .flat_map(|c| &c.evidence)
+        .filter_map(|r| r.tool.as_deref())
+        .collect();
     for name in catalogue.tools.keys() {
-        assert!(used.contains(name.as_str()), "tool `{name}` in tools.yaml is used by no check");
+        assert!(
+            used.contains(name.as_str()),
+            "tool `{name}` in tools.yaml is used by no check"
+        );
     }
 }
 
@@ -59,11 +80,22 @@ fn every_tool_footprint_is_used_by_some_check() {
 fn every_check_fires_on_its_fixture() {
     for check in catalogue().checks {
         let folder = format!("tests/fixtures/checks/{}", check.id);
-        assert!(common::crate_dir().join(&folder).is_dir(), "{} has no fixture at {folder}", check.id);
+        assert!(
+            common::crate_dir().join(&folder).is_dir(),
+            "{} has no fixture at {folder}",
+            check.id
+        );
         let repo = common::repo_from(&folder);
         let report = common::json_report(repo.path());
-        let result = common::points(&report).into_iter().find(|(id, _, _)| *id == check.id).expect("test in report");
-        assert!(result.1 > 0.0, "{} found no evidence in its own fixture {folder}", check.id);
+        let result = common::points(&report)
+            .into_iter()
+            .find(|(id, _, _)| *id == check.id)
+            .expect("test in report");
+        assert!(
+            result.1 > 0.0,
+            "{} found no evidence in its own fixture {folder}",
+            check.id
+        );
     }
 }
 
@@ -78,7 +110,10 @@ fn no_check_fires_on_a_clean_repository() {
         .filter(|t| t["points"].as_f64() != Some(0.0))
         .map(|t| format!("{} via {}", t["id"], t["evidence"]))
         .collect();
-    assert!(fired.is_empty(), "checks fired on the clean fixture: {fired:#?}");
+    assert!(
+        fired.is_empty(),
+        "checks fired on the clean fixture: {fired:#?}"
+    );
     assert_eq!(report["score"]["final"], 0.0);
     // The clean repository has CI: the zero is the rubric's, not a blind scan.
     assert_eq!(report["ci"]["systems"][0], "github-actions");
@@ -96,12 +131,19 @@ fn readme_table_of_checks_is_current() {
     let path = common::crate_dir().join("README.md");
     let readme = std::fs::read_to_string(&path).expect("README.md");
     let (start, end) = ("<!-- checks:start -->\n", "<!-- checks:end -->");
-    let from = readme.find(start).expect("README has the checks:start marker") + start.len();
+    let from = readme
+        .find(start)
+        .expect("README has the checks:start marker")
+        + start.len();
     let to = readme.find(end).expect("README has the checks:end marker");
     if std::env::var_os("MLSCORE_BLESS_README").is_some() {
         let updated = format!("{}{}{}", &readme[..from], table, &readme[to..]);
         std::fs::write(&path, updated).expect("write README");
         return;
     }
-    assert_eq!(&readme[from..to], table, "README's table of checks is stale; run MLSCORE_BLESS_README=1 cargo test --test catalogue");
+    assert_eq!(
+        &readme[from..to],
+        table,
+        "README's table of checks is stale; run MLSCORE_BLESS_README=1 cargo test --test catalogue"
+    );
 }

@@ -12,7 +12,10 @@ const WORKFLOW: &str = "name: ci\non: [push, pull_request]\njobs:\n  test:\n    
 fn evidence_run_by_ci_is_automated_and_links_the_job() {
     let repo = repo_with(&[
         (".github/workflows/ci.yml", WORKFLOW),
-        ("tests/data/test_schema.py", "import pandera as pa\n\nschema = pa.DataFrameSchema({})\n"),
+        (
+            "tests/data/test_schema.py",
+            "import pandera as pa\n\nschema = pa.DataFrameSchema({})\n",
+        ),
         ("tests/other/test_schema.py", "import pandera as pa\n"),
     ]);
     let report = json_report(repo.path());
@@ -29,7 +32,12 @@ fn evidence_run_by_ci_is_automated_and_links_the_job() {
     assert_eq!(first["ci"]["command_file"], ".github/workflows/ci.yml");
     assert_eq!(first["ci"]["command_line"], 8);
     // The same import outside what CI runs is evidence too, but manual.
-    let other = data1["evidence"].as_array().unwrap().iter().find(|e| e["path"] == "tests/other/test_schema.py").expect("listed");
+    let other = data1["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "tests/other/test_schema.py")
+        .expect("listed");
     assert_eq!(other["automated"], false);
 }
 
@@ -51,25 +59,43 @@ fn waivers_are_scored_as_configured_and_shown_with_their_reason() {
         "version: 1\nwaivers:\n  infra-6:\n    reason: Batch scoring only; no model is served online.\n    points: 1\n",
     )]);
     let report = json_report(repo.path());
-    let infra6 = report["tests"].as_array().unwrap().iter().find(|t| t["id"] == "infra-6").unwrap().clone();
+    let infra6 = report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "infra-6")
+        .unwrap()
+        .clone();
     assert_eq!(infra6["status"], "waived");
     assert_eq!(infra6["points"], 1.0);
-    assert_eq!(infra6["waiver"]["reason"], "Batch scoring only; no model is served online.");
+    assert_eq!(
+        infra6["waiver"]["reason"],
+        "Batch scoring only; no model is served online."
+    );
     assert_eq!(report["config"]["path"], "mlscore.yaml");
     mlscore()
         .args(["check"])
         .arg(repo.path())
         .assert()
         .success()
-        .stdout(predicate::str::contains("waived: Batch scoring only; no model is served online."));
+        .stdout(predicate::str::contains(
+            "waived: Batch scoring only; no model is served online.",
+        ));
 }
 
 #[test]
 fn output_file_receives_the_report_and_stdout_stays_empty() {
     let repo = repo_with(&[("README.md", "# x\n")]);
     let out = repo.path().join("report.json");
-    mlscore().args(["check", "--format", "json", "--output"]).arg(&out).arg(repo.path()).assert().success().stdout("");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    mlscore()
+        .args(["check", "--format", "json", "--output"])
+        .arg(&out)
+        .arg(repo.path())
+        .assert()
+        .success()
+        .stdout("");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
     assert_eq!(report["tests"].as_array().unwrap().len(), 28);
     assert_eq!(report["sections"].as_array().unwrap().len(), 4);
 }
@@ -79,14 +105,20 @@ fn colour_only_when_asked_or_on_a_terminal() {
     let repo = repo_with(&[("README.md", "# x\n")]);
     let plain = mlscore().arg("check").arg(repo.path()).output().unwrap();
     assert!(!String::from_utf8_lossy(&plain.stdout).contains('\u{1b}'));
-    let coloured = mlscore().args(["check", "--color", "always"]).arg(repo.path()).output().unwrap();
+    let coloured = mlscore()
+        .args(["check", "--color", "always"])
+        .arg(repo.path())
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&coloured.stdout).contains("\u{1b}["));
 }
 
 #[test]
 fn custom_checks_are_reported_apart_and_never_change_the_score() {
     let custom = "id: team-oncall\nsection: custom\ntitle: Every service has an on-call page\nasks: An on-call page says who answers alerts.\nevidence:\n  - what: on-call page\n    files: [\"**/ONCALL.md\"]\n";
-    let missing = custom.replace("team-oncall", "team-datasheet").replace("ONCALL", "DATASHEET");
+    let missing = custom
+        .replace("team-oncall", "team-datasheet")
+        .replace("ONCALL", "DATASHEET");
     let repo = repo_with(&[
         (".mlscore/checks/oncall.yaml", custom),
         (".mlscore/checks/datasheet.yaml", &missing),
@@ -100,7 +132,11 @@ fn custom_checks_are_reported_apart_and_never_change_the_score() {
     assert_eq!(oncall["points"], 0.5);
     assert_eq!(report["findings"][0]["check"], "team-datasheet");
     assert_eq!(report["findings"][0]["level"], "warning");
-    assert!(report["sections"].as_array().unwrap().iter().all(|s| s["score"] == 0.0));
+    assert!(report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["score"] == 0.0));
 }
 
 #[test]
@@ -122,15 +158,30 @@ fn invalid_custom_check_is_an_input_error_naming_file_and_line() {
 fn custom_check_may_not_take_a_rubric_id_or_section() {
     let bad = "id: data-1\nsection: custom\ntitle: t\nasks: a\nevidence:\n  - what: x\n    files: [\"a/**\"]\n";
     let repo = repo_with(&[(".mlscore/checks/dup.yaml", bad)]);
-    mlscore().arg("check").arg(repo.path()).assert().code(2).stderr(predicate::str::contains("already taken"));
-    let bad = bad.replace("id: data-1", "id: mine").replace("section: custom", "section: data");
+    mlscore()
+        .arg("check")
+        .arg(repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already taken"));
+    let bad = bad
+        .replace("id: data-1", "id: mine")
+        .replace("section: custom", "section: data");
     let repo = repo_with(&[(".mlscore/checks/dup.yaml", &bad)]);
-    mlscore().arg("check").arg(repo.path()).assert().code(2).stderr(predicate::str::contains("reserved for the rubric"));
+    mlscore()
+        .arg("check")
+        .arg(repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("reserved for the rubric"));
 }
 
 #[test]
 fn malformed_config_yaml_is_an_input_error_with_its_line() {
-    let repo = repo_with(&[("mlscore.yaml", "version: 1\nscan:\n  exclude: [data/raw/**\n  include: x\n")]);
+    let repo = repo_with(&[(
+        "mlscore.yaml",
+        "version: 1\nscan:\n  exclude: [data/raw/**\n  include: x\n",
+    )]);
     mlscore()
         .arg("check")
         .arg(repo.path())
@@ -142,7 +193,10 @@ fn malformed_config_yaml_is_an_input_error_with_its_line() {
 
 #[test]
 fn unknown_config_key_names_the_key_the_line_and_the_fix() {
-    let repo = repo_with(&[("mlscore.yaml", "version: 1\nwaiver:\n  infra-6:\n    reason: x\n")]);
+    let repo = repo_with(&[(
+        "mlscore.yaml",
+        "version: 1\nwaiver:\n  infra-6:\n    reason: x\n",
+    )]);
     mlscore()
         .arg("check")
         .arg(repo.path())
@@ -161,7 +215,9 @@ fn explicit_config_that_does_not_exist_is_an_input_error() {
         .arg(repo.path())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("cannot read /nonexistent/mlscore.yaml"));
+        .stderr(predicate::str::contains(
+            "cannot read /nonexistent/mlscore.yaml",
+        ));
 }
 
 #[test]
@@ -170,12 +226,17 @@ fn missing_repository_is_an_input_error() {
         .args(["check", "/definitely/not/here"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("/definitely/not/here: no such directory"));
+        .stderr(predicate::str::contains(
+            "/definitely/not/here: no such directory",
+        ));
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    mlscore().args(["check", "--format", "yaml"]).assert().code(2);
+    mlscore()
+        .args(["check", "--format", "yaml"])
+        .assert()
+        .code(2);
     mlscore().arg("frobnicate").assert().code(2);
     mlscore().arg("--help").assert().success();
 }
@@ -191,13 +252,25 @@ fn symlink_loops_broken_links_and_strange_names_are_warnings_not_failures() {
     std::os::unix::fs::symlink("/usr", root.join("outside")).unwrap();
     let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.py");
     std::fs::write(root.join(odd), "import pandera\n").unwrap();
-    let out = mlscore().args(["check", "--format", "json"]).arg(root).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mlscore()
+        .args(["check", "--format", "json"])
+        .arg(root)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let warnings = report["warnings"].to_string();
     assert!(warnings.contains("symbolic link loop"), "{warnings}");
     assert!(warnings.contains("broken.txt"), "{warnings}");
-    assert!(warnings.contains("points outside the repository"), "{warnings}");
+    assert!(
+        warnings.contains("points outside the repository"),
+        "{warnings}"
+    );
     assert!(warnings.contains("not valid UTF-8"), "{warnings}");
     // The scan went on: the real evidence is still found.
     assert_eq!(report["tests"][0]["points"], 0.5);
@@ -206,8 +279,16 @@ fn symlink_loops_broken_links_and_strange_names_are_warnings_not_failures() {
 #[test]
 fn binary_and_oversized_files_are_indexed_by_name_but_not_read() {
     let repo = repo_with(&[("mlscore.yaml", "scan:\n  max_file_size: 1KiB\n")]);
-    write(repo.path(), "tests/test_big.py", &format!("import pandera\n{}", "# padding\n".repeat(200)));
-    std::fs::write(repo.path().join("tests/test_bin.py"), b"import pandera\n\0\0binary").unwrap();
+    write(
+        repo.path(),
+        "tests/test_big.py",
+        &format!("import pandera\n{}", "# padding\n".repeat(200)),
+    );
+    std::fs::write(
+        repo.path().join("tests/test_bin.py"),
+        b"import pandera\n\0\0binary",
+    )
+    .unwrap();
     let report = json_report(repo.path());
     assert_eq!(report["tests"][0]["points"], 0.0, "{}", report["tests"][0]);
     assert_eq!(report["files_indexed"], 3);
@@ -220,10 +301,22 @@ fn gitignored_and_excluded_paths_are_not_scanned_unless_included() {
         ("scratch/test_a.py", "import pandera\n"),
         ("vendor/test_b.py", "import pandera\n"),
     ]);
-    assert_eq!(json_report(repo.path())["tests"][0]["evidence"][0]["path"], "vendor/test_b.py");
-    write(repo.path(), "mlscore.yaml", "scan:\n  exclude: [\"vendor/**\"]\n  include: [\"scratch/**\"]\n");
+    assert_eq!(
+        json_report(repo.path())["tests"][0]["evidence"][0]["path"],
+        "vendor/test_b.py"
+    );
+    write(
+        repo.path(),
+        "mlscore.yaml",
+        "scan:\n  exclude: [\"vendor/**\"]\n  include: [\"scratch/**\"]\n",
+    );
     let report = json_report(repo.path());
-    let paths: Vec<&str> = report["tests"][0]["evidence"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = report["tests"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, vec!["scratch/test_a.py"]);
 }
 
@@ -231,7 +324,12 @@ fn gitignored_and_excluded_paths_are_not_scanned_unless_included() {
 fn list_prints_28_tests() {
     let out = mlscore().arg("list").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text.lines().filter(|l| l.trim_start().starts_with(['d', 'm', 'i']) && l.contains('-')).count(), 28);
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.trim_start().starts_with(['d', 'm', 'i']) && l.contains('-'))
+            .count(),
+        28
+    );
     let json = mlscore().args(["list", "--json"]).output().unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 28);
@@ -249,7 +347,11 @@ fn explain_prints_the_check_and_suggests_on_typos() {
         .stdout(predicate::str::contains("How to earn 0.5"))
         .stdout(predicate::str::contains("How to earn 1"))
         .stdout(predicate::str::contains("What mlscore looks for"));
-    mlscore().args(["explain", "modle-5"]).assert().code(2).stderr(predicate::str::contains("did you mean `model-5`"));
+    mlscore()
+        .args(["explain", "modle-5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean `model-5`"));
 }
 
 #[test]
@@ -259,13 +361,27 @@ fn init_writes_a_fitted_config_and_refuses_to_overwrite() {
         ("data/train.csv", "a,b\n1,2\n"),
         ("dvc.yaml", "stages:\n  eval:\n    cmd: python eval.py\n    metrics:\n      - reports/metrics.json:\n          cache: false\n"),
     ]);
-    mlscore().arg("init").arg(repo.path()).assert().success().stdout(predicate::str::contains("1 datasets, 1 metric files"));
+    mlscore()
+        .arg("init")
+        .arg(repo.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 datasets, 1 metric files"));
     let text = std::fs::read_to_string(repo.path().join("mlscore.yaml")).unwrap();
     assert!(text.contains("#   data/train.csv"));
     assert!(text.contains("#   reports/metrics.json"));
     assert!(text.contains("GitHub Actions (.github/workflows/ci.yml: 1 jobs)"));
-    mlscore().arg("init").arg(repo.path()).assert().code(2).stderr(predicate::str::contains("--force"));
-    mlscore().args(["init", "--force"]).arg(repo.path()).assert().success();
+    mlscore()
+        .arg("init")
+        .arg(repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    mlscore()
+        .args(["init", "--force"])
+        .arg(repo.path())
+        .assert()
+        .success();
     // What init writes, check reads.
     let report = json_report(repo.path());
     assert_eq!(report["config"]["path"], "mlscore.yaml");

@@ -19,17 +19,19 @@ pub(crate) fn find_line(text: &str, needle: &str, from: usize) -> Option<usize> 
         .map(|(i, _)| i + 1)
 }
 
-/// The line of `needle` searched from `from`, then from the top, else `fallback`.
-pub(crate) fn locate(text: &str, needle: &str, from: usize, fallback: usize) -> usize {
-    find_line(text, needle, from)
-        .or_else(|| find_line(text, needle, 1))
-        .unwrap_or(fallback)
-}
-
 /// The 1-based line at or after `from` that defines mapping key `key`
 /// (`key:`, `"key":` or `'key':`), indented by at least `min_indent` spaces.
-pub(crate) fn find_key_line(text: &str, key: &str, from: usize, min_indent: usize) -> Option<usize> {
-    let forms = [format!("{key}:"), format!("\"{key}\":"), format!("'{key}':")];
+pub(crate) fn find_key_line(
+    text: &str,
+    key: &str,
+    from: usize,
+    min_indent: usize,
+) -> Option<usize> {
+    let forms = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
     text.lines()
         .enumerate()
         .skip(from.saturating_sub(1))
@@ -44,6 +46,23 @@ pub(crate) fn find_key_line(text: &str, key: &str, from: usize, min_indent: usiz
                 })
         })
         .map(|(i, _)| i + 1)
+}
+
+/// The 1-based line that defines top-level (unindented) mapping key `key`.
+pub(crate) fn find_top_key(text: &str, key: &str) -> Option<usize> {
+    let forms = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    text.lines()
+        .position(|line| {
+            forms.iter().any(|form| {
+                line.strip_prefix(form.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '#', '\r']))
+            })
+        })
+        .map(|i| i + 1)
 }
 
 /// At most `max` characters of `s`, cut on a character boundary.
@@ -66,8 +85,6 @@ mod tests {
         assert_eq!(find_line(TEXT, "pytest", 5), Some(7));
         assert_eq!(find_line(TEXT, "nothing", 1), None);
         assert_eq!(find_line(TEXT, "   ", 1), None);
-        assert_eq!(locate(TEXT, "pytest", 8, 2), 4);
-        assert_eq!(locate(TEXT, "nothing", 1, 2), 2);
     }
 
     #[test]
@@ -77,5 +94,6 @@ mod tests {
         assert_eq!(find_key_line("a:\n  'b': 1\n", "b", 1, 1), Some(2));
         // `test_x:` is not the key `test`.
         assert_eq!(find_key_line("  test_x:\n  test:\n", "test", 1, 1), Some(2));
+        assert_eq!(find_top_key("a:\n  test:\ntest: # job\n", "test"), Some(3));
     }
 }

@@ -3,9 +3,37 @@
 //! reach. The rubric asks this model one question per piece of evidence: does a
 //! CI job run or reach this file, and is that job scheduled?
 
+mod coverage;
+mod dvc;
+mod follow;
+mod github;
+mod gitlab;
+mod groovy;
+mod ini;
+mod invocation;
+mod jenkins;
+mod job;
+mod lines;
+mod makefile;
+mod nox;
+mod paths;
+mod precommit;
+mod programs;
+mod pytest;
+mod python;
+mod shell;
+#[cfg(test)]
+mod tests;
+mod tox;
+mod yaml;
+
 use serde::Serialize;
 
 use crate::repo::RepoIndex;
+
+use coverage::CoverageTable;
+
+pub use gitlab::GITLAB_SCHEDULE;
 
 /// A CI system mlscore understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -95,14 +123,25 @@ pub struct CiModel {
     pub commands: Vec<CiCommand>,
     /// Problems met while parsing; shown as warnings.
     pub warnings: Vec<CiWarning>,
-    // Private coverage tables, built by `build`.
+    /// Best reach of each covered file and directory, any job.
+    coverage: CoverageTable,
+    /// The same, through scheduled automatic jobs only.
+    scheduled_coverage: CoverageTable,
+    /// Commands that run mlscore, in order.
+    mlscore_commands: Vec<usize>,
 }
 
 impl CiModel {
     /// Reads every CI definition in the index and follows what it runs.
+    ///
+    /// Only files that CI names are read, so building stays cheap on a large
+    /// repository. Nothing here fails: problems become [`CiModel::warnings`].
     pub fn build(index: &RepoIndex) -> CiModel {
-        let _ = index;
-        unimplemented!("helper implements")
+        let mut warnings = Vec::new();
+        let mut specs = github::jobs(index, &mut warnings);
+        specs.extend(jenkins::jobs(index, &mut warnings));
+        specs.extend(gitlab::jobs(index, &mut warnings));
+        follow::Follower::new(index, warnings).run(specs)
     }
 
     /// The CI systems found, in a stable order.
@@ -115,19 +154,43 @@ impl CiModel {
 
     /// How CI reaches a repository file, preferring automatic jobs and then the
     /// shallowest command; `None` when no CI job runs or reaches it.
+    ///
+    /// A file is reached when a command names it, when it lies in a directory a
+    /// command names, when a test runner collects it, or when a Python file
+    /// that CI runs or tests imports it.
     pub fn reach(&self, path: &str) -> Option<Reach> {
-        let _ = path;
-        unimplemented!("helper implements")
+        self.coverage.lookup(path)
     }
 
     /// Like [`CiModel::reach`], but only through jobs that run on a schedule.
     pub fn scheduled_reach(&self, path: &str) -> Option<Reach> {
-        let _ = path;
-        unimplemented!("helper implements")
+        self.scheduled_coverage.lookup(path)
     }
 
     /// The first command of an automatic job that runs `mlscore` itself.
+    /// Falls back to a manual job's command when no automatic job runs it.
     pub fn mlscore_command(&self) -> Option<&CiCommand> {
-        unimplemented!("helper implements")
+        let automatic = |&&id: &&usize| {
+            self.commands
+                .get(id)
+                .and_then(|c| self.jobs.get(c.job))
+                .is_some_and(|j| j.automatic)
+        };
+        let id = self
+            .mlscore_commands
+            .iter()
+            .find(automatic)
+            .or(self.mlscore_commands.first())?;
+        self.commands.get(*id)
+    }
+
+    /// The commands of one job, in the order they were followed.
+    pub fn commands_of(&self, job: usize) -> impl Iterator<Item = &CiCommand> {
+        self.commands.iter().filter(move |c| c.job == job)
+    }
+
+    /// How many files and directories CI reaches (for summaries and benchmarks).
+    pub fn covered_len(&self) -> usize {
+        self.coverage.len()
     }
 }

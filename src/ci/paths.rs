@@ -41,7 +41,10 @@ pub(crate) fn join(base: &str, rel: &str) -> Option<String> {
     if rel.starts_with('/') || rel.starts_with('~') {
         return None;
     }
-    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let mut parts: Vec<&str> = base
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     for part in rel.split(['/', '\\']) {
         match part {
             "" | "." => {}
@@ -70,7 +73,11 @@ pub(crate) fn ancestors(path: &str) -> impl Iterator<Item = &str> {
     let mut next = Some(path);
     std::iter::from_fn(move || {
         let current = next?;
-        next = if current.is_empty() { None } else { Some(parent(current)) };
+        next = if current.is_empty() {
+            None
+        } else {
+            Some(parent(current))
+        };
         Some(current)
     })
 }
@@ -90,18 +97,18 @@ pub(crate) fn files_under<'a>(index: &'a RepoIndex, dir: &str) -> &'a [FileEntry
 }
 
 /// Whether a file name matches a pattern with `*` and `?` wildcards, as
-/// pytest's `python_files` and unittest's `-p` use them.
+/// pytest's `python_files` and unittest's `-p` use them. Works on bytes, with
+/// no allocation: it runs once per file of a collected folder.
 pub(crate) fn name_matches(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
     // Classic two-pointer wildcard match with backtracking to the last `*`.
     let (mut pi, mut ni) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == n[ni]) {
             pi += 1;
             ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == b'*' {
             star = Some((pi, ni));
             pi += 1;
         } else if let Some((sp, sn)) = star {
@@ -112,7 +119,7 @@ pub(crate) fn name_matches(pattern: &str, name: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -121,9 +128,15 @@ mod tests {
 
     #[test]
     fn join_resolves_dots_and_workspace_prefixes() {
-        assert_eq!(join("ml", "./tests/../src/a.py").as_deref(), Some("ml/src/a.py"));
+        assert_eq!(
+            join("ml", "./tests/../src/a.py").as_deref(),
+            Some("ml/src/a.py")
+        );
         assert_eq!(join("", "a//b/").as_deref(), Some("a/b"));
-        assert_eq!(join("ml", "$GITHUB_WORKSPACE/deploy/x.sh").as_deref(), Some("deploy/x.sh"));
+        assert_eq!(
+            join("ml", "$GITHUB_WORKSPACE/deploy/x.sh").as_deref(),
+            Some("deploy/x.sh")
+        );
         assert_eq!(join("ml", "${{ github.workspace }}").as_deref(), Some(""));
         assert_eq!(join("ml", "$PWD/x").as_deref(), Some("ml/x"));
         assert_eq!(join("", "../outside"), None);
@@ -145,7 +158,10 @@ mod tests {
             ("tests-extra/c.py", ""),
             ("testsz.py", ""),
         ]);
-        let names: Vec<&str> = files_under(&index, "tests").iter().map(|f| f.path.as_str()).collect();
+        let names: Vec<&str> = files_under(&index, "tests")
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
         assert_eq!(names, ["tests/a.py", "tests/data/b.csv"]);
         assert_eq!(files_under(&index, "").len(), 4);
         assert!(files_under(&index, "nope").is_empty());

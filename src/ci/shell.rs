@@ -91,13 +91,22 @@ impl<'a> Splitter<'a> {
             match c {
                 '\\' => {
                     if next == Some('\n') {
-                        // A continuation joins the next physical line.
+                        // A continuation joins the next physical line; its
+                        // indentation collapses to one space.
                         self.line += 1;
-                    } else {
-                        self.push(c);
-                        if let Some(n) = next {
-                            self.push(n);
+                        i += 2;
+                        while self.chars.get(i).is_some_and(|c| *c == ' ' || *c == '\t') {
+                            i += 1;
                         }
+                        if !self.current.is_empty() && !self.current.ends_with(char::is_whitespace)
+                        {
+                            self.current.push(' ');
+                        }
+                        continue;
+                    }
+                    self.push(c);
+                    if let Some(n) = next {
+                        self.push(n);
                     }
                     i += 2;
                     continue;
@@ -207,7 +216,10 @@ impl<'a> Splitter<'a> {
     fn skip_heredocs(&mut self, mut i: usize) -> usize {
         for (word, _) in std::mem::take(&mut self.heredocs) {
             while i < self.chars.len() {
-                let end = self.chars[i..].iter().position(|&c| c == '\n').map_or(self.chars.len(), |p| i + p);
+                let end = self.chars[i..]
+                    .iter()
+                    .position(|&c| c == '\n')
+                    .map_or(self.chars.len(), |p| i + p);
                 let body_line: String = self.chars[i..end].iter().collect();
                 i = end + 1;
                 self.line += 1;
@@ -221,10 +233,20 @@ impl<'a> Splitter<'a> {
 
     fn finish(&mut self) {
         let text = std::mem::take(&mut self.current);
-        let Some(start) = self.start.take() else { return };
+        let Some(start) = self.start.take() else {
+            return;
+        };
         if let Some(text) = clean(&text) {
-            let source_line = self.physical.get(start).map_or("", |l| l.trim()).to_string();
-            self.out.push(ShellCommand { text, line: self.first_line + start, source_line });
+            let source_line = self
+                .physical
+                .get(start)
+                .map_or("", |l| l.trim())
+                .to_string();
+            self.out.push(ShellCommand {
+                text,
+                line: self.first_line + start,
+                source_line,
+            });
         }
     }
 }
@@ -232,7 +254,9 @@ impl<'a> Splitter<'a> {
 /// Peels control-flow keywords off a command and drops pieces that are only
 /// syntax (`fi`, `done`, `for x in …`, function headers, case patterns).
 fn clean(text: &str) -> Option<String> {
-    const PEEL: &[&str] = &["if", "elif", "then", "else", "do", "while", "until", "!", "{", "("];
+    const PEEL: &[&str] = &[
+        "if", "elif", "then", "else", "do", "while", "until", "!", "{", "(",
+    ];
     let mut t = text.trim();
     loop {
         let before = t;
@@ -252,7 +276,10 @@ fn clean(text: &str) -> Option<String> {
         }
     }
     let first = t.split_whitespace().next()?;
-    if matches!(first, "for" | "case" | "esac" | "fi" | "done" | "}" | ")" | "select" | "function" | "set") {
+    if matches!(
+        first,
+        "for" | "case" | "esac" | "fi" | "done" | "}" | ")" | "select" | "function" | "set"
+    ) {
         return None;
     }
     let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
@@ -303,7 +330,10 @@ pub(crate) fn placed_commands(
     split_commands(block, first_line)
         .into_iter()
         .map(|command| {
-            let placed = PlacedCommand { cwd: cwd.clone(), command };
+            let placed = PlacedCommand {
+                cwd: cwd.clone(),
+                command,
+            };
             if let Some(dir) = cd_target(index, &cwd, &placed.command.text) {
                 cwd = dir;
             }
@@ -317,7 +347,10 @@ mod tests {
     use super::*;
 
     fn texts(block: &str) -> Vec<(String, usize)> {
-        split_commands(block, 10).into_iter().map(|c| (c.text, c.line)).collect()
+        split_commands(block, 10)
+            .into_iter()
+            .map(|c| (c.text, c.line))
+            .collect()
     }
 
     #[test]
@@ -328,7 +361,7 @@ mod tests {
             [
                 ("pip install -r requirements.txt".to_string(), 10),
                 ("pip install -e .".to_string(), 11),
-                ("pytest tests/data   --maxfail=1".to_string(), 12),
+                ("pytest tests/data --maxfail=1".to_string(), 12),
                 ("exit 1".to_string(), 13),
                 ("echo done".to_string(), 13),
                 ("python -m pytest tests/code".to_string(), 16),
@@ -341,25 +374,51 @@ mod tests {
     fn keeps_quoted_separators_and_redirections() {
         assert_eq!(
             texts("echo 'a && b; c' \"d | e\" 2>&1 &>/dev/null"),
-            [("echo 'a && b; c' \"d | e\" 2>&1 &>/dev/null".to_string(), 10)]
+            [(
+                "echo 'a && b; c' \"d | e\" 2>&1 &>/dev/null".to_string(),
+                10
+            )]
         );
-        assert_eq!(texts("x=$(git diff | wc -l); make test"), [
-            ("x=$(git diff | wc -l)".to_string(), 10),
-            ("make test".to_string(), 10)
-        ]);
+        assert_eq!(
+            texts("x=$(git diff | wc -l); make test"),
+            [
+                ("x=$(git diff | wc -l)".to_string(), 10),
+                ("make test".to_string(), 10)
+            ]
+        );
     }
 
     #[test]
     fn peels_control_flow() {
         let block = "if pytest tests; then\n  echo ok\nelse\n  exit 1\nfi\nfor f in a b; do\n  bash \"$f\"\ndone\n(cd ml && make train)\nsetup() {\n  uv sync\n}\n";
-        let got: Vec<String> = split_commands(block, 1).into_iter().map(|c| c.text).collect();
-        assert_eq!(got, ["pytest tests", "echo ok", "exit 1", "bash \"$f\"", "cd ml", "make train", "uv sync"]);
+        let got: Vec<String> = split_commands(block, 1)
+            .into_iter()
+            .map(|c| c.text)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "pytest tests",
+                "echo ok",
+                "exit 1",
+                "bash \"$f\"",
+                "cd ml",
+                "make train",
+                "uv sync"
+            ]
+        );
     }
 
     #[test]
     fn skips_heredoc_bodies_and_comments() {
         let block = "cat <<EOF > cfg.ini\n[x]\nrm -rf /\nEOF\npytest # run tests\n";
-        assert_eq!(texts(block), [("cat <<EOF > cfg.ini".to_string(), 10), ("pytest".to_string(), 14)]);
+        assert_eq!(
+            texts(block),
+            [
+                ("cat <<EOF > cfg.ini".to_string(), 10),
+                ("pytest".to_string(), 14)
+            ]
+        );
     }
 
     #[test]
@@ -373,7 +432,7 @@ mod tests {
     fn unbalanced_quotes_do_not_panic() {
         assert_eq!(split_commands("echo 'oops", 1).len(), 1);
         assert!(split_commands("", 1).is_empty());
-        assert!(split_commands("\\", 1).is_empty());
+        assert_eq!(split_commands("\\", 1)[0].text, "\\");
         assert_eq!(split_commands("cat <<", 1).len(), 1);
     }
 

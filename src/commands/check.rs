@@ -9,8 +9,14 @@ use super::pipeline::{self, Revisions};
 pub fn run(args: &CheckArgs) -> Result<i32, Error> {
     // Validate the outputs before the work, so a typo costs nothing.
     super::output::plan(&args.report)?;
-    let revs = Revisions { base: args.base.as_deref(), head: None };
+    let revs = Revisions {
+        base: args.base.as_deref(),
+        head: None,
+    };
     let report = pipeline::run(&args.path, args.config.as_deref(), &revs, &args.gate)?;
     super::output::write(&report, &args.report, &args.path, false)?;
-    Ok(report.verdict.as_ref().map_or(crate::error::EXIT_OK, |v| v.exit_code()))
+    Ok(report
+        .verdict
+        .as_ref()
+        .map_or(crate::error::EXIT_OK, |v| v.exit_code()))
 }

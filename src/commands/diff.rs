@@ -8,8 +8,14 @@ use super::pipeline::{self, Revisions};
 
 pub fn run(args: &DiffArgs) -> Result<i32, Error> {
     super::output::plan(&args.report)?;
-    let revs = Revisions { base: Some(&args.base), head: args.head.as_deref() };
+    let revs = Revisions {
+        base: Some(&args.base),
+        head: args.head.as_deref(),
+    };
     let report = pipeline::run(&args.path, args.config.as_deref(), &revs, &args.gate)?;
     super::output::write(&report, &args.report, &args.path, true)?;
-    Ok(report.verdict.as_ref().map_or(crate::error::EXIT_OK, |v| v.exit_code()))
+    Ok(report
+        .verdict
+        .as_ref()
+        .map_or(crate::error::EXIT_OK, |v| v.exit_code()))
 }

@@ -13,7 +13,10 @@ pub fn run(args: &ExplainArgs) -> Result<i32, Error> {
             Some(c) => format!("did you mean `{c}`? `mlscore list` prints all 28 ids"),
             None => "`mlscore list` prints the 28 ids: data-1 … data-7, model-1 …, infra-1 …, monitor-1 … monitor-7".into(),
         };
-        return Err(Error::UnknownTest { id: args.id.clone(), help });
+        return Err(Error::UnknownTest {
+            id: args.id.clone(),
+            help,
+        });
     };
     print!("{}", render(check, &catalogue));
     Ok(EXIT_OK)
@@ -24,11 +27,23 @@ pub fn render(check: &CheckDef, catalogue: &Catalogue) -> String {
     let width = 88;
     let para = |text: &str| -> String {
         text.split("\n\n")
-            .map(|p| textwrap::fill(&p.split_whitespace().collect::<Vec<_>>().join(" "), textwrap::Options::new(width).initial_indent("  ").subsequent_indent("  ")))
+            .map(|p| {
+                textwrap::fill(
+                    &p.split_whitespace().collect::<Vec<_>>().join(" "),
+                    textwrap::Options::new(width)
+                        .initial_indent("  ")
+                        .subsequent_indent("  "),
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n\n")
     };
-    let mut out = format!("{} · {}\n{}\n\n", check.id, check.section.title(), check.title);
+    let mut out = format!(
+        "{} · {}\n{}\n\n",
+        check.id,
+        check.section.title(),
+        check.title
+    );
     for (heading, text) in [
         ("What it asks", &check.asks),
         ("Why it matters", &check.why),
@@ -43,11 +58,17 @@ pub fn render(check: &CheckDef, catalogue: &Catalogue) -> String {
     for rule in &check.evidence {
         let automated = match rule.automation() {
             crate::rubric::catalogue::Automated::Ci => "1 point when CI runs it",
-            crate::rubric::catalogue::Automated::Scheduled => "1 point when a scheduled CI job runs it",
+            crate::rubric::catalogue::Automated::Scheduled => {
+                "1 point when a scheduled CI job runs it"
+            }
             crate::rubric::catalogue::Automated::Always => "1 point",
             crate::rubric::catalogue::Automated::Never => "0.5 point at most",
         };
-        out.push_str(&format!("  - {}: {} ({automated})\n", rule.what, rule.describe()));
+        out.push_str(&format!(
+            "  - {}: {} ({automated})\n",
+            rule.what,
+            rule.describe()
+        ));
         if let Some(tool) = rule.tool.as_ref().and_then(|t| catalogue.tools.get(t)) {
             for sub in &tool.evidence {
                 out.push_str(&format!("      · {}: {}\n", sub.what, sub.describe()));

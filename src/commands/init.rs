@@ -9,7 +9,9 @@ use crate::error::{Error, EXIT_OK};
 use crate::repo::{RepoIndex, ScanOptions};
 
 /// Data file extensions recognised as datasets.
-const DATA_EXTENSIONS: &[&str] = &["csv", "tsv", "parquet", "pq", "jsonl", "ndjson", "feather", "arrow"];
+const DATA_EXTENSIONS: &[&str] = &[
+    "csv", "tsv", "parquet", "pq", "jsonl", "ndjson", "feather", "arrow",
+];
 
 /// Listed per kind in the starter file; the rest are counted.
 const LISTED: usize = 10;
@@ -32,7 +34,11 @@ pub fn run(args: &InitArgs) -> Result<i32, Error> {
         path.display(),
         found.datasets.len(),
         found.metrics.len(),
-        if found.ci.is_empty() { "none found".to_string() } else { found.ci.join(", ") }
+        if found.ci.is_empty() {
+            "none found".to_string()
+        } else {
+            found.ci.join(", ")
+        }
     );
     println!("next: review it, commit it, and run `mlscore check`");
     Ok(EXIT_OK)
@@ -67,8 +73,16 @@ impl Detected {
                 found.metrics.push(entry.path.clone());
             }
         }
-        for (path, text) in index.files().iter().filter(|e| e.name() == "dvc.yaml").filter_map(|e| Some((&e.path, index.entry_text(e)?))) {
-            let dir = path.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
+        for (path, text) in index
+            .files()
+            .iter()
+            .filter(|e| e.name() == "dvc.yaml")
+            .filter_map(|e| Some((&e.path, index.entry_text(e)?)))
+        {
+            let dir = path
+                .rsplit_once('/')
+                .map(|(d, _)| format!("{d}/"))
+                .unwrap_or_default();
             for metric in dvc_metrics(text) {
                 let full = format!("{dir}{metric}");
                 if !found.metrics.contains(&full) {
@@ -79,12 +93,22 @@ impl Detected {
         if index.is_dir("mlruns") {
             found.metrics.push("mlruns/".into());
         }
-        found.data_dirs = per_dir.into_iter().filter(|(_, n)| *n >= 20).map(|(d, _)| format!("{d}/**")).collect();
+        found.data_dirs = per_dir
+            .into_iter()
+            .filter(|(_, n)| *n >= 20)
+            .map(|(d, _)| format!("{d}/**"))
+            .collect();
         for system in ci.systems() {
             let jobs = ci.jobs.iter().filter(|j| j.system == system);
-            let files: std::collections::BTreeSet<&str> = jobs.clone().map(|j| j.file.as_str()).collect();
+            let files: std::collections::BTreeSet<&str> =
+                jobs.clone().map(|j| j.file.as_str()).collect();
             let scheduled = jobs.clone().filter(|j| j.is_scheduled()).count();
-            let mut text = format!("{} ({}: {} jobs", system.display_name(), files.into_iter().collect::<Vec<_>>().join(", "), jobs.count());
+            let mut text = format!(
+                "{} ({}: {} jobs",
+                system.display_name(),
+                files.into_iter().collect::<Vec<_>>().join(", "),
+                jobs.count()
+            );
             if scheduled > 0 {
                 let _ = write!(text, ", {scheduled} scheduled");
             }
@@ -97,10 +121,16 @@ impl Detected {
 
 /// Metric file paths declared under stages' `metrics:` in dvc.yaml.
 fn dvc_metrics(text: &str) -> Vec<String> {
-    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else { return Vec::new() };
+    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
     let stages = doc.get("stages").and_then(|s| s.as_mapping());
-    let top = doc.get("metrics").and_then(|m| m.as_sequence()).into_iter().flatten();
+    let top = doc
+        .get("metrics")
+        .and_then(|m| m.as_sequence())
+        .into_iter()
+        .flatten();
     let in_stages = stages
         .into_iter()
         .flat_map(|m| m.values())
@@ -121,18 +151,25 @@ fn dvc_metrics(text: &str) -> Vec<String> {
 /// The starter file's text.
 pub fn starter(found: &Detected) -> String {
     let mut out = String::new();
-    out.push_str("# mlscore.yaml: configuration of `mlscore check` (the README has the full reference).\n");
+    out.push_str(
+        "# mlscore.yaml: configuration of `mlscore check` (the README has the full reference).\n",
+    );
     out.push_str("# Written by `mlscore init` from what it found in this repository; review and commit it.\n");
     out.push_str("version: 1\n\n");
     if found.ci.is_empty() {
-        out.push_str("# CI: none found. Evidence earns at most 0.5 per test until a CI job runs it.\n");
+        out.push_str(
+            "# CI: none found. Evidence earns at most 0.5 per test until a CI job runs it.\n",
+        );
     } else {
         out.push_str("# CI found (evidence these jobs run or reach earns the full point):\n");
         for ci in &found.ci {
             let _ = writeln!(out, "#   {ci}");
         }
     }
-    for (title, list) in [("Datasets found", &found.datasets), ("Metric files found", &found.metrics)] {
+    for (title, list) in [
+        ("Datasets found", &found.datasets),
+        ("Metric files found", &found.metrics),
+    ] {
         if list.is_empty() {
             continue;
         }
@@ -157,7 +194,9 @@ pub fn starter(found: &Detected) -> String {
     }
     out.push_str("  # Files larger than this are indexed by name only:\n  max_file_size: 2MiB\n\n");
     out.push_str("# A test that does not apply to this repository can be waived with a reason.\n");
-    out.push_str("# The reason is shown in every report; the test scores `points` (0 unless set).\n");
+    out.push_str(
+        "# The reason is shown in every report; the test scores `points` (0 unless set).\n",
+    );
     out.push_str("waivers: {}\n");
     out.push_str("#  infra-6:\n#    reason: \"Batch predictions written to a table; no model is served online.\"\n#    points: 0\n");
     out
@@ -165,7 +204,10 @@ pub fn starter(found: &Detected) -> String {
 
 /// Quotes a YAML scalar when it would otherwise be misread.
 fn yaml_quote(text: &str) -> String {
-    if text.starts_with(['*', '&', '!', '[', '{', '"', '\'', '@', '`']) || text.contains(": ") || text.contains(" #") {
+    if text.starts_with(['*', '&', '!', '[', '{', '"', '\'', '@', '`'])
+        || text.contains(": ")
+        || text.contains(" #")
+    {
         format!("'{}'", text.replace('\'', "''"))
     } else {
         text.to_string()
@@ -185,7 +227,8 @@ mod tests {
             data_dirs: vec!["data/raw/**".into(), "*weird: dir/**".into()],
         };
         let text = starter(&found);
-        let config = crate::config::parse("mlscore.yaml", &text, &["infra-6"]).expect("starter parses");
+        let config =
+            crate::config::parse("mlscore.yaml", &text, &["infra-6"]).expect("starter parses");
         assert_eq!(config.scan.exclude, vec!["data/raw/**", "*weird: dir/**"]);
         assert!(text.contains("# Datasets found (25):"));
         assert!(text.contains("… and 15 more"));
@@ -196,6 +239,9 @@ mod tests {
         let text = "stages:\n  eval:\n    cmd: python eval.py\n    metrics:\n      - eval/metrics.json:\n          cache: false\n      - scores.yaml\nmetrics:\n  - summary.json\n";
         let mut found = dvc_metrics(text);
         found.sort();
-        assert_eq!(found, vec!["eval/metrics.json", "scores.yaml", "summary.json"]);
+        assert_eq!(
+            found,
+            vec!["eval/metrics.json", "scores.yaml", "summary.json"]
+        );
     }
 }

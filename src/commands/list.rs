@@ -20,7 +20,11 @@ pub fn run(args: &ListArgs) -> Result<i32, Error> {
             for check in &catalogue.checks {
                 if section != Some(check.section) {
                     section = Some(check.section);
-                    out.push_str(&format!("{}{}\n", if out.is_empty() { "" } else { "\n" }, check.section.title()));
+                    out.push_str(&format!(
+                        "{}{}\n",
+                        if out.is_empty() { "" } else { "\n" },
+                        check.section.title()
+                    ));
                 }
                 out.push_str(&format!("  {:<11}{}\n", check.id, check.title));
             }

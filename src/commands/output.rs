@@ -54,7 +54,11 @@ pub fn plan(args: &ReportArgs) -> Result<Vec<(Format, Destination)>, Error> {
 }
 
 fn usage(item: &str) -> Error {
-    let names: Vec<String> = Format::value_variants().iter().filter_map(|f| f.to_possible_value()).map(|v| v.get_name().to_string()).collect();
+    let names: Vec<String> = Format::value_variants()
+        .iter()
+        .filter_map(|f| f.to_possible_value())
+        .map(|v| v.get_name().to_string())
+        .collect();
     Error::Usage {
         message: format!("--output `{item}` is not PATH or FORMAT=PATH"),
         help: format!("formats are {}", names.join(", ")),
@@ -62,13 +66,20 @@ fn usage(item: &str) -> Error {
 }
 
 /// Writes every planned report; files first, so nothing is lost if printing fails.
-pub fn write(report: &Report, args: &ReportArgs, root: &Path, metrics_first: bool) -> Result<(), Error> {
+pub fn write(
+    report: &Report,
+    args: &ReportArgs,
+    root: &Path,
+    metrics_first: bool,
+) -> Result<(), Error> {
     let planned = plan(args)?;
     let to_terminal = std::io::stdout().is_terminal();
     let color_for = |dest: &Destination| match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => *dest == Destination::Stdout && to_terminal && std::env::var_os("NO_COLOR").is_none(),
+        ColorChoice::Auto => {
+            *dest == Destination::Stdout && to_terminal && std::env::var_os("NO_COLOR").is_none()
+        }
     };
     let mut stdout = String::new();
     for (format, dest) in &planned {
@@ -82,9 +93,11 @@ pub fn write(report: &Report, args: &ReportArgs, root: &Path, metrics_first: boo
         match dest {
             Destination::File(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|e| Error::io("create the folder", parent, &e))?;
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| Error::io("create the folder", parent, &e))?;
                 }
-                std::fs::write(path, text).map_err(|e| Error::io("write the report to", path, &e))?;
+                std::fs::write(path, text)
+                    .map_err(|e| Error::io("write the report to", path, &e))?;
             }
             Destination::Stdout => stdout.push_str(&text),
         }
@@ -98,22 +111,36 @@ mod tests {
     use super::*;
 
     fn args(format: &[Format], output: &[&str]) -> ReportArgs {
-        ReportArgs { format: format.to_vec(), output: output.iter().map(|s| s.to_string()).collect(), color: ColorChoice::Never }
+        ReportArgs {
+            format: format.to_vec(),
+            output: output.iter().map(|s| s.to_string()).collect(),
+            color: ColorChoice::Never,
+        }
     }
 
     #[test]
     fn defaults_to_human_on_stdout() {
-        assert_eq!(plan(&args(&[], &[])).unwrap(), vec![(Format::Human, Destination::Stdout)]);
+        assert_eq!(
+            plan(&args(&[], &[])).unwrap(),
+            vec![(Format::Human, Destination::Stdout)]
+        );
     }
 
     #[test]
     fn plain_path_takes_the_one_format() {
-        assert_eq!(plan(&args(&[Format::Json], &["r.json"])).unwrap(), vec![(Format::Json, Destination::File("r.json".into()))]);
+        assert_eq!(
+            plan(&args(&[Format::Json], &["r.json"])).unwrap(),
+            vec![(Format::Json, Destination::File("r.json".into()))]
+        );
     }
 
     #[test]
     fn format_equals_path_pairs_and_stdout_formats_mix() {
-        let planned = plan(&args(&[Format::Human], &["sarif=out/m.sarif", "junit=r.xml"])).unwrap();
+        let planned = plan(&args(
+            &[Format::Human],
+            &["sarif=out/m.sarif", "junit=r.xml"],
+        ))
+        .unwrap();
         assert_eq!(
             planned,
             vec![

@@ -26,9 +26,42 @@ pub struct Revisions<'a> {
     pub head: Option<&'a str>,
 }
 
+/// Prints phase timings to stderr when `MLSCORE_TIMINGS` is set; for profiling
+/// large repositories without a profiler.
+struct Timer {
+    start: std::time::Instant,
+    on: bool,
+}
+
+impl Timer {
+    fn new() -> Timer {
+        Timer {
+            start: std::time::Instant::now(),
+            on: std::env::var_os("MLSCORE_TIMINGS").is_some(),
+        }
+    }
+
+    fn lap(&mut self, phase: &str) {
+        if self.on {
+            eprintln!(
+                "mlscore timing: {phase:<10} {:>8.1} ms",
+                self.start.elapsed().as_secs_f64() * 1e3
+            );
+            self.start = std::time::Instant::now();
+        }
+    }
+}
+
 /// Runs the flow and returns the report with its verdict.
-pub fn run(root: &Path, config_path: Option<&Path>, revs: &Revisions<'_>, gate_args: &GateArgs) -> Result<Report, Error> {
+pub fn run(
+    root: &Path,
+    config_path: Option<&Path>,
+    revs: &Revisions<'_>,
+    gate_args: &GateArgs,
+) -> Result<Report, Error> {
+    let mut timer = Timer::new();
     let catalogue = super::catalogue()?;
+    timer.lap("catalogue");
     let ids = catalogue.ids();
     let loaded = config::load(root, config_path, &ids)?;
     let config = loaded.config;
@@ -45,16 +78,31 @@ pub fn run(root: &Path, config_path: Option<&Path>, revs: &Revisions<'_>, gate_a
         }
         _ => RepoIndex::scan(root, &options)?,
     };
+    timer.lap("scan");
     let mut head_catalogue = catalogue.clone();
     load_custom_checks(&mut head_catalogue, &head_index)?;
     let head_ci = CiModel::build(&head_index);
+    timer.lap("ci");
     let extra = probe_evidence(&config, &loaded_text(loaded.path.as_deref()), &head_ci);
-    let assessment = rubric::assess_with(&head_catalogue, &head_index, &head_ci, &config.waivers, extra);
+    let assessment = rubric::assess_with(
+        &head_catalogue,
+        &head_index,
+        &head_ci,
+        &config.waivers,
+        extra,
+    );
     let config_shown = loaded.path.as_ref().map(|p| match p.strip_prefix(root) {
         Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
         Err(_) => p.display().to_string(),
     });
-    let mut report = Report::new(assessment, &head_ci, head_index.warnings(), config_shown, head_index.files().len());
+    timer.lap("evidence");
+    let mut report = Report::new(
+        assessment,
+        &head_ci,
+        head_index.warnings(),
+        config_shown,
+        head_index.files().len(),
+    );
 
     let mut metric_files = metrics::files(&head_index, &config.metrics);
     let (head_sets, head_errors) = metrics::read(&head_index, &metric_files);
@@ -68,14 +116,31 @@ pub fn run(root: &Path, config_path: Option<&Path>, revs: &Revisions<'_>, gate_a
             let base_index = RepoIndex::at_commit(root, git.clone(), &commit, &options)?;
             let base_config = base_config(&base_index, &ids).unwrap_or(config_for_base(&config));
             let base_ci = CiModel::build(&base_index);
-            let base_text = base_index.text(config::CONFIG_NAMES[0]).unwrap_or("").to_string();
+            let base_text = base_index
+                .text(config::CONFIG_NAMES[0])
+                .unwrap_or("")
+                .to_string();
             let extra = probe_evidence(&base_config, &base_text, &base_ci);
-            let base = rubric::assess_with(&catalogue, &base_index, &base_ci, &base_config.waivers, extra);
+            let base = rubric::assess_with(
+                &catalogue,
+                &base_index,
+                &base_ci,
+                &base_config.waivers,
+                extra,
+            );
             report.set_base(BaseScore {
                 rev: rev.to_string(),
                 commit,
                 score: base.scorecard.final_score,
-                sections: base.scorecard.sections.iter().map(|s| BaseSection { section: s.section, score: s.score }).collect(),
+                sections: base
+                    .scorecard
+                    .sections
+                    .iter()
+                    .map(|s| BaseSection {
+                        section: s.section,
+                        score: s.score,
+                    })
+                    .collect(),
             });
             for file in metrics::files(&base_index, &config.metrics) {
                 if !metric_files.iter().any(|f| f.path == file.path) {
@@ -86,23 +151,32 @@ pub fn run(root: &Path, config_path: Option<&Path>, revs: &Revisions<'_>, gate_a
         }
         _ => (MetricSets::new(), Vec::new()),
     };
+    timer.lap("metrics");
     let rows = metrics::diff(&base_sets, &head_sets, &config.metrics.policies);
     report.set_metrics(rows, base_errors);
 
     let policy = gate_policy(&config, gate_args)?;
     report.verdict = Some(gate::evaluate(&report, &policy));
+    // The index caches the text of every file read; freeing a large one file by
+    // file costs tens of milliseconds, and the process is about to exit.
+    std::mem::forget(head_index);
+    timer.lap("report");
     Ok(report)
 }
 
 fn loaded_text(path: Option<&Path>) -> String {
-    path.and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default()
+    path.and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default()
 }
 
 fn scan_options(config: &Config) -> ScanOptions {
     ScanOptions {
         include: config.scan.include.clone(),
         exclude: config.scan.exclude.clone(),
-        max_file_size: config.scan.max_file_size.map_or(DEFAULT_MAX_FILE_SIZE, |s| s.0),
+        max_file_size: config
+            .scan
+            .max_file_size
+            .map_or(DEFAULT_MAX_FILE_SIZE, |s| s.0),
     }
 }
 
@@ -116,7 +190,10 @@ fn base_config(index: &RepoIndex, ids: &[&str]) -> Option<Config> {
 
 /// The head's waivers apply to a base without a config of its own.
 fn config_for_base(head: &Config) -> Config {
-    Config { waivers: head.waivers.clone(), ..Config::default() }
+    Config {
+        waivers: head.waivers.clone(),
+        ..Config::default()
+    }
 }
 
 /// Evidence from mlscore's own probes configured in mlscore.yaml: metric
@@ -126,11 +203,23 @@ fn probe_evidence(config: &Config, text: &str, ci: &CiModel) -> Vec<(String, Evi
     let mlscore = ci.mlscore_command().and_then(|command| {
         let index = ci.commands.iter().position(|c| std::ptr::eq(c, command))?;
         let automatic = ci.jobs.get(command.job).is_some_and(|j| j.automatic);
-        Some((CiLink::new(ci, &crate::ci::Reach { job: command.job, command: index })?, automatic))
+        Some((
+            CiLink::new(
+                ci,
+                &crate::ci::Reach {
+                    job: command.job,
+                    command: index,
+                },
+            )?,
+            automatic,
+        ))
     });
     let mut found = Vec::new();
     for (pattern, policy) in &config.metrics.policies {
-        let judges = policy.min.is_some() || policy.max.is_some() || policy.max_regression.is_some() || policy.max_regression_pct.is_some();
+        let judges = policy.min.is_some()
+            || policy.max.is_some()
+            || policy.max_regression.is_some()
+            || policy.max_regression_pct.is_some();
         if !judges {
             continue;
         }
@@ -163,17 +252,20 @@ fn gate_policy(config: &Config, args: &GateArgs) -> Result<GatePolicy, Error> {
         policy.min_score = Some(min);
     }
     for item in &args.min_section {
-        let parsed = item.split_once('=').and_then(|(s, v)| Some((s.trim().to_string(), v.trim().parse::<f64>().ok()?)));
+        let parsed = item
+            .split_once('=')
+            .and_then(|(s, v)| Some((s.trim().to_string(), v.trim().parse::<f64>().ok()?)));
         match parsed {
-            Some((section, value)) if ["data", "model", "infra", "monitor"].contains(&section.as_str()) => {
+            Some((section, value))
+                if ["data", "model", "infra", "monitor"].contains(&section.as_str()) =>
+            {
                 policy.min_section.insert(section, value);
             }
-            _ => {
-                return Err(Error::Usage {
-                    message: format!("--min-section `{item}` is not SECTION=SCORE"),
-                    help: "write e.g. `--min-section data=2`; sections are data, model, infra, monitor".into(),
-                })
-            }
+            _ => return Err(Error::Usage {
+                message: format!("--min-section `{item}` is not SECTION=SCORE"),
+                help: "write e.g. `--min-section data=2`; sections are data, model, infra, monitor"
+                    .into(),
+            }),
         }
     }
     policy.no_score_drop |= args.no_score_drop;
@@ -185,7 +277,9 @@ fn gate_policy(config: &Config, args: &GateArgs) -> Result<GatePolicy, Error> {
 pub fn load_custom_checks(catalogue: &mut Catalogue, index: &RepoIndex) -> Result<(), Error> {
     let prefix = format!("{CUSTOM_CHECKS_DIR}/");
     for entry in index.files() {
-        let Some(name) = entry.path.strip_prefix(&prefix) else { continue };
+        let Some(name) = entry.path.strip_prefix(&prefix) else {
+            continue;
+        };
         if name.contains('/') || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
             continue;
         }

@@ -77,13 +77,30 @@ pub fn diff_file(
     names.dedup();
     names
         .into_iter()
-        .map(|name| row(file, name, base.get(name), head.get(name), policy_for(file, name).as_ref()))
+        .map(|name| {
+            row(
+                file,
+                name,
+                base.get(name),
+                head.get(name),
+                policy_for(file, name).as_ref(),
+            )
+        })
         .collect()
 }
 
-fn row(file: &str, name: &str, base: Option<&MetricValue>, head: Option<&MetricValue>, policy: Option<&MetricPolicy>) -> MetricRow {
+fn row(
+    file: &str,
+    name: &str,
+    base: Option<&MetricValue>,
+    head: Option<&MetricValue>,
+    policy: Option<&MetricPolicy>,
+) -> MetricRow {
     let noise = policy.and_then(|p| p.noise).unwrap_or(0.0);
-    let numbers = match (base.and_then(MetricValue::as_number), head.and_then(MetricValue::as_number)) {
+    let numbers = match (
+        base.and_then(MetricValue::as_number),
+        head.and_then(MetricValue::as_number),
+    ) {
         (Some(b), Some(h)) if b.is_finite() && h.is_finite() => Some((b, h)),
         _ => None,
     };
@@ -100,7 +117,9 @@ fn row(file: &str, name: &str, base: Option<&MetricValue>, head: Option<&MetricV
         },
     };
     let abs_change = numbers.map(|(b, h)| h - b);
-    let rel_change = numbers.filter(|(b, _)| *b != 0.0).map(|(b, h)| (h - b) / b.abs());
+    let rel_change = numbers
+        .filter(|(b, _)| *b != 0.0)
+        .map(|(b, h)| (h - b) / b.abs());
     let direction = policy.and_then(|p| p.direction);
     let worse = |delta: f64| match direction {
         Some(Direction::Higher) => -delta,
@@ -108,7 +127,17 @@ fn row(file: &str, name: &str, base: Option<&MetricValue>, head: Option<&MetricV
         None => 0.0,
     };
     let regressed = change == Change::Changed && abs_change.is_some_and(|d| worse(d) > 0.0);
-    let checks = policy.map(|p| evaluate(p, head, numbers, abs_change.map(worse), rel_change.map(worse))).unwrap_or_default();
+    let checks = policy
+        .map(|p| {
+            evaluate(
+                p,
+                head,
+                numbers,
+                abs_change.map(worse),
+                rel_change.map(worse),
+            )
+        })
+        .unwrap_or_default();
     MetricRow {
         file: file.to_string(),
         name: name.to_string(),
@@ -182,10 +211,22 @@ fn evaluate(
     let v = value.unwrap_or_default();
     let fmt = super::value::format_number;
     if let Some(min) = policy.min {
-        checks.push(PolicyCheck { rule: "min", threshold: Some(min), observed: Some(v), passed: v >= min, message: format!("{} ≥ {}", fmt(v), fmt(min)) });
+        checks.push(PolicyCheck {
+            rule: "min",
+            threshold: Some(min),
+            observed: Some(v),
+            passed: v >= min,
+            message: format!("{} ≥ {}", fmt(v), fmt(min)),
+        });
     }
     if let Some(max) = policy.max {
-        checks.push(PolicyCheck { rule: "max", threshold: Some(max), observed: Some(v), passed: v <= max, message: format!("{} ≤ {}", fmt(v), fmt(max)) });
+        checks.push(PolicyCheck {
+            rule: "max",
+            threshold: Some(max),
+            observed: Some(v),
+            passed: v <= max,
+            message: format!("{} ≤ {}", fmt(v), fmt(max)),
+        });
     }
     if numbers.is_some() {
         let noise = policy.noise.unwrap_or(0.0);
@@ -201,7 +242,11 @@ fn evaluate(
         }
         if let (Some(limit), Some(worse)) = (policy.max_regression_pct, worse_rel) {
             let pct = worse * 100.0;
-            let pct = if worse_abs.is_some_and(|a| a.abs() <= noise) { 0.0 } else { pct };
+            let pct = if worse_abs.is_some_and(|a| a.abs() <= noise) {
+                0.0
+            } else {
+                pct
+            };
             checks.push(PolicyCheck {
                 rule: "max_regression_pct",
                 threshold: Some(limit),
@@ -219,7 +264,10 @@ mod tests {
     use super::*;
 
     fn policy(direction: Direction) -> MetricPolicy {
-        MetricPolicy { direction: Some(direction), ..MetricPolicy::default() }
+        MetricPolicy {
+            direction: Some(direction),
+            ..MetricPolicy::default()
+        }
     }
 
     fn n(v: f64) -> MetricValue {
@@ -228,18 +276,39 @@ mod tests {
 
     #[test]
     fn classifies_added_removed_changed_unchanged() {
-        let base = BTreeMap::from([("a".into(), n(1.0)), ("b".into(), n(2.0)), ("c".into(), n(3.0))]);
-        let head = BTreeMap::from([("a".into(), n(1.0)), ("b".into(), n(2.5)), ("d".into(), n(4.0))]);
+        let base = BTreeMap::from([
+            ("a".into(), n(1.0)),
+            ("b".into(), n(2.0)),
+            ("c".into(), n(3.0)),
+        ]);
+        let head = BTreeMap::from([
+            ("a".into(), n(1.0)),
+            ("b".into(), n(2.5)),
+            ("d".into(), n(4.0)),
+        ]);
         let rows = diff_file("m.json", &base, &head, &|_, _| None);
-        let changes: Vec<(&str, Change)> = rows.iter().map(|r| (r.name.as_str(), r.change)).collect();
-        assert_eq!(changes, vec![("a", Change::Unchanged), ("b", Change::Changed), ("c", Change::Removed), ("d", Change::Added)]);
+        let changes: Vec<(&str, Change)> =
+            rows.iter().map(|r| (r.name.as_str(), r.change)).collect();
+        assert_eq!(
+            changes,
+            vec![
+                ("a", Change::Unchanged),
+                ("b", Change::Changed),
+                ("c", Change::Removed),
+                ("d", Change::Added)
+            ]
+        );
         assert_eq!(rows[1].abs_change, Some(0.5));
         assert_eq!(rows[1].rel_change, Some(0.25));
     }
 
     #[test]
     fn direction_decides_regression_and_noise_hides_jitter() {
-        let p = MetricPolicy { noise: Some(0.001), max_regression: Some(0.01), ..policy(Direction::Higher) };
+        let p = MetricPolicy {
+            noise: Some(0.001),
+            max_regression: Some(0.01),
+            ..policy(Direction::Higher)
+        };
         let r = row("m", "auc", Some(&n(0.90)), Some(&n(0.85)), Some(&p));
         assert!(r.regressed);
         assert!(!r.passed());
@@ -247,22 +316,49 @@ mod tests {
         let r = row("m", "auc", Some(&n(0.90)), Some(&n(0.8995)), Some(&p));
         assert_eq!(r.change, Change::Unchanged);
         assert!(r.passed());
-        let lower = MetricPolicy { max_regression_pct: Some(10.0), ..policy(Direction::Lower) };
-        let r = row("m", "latency", Some(&n(100.0)), Some(&n(120.0)), Some(&lower));
+        let lower = MetricPolicy {
+            max_regression_pct: Some(10.0),
+            ..policy(Direction::Lower)
+        };
+        let r = row(
+            "m",
+            "latency",
+            Some(&n(100.0)),
+            Some(&n(120.0)),
+            Some(&lower),
+        );
         assert!(r.regressed && !r.passed());
         assert!((r.checks[0].observed.unwrap() - 20.0).abs() < 1e-9);
-        let r = row("m", "latency", Some(&n(100.0)), Some(&n(80.0)), Some(&lower));
+        let r = row(
+            "m",
+            "latency",
+            Some(&n(100.0)),
+            Some(&n(80.0)),
+            Some(&lower),
+        );
         assert!(!r.regressed && r.passed());
     }
 
     #[test]
     fn bounds_nan_text_and_missing_metrics_fail_the_policy() {
-        let p = MetricPolicy { min: Some(0.8), ..MetricPolicy::default() };
+        let p = MetricPolicy {
+            min: Some(0.8),
+            ..MetricPolicy::default()
+        };
         assert!(!row("m", "auc", None, Some(&n(0.7)), Some(&p)).passed());
         assert!(row("m", "auc", None, Some(&n(0.9)), Some(&p)).passed());
         let nan = row("m", "auc", Some(&n(0.9)), Some(&n(f64::NAN)), Some(&p));
-        assert_eq!((nan.change, nan.checks[0].rule, nan.passed()), (Change::Changed, "finite", false));
-        let text = row("m", "auc", Some(&n(0.9)), Some(&MetricValue::Text("n/a".into())), Some(&p));
+        assert_eq!(
+            (nan.change, nan.checks[0].rule, nan.passed()),
+            (Change::Changed, "finite", false)
+        );
+        let text = row(
+            "m",
+            "auc",
+            Some(&n(0.9)),
+            Some(&MetricValue::Text("n/a".into())),
+            Some(&p),
+        );
         assert_eq!(text.checks[0].rule, "numeric");
         let removed = row("m", "auc", Some(&n(0.9)), None, Some(&p));
         assert_eq!((removed.change, removed.passed()), (Change::Removed, false));

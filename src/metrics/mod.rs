@@ -29,7 +29,10 @@ pub struct MetricFile {
 /// A metrics file that could not be read.
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error, miette::Diagnostic)]
 #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-#[diagnostic(code(mlscore::metrics::unreadable), help("fix the file, or remove it from metrics.files in mlscore.yaml"))]
+#[diagnostic(
+    code(mlscore::metrics::unreadable),
+    help("fix the file, or remove it from metrics.files in mlscore.yaml")
+)]
 pub struct MetricFileError {
     pub path: String,
     pub line: Option<usize>,
@@ -59,12 +62,19 @@ pub fn files(index: &RepoIndex, config: &MetricsConfig) -> Vec<MetricFile> {
     if config.discover {
         for entry in index.files() {
             let name = entry.name().to_ascii_lowercase();
-            if name.contains("metrics") && !entry.path.starts_with("mlruns/") && !entry.path.contains("/mlruns/") {
+            if name.contains("metrics")
+                && !entry.path.starts_with("mlruns/")
+                && !entry.path.contains("/mlruns/")
+            {
                 add(entry.path.clone(), None);
             }
         }
         for entry in index.files().iter().filter(|e| e.name() == "dvc.yaml") {
-            let dir = entry.path.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
+            let dir = entry
+                .path
+                .rsplit_once('/')
+                .map(|(d, _)| format!("{d}/"))
+                .unwrap_or_default();
             if let Some(text) = index.entry_text(entry) {
                 for metric in dvc_metrics(text) {
                     add(format!("{dir}{}", crate::repo::normalize(&metric)), None);
@@ -72,7 +82,11 @@ pub fn files(index: &RepoIndex, config: &MetricsConfig) -> Vec<MetricFile> {
             }
         }
     }
-    let mlflow = config.discover || config.files.iter().any(|f| f.path().trim_end_matches('/').ends_with("mlruns"));
+    let mlflow = config.discover
+        || config
+            .files
+            .iter()
+            .any(|f| f.path().trim_end_matches('/').ends_with("mlruns"));
     if mlflow {
         let mut experiments: Vec<String> = index
             .files()
@@ -81,7 +95,11 @@ pub fn files(index: &RepoIndex, config: &MetricsConfig) -> Vec<MetricFile> {
             .collect();
         experiments.dedup();
         for exp in experiments {
-            found.push(MetricFile { path: exp, format: Format::Mlflow, key: None });
+            found.push(MetricFile {
+                path: exp,
+                format: Format::Mlflow,
+                key: None,
+            });
         }
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
@@ -90,7 +108,11 @@ pub fn files(index: &RepoIndex, config: &MetricsConfig) -> Vec<MetricFile> {
 
 /// `(mlruns/<exp>, <run>, <metric>)` for an MLflow metric file path.
 fn mlflow_parts(path: &str) -> Option<(&str, &str, &str)> {
-    let start = if path.starts_with("mlruns/") { 0 } else { path.find("/mlruns/")? + 1 };
+    let start = if path.starts_with("mlruns/") {
+        0
+    } else {
+        path.find("/mlruns/")? + 1
+    };
     let rest = &path[start + "mlruns/".len()..];
     let mut parts = rest.splitn(4, '/');
     let (exp, run, kind, metric) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -108,34 +130,59 @@ pub fn read(index: &RepoIndex, files: &[MetricFile]) -> (MetricSets, Vec<MetricF
     let mut errors = Vec::new();
     for file in files {
         if file.format == Format::Mlflow {
-            sets.insert(file.path.clone(), read_mlflow(index, &file.path, &mut errors));
+            sets.insert(
+                file.path.clone(),
+                read_mlflow(index, &file.path, &mut errors),
+            );
             continue;
         }
-        let Some(entry) = index.get(&file.path) else { continue };
+        let Some(entry) = index.get(&file.path) else {
+            continue;
+        };
         let Some(text) = index.entry_text(entry) else {
-            errors.push(MetricFileError { path: file.path.clone(), line: None, message: "binary, too large or unreadable".into() });
+            errors.push(MetricFileError {
+                path: file.path.clone(),
+                line: None,
+                message: "binary, too large or unreadable".into(),
+            });
             continue;
         };
         match parse::parse(file.format, text, file.key.as_deref()) {
             Ok(values) => {
                 sets.insert(file.path.clone(), values);
             }
-            Err(err) => errors.push(MetricFileError { path: file.path.clone(), line: err.line, message: err.message }),
+            Err(err) => errors.push(MetricFileError {
+                path: file.path.clone(),
+                line: err.line,
+                message: err.message,
+            }),
         }
     }
     (sets, errors)
 }
 
 /// The metrics of an experiment's latest run (the run with the newest value).
-fn read_mlflow(index: &RepoIndex, experiment: &str, errors: &mut Vec<MetricFileError>) -> BTreeMap<String, MetricValue> {
+fn read_mlflow(
+    index: &RepoIndex,
+    experiment: &str,
+    errors: &mut Vec<MetricFileError>,
+) -> BTreeMap<String, MetricValue> {
     let mut runs: BTreeMap<&str, (i64, BTreeMap<String, MetricValue>)> = BTreeMap::new();
     for entry in index.files() {
-        let Some((exp, run, metric)) = mlflow_parts(&entry.path) else { continue };
+        let Some((exp, run, metric)) = mlflow_parts(&entry.path) else {
+            continue;
+        };
         if exp != experiment {
             continue;
         }
-        let Some(text) = index.entry_text(entry) else { continue };
-        let latest = text.lines().filter_map(|l| l.split_whitespace().next()?.parse::<i64>().ok()).max().unwrap_or(0);
+        let Some(text) = index.entry_text(entry) else {
+            continue;
+        };
+        let latest = text
+            .lines()
+            .filter_map(|l| l.split_whitespace().next()?.parse::<i64>().ok())
+            .max()
+            .unwrap_or(0);
         match parse::parse(Format::Mlflow, text, None) {
             Ok(mut values) => {
                 let slot = runs.entry(run).or_default();
@@ -144,16 +191,29 @@ fn read_mlflow(index: &RepoIndex, experiment: &str, errors: &mut Vec<MetricFileE
                     slot.1.insert(metric.to_string(), value);
                 }
             }
-            Err(err) => errors.push(MetricFileError { path: entry.path.clone(), line: err.line, message: err.message }),
+            Err(err) => errors.push(MetricFileError {
+                path: entry.path.clone(),
+                line: err.line,
+                message: err.message,
+            }),
         }
     }
-    runs.into_values().max_by_key(|(ts, _)| *ts).map(|(_, values)| values).unwrap_or_default()
+    runs.into_values()
+        .max_by_key(|(ts, _)| *ts)
+        .map(|(_, values)| values)
+        .unwrap_or_default()
 }
 
 /// Metric paths declared in a dvc.yaml (stage `metrics:` and top-level).
 pub fn dvc_metrics(text: &str) -> Vec<String> {
-    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else { return Vec::new() };
-    let top = doc.get("metrics").and_then(|m| m.as_sequence()).into_iter().flatten();
+    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return Vec::new();
+    };
+    let top = doc
+        .get("metrics")
+        .and_then(|m| m.as_sequence())
+        .into_iter()
+        .flatten();
     let stages = doc.get("stages").and_then(|s| s.as_mapping());
     let in_stages = stages
         .into_iter()
@@ -164,7 +224,9 @@ pub fn dvc_metrics(text: &str) -> Vec<String> {
     for item in top.chain(in_stages) {
         match item {
             serde_yaml::Value::String(path) => found.push(path.clone()),
-            serde_yaml::Value::Mapping(map) => found.extend(map.keys().filter_map(|k| k.as_str().map(str::to_string))),
+            serde_yaml::Value::Mapping(map) => {
+                found.extend(map.keys().filter_map(|k| k.as_str().map(str::to_string)))
+            }
             _ => {}
         }
     }
@@ -175,7 +237,11 @@ pub fn dvc_metrics(text: &str) -> Vec<String> {
 
 /// The policy for a metric: an exact `file:name` or `name` key first, then the
 /// first glob (in key order) matching either.
-pub fn policy_for(policies: &BTreeMap<String, MetricPolicy>, file: &str, name: &str) -> Option<MetricPolicy> {
+pub fn policy_for(
+    policies: &BTreeMap<String, MetricPolicy>,
+    file: &str,
+    name: &str,
+) -> Option<MetricPolicy> {
     let qualified = format!("{file}:{name}");
     if let Some(p) = policies.get(&qualified).or_else(|| policies.get(name)) {
         return Some(p.clone());
@@ -200,9 +266,18 @@ pub fn kind_of(name: &str, policy: Option<&MetricPolicy>) -> MetricKind {
     }
     let lower = name.to_ascii_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
-    if has(&["latency", "_ms", "p50", "p95", "p99", "duration", "seconds", "time"]) {
+    if has(&[
+        "latency", "_ms", "p50", "p95", "p99", "duration", "seconds", "time",
+    ]) {
         MetricKind::Latency
-    } else if has(&["throughput", "qps", "rps", "per_sec", "samples_per", "tokens_per"]) {
+    } else if has(&[
+        "throughput",
+        "qps",
+        "rps",
+        "per_sec",
+        "samples_per",
+        "tokens_per",
+    ]) {
         MetricKind::Throughput
     } else if has(&["memory", "rss", "ram", "_mb", "_gb", "bytes"]) {
         MetricKind::Memory
@@ -212,7 +287,11 @@ pub fn kind_of(name: &str, policy: Option<&MetricPolicy>) -> MetricKind {
 }
 
 /// Diffs base against head for every file seen on either side.
-pub fn diff(base: &MetricSets, head: &MetricSets, policies: &BTreeMap<String, MetricPolicy>) -> Vec<MetricRow> {
+pub fn diff(
+    base: &MetricSets,
+    head: &MetricSets,
+    policies: &BTreeMap<String, MetricPolicy>,
+) -> Vec<MetricRow> {
     let empty = BTreeMap::new();
     let mut files: Vec<&String> = base.keys().chain(head.keys()).collect();
     files.sort();
@@ -220,7 +299,12 @@ pub fn diff(base: &MetricSets, head: &MetricSets, policies: &BTreeMap<String, Me
     files
         .into_iter()
         .flat_map(|file| {
-            diff::diff_file(file, base.get(file).unwrap_or(&empty), head.get(file).unwrap_or(&empty), &|f, n| policy_for(policies, f, n))
+            diff::diff_file(
+                file,
+                base.get(file).unwrap_or(&empty),
+                head.get(file).unwrap_or(&empty),
+                &|f, n| policy_for(policies, f, n),
+            )
         })
         .collect()
 }
@@ -242,7 +326,10 @@ mod tests {
         ]);
         let found = files(&index, &MetricsConfig::default());
         let paths: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(paths, vec!["eval/scores.yaml", "mlruns/1", "reports/metrics.json"]);
+        assert_eq!(
+            paths,
+            vec!["eval/scores.yaml", "mlruns/1", "reports/metrics.json"]
+        );
         let (sets, errors) = read(&index, &found);
         assert!(errors.is_empty());
         assert_eq!(sets["mlruns/1"]["rmse"], MetricValue::Number(0.4));
@@ -261,10 +348,28 @@ mod tests {
     #[test]
     fn policies_prefer_exact_names_then_globs() {
         let mut policies = BTreeMap::new();
-        policies.insert("*.auc".to_string(), MetricPolicy { min: Some(0.5), ..Default::default() });
-        policies.insert("eval.auc".to_string(), MetricPolicy { min: Some(0.8), ..Default::default() });
-        assert_eq!(policy_for(&policies, "m.json", "eval.auc").unwrap().min, Some(0.8));
-        assert_eq!(policy_for(&policies, "m.json", "test.auc").unwrap().min, Some(0.5));
+        policies.insert(
+            "*.auc".to_string(),
+            MetricPolicy {
+                min: Some(0.5),
+                ..Default::default()
+            },
+        );
+        policies.insert(
+            "eval.auc".to_string(),
+            MetricPolicy {
+                min: Some(0.8),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            policy_for(&policies, "m.json", "eval.auc").unwrap().min,
+            Some(0.8)
+        );
+        assert_eq!(
+            policy_for(&policies, "m.json", "test.auc").unwrap().min,
+            Some(0.5)
+        );
         assert!(policy_for(&policies, "m.json", "loss").is_none());
     }
 

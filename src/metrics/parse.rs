@@ -48,14 +48,19 @@ impl Format {
 }
 
 /// Parses `text` as `format`; `key` names the CSV column that keys rows.
-pub fn parse(format: Format, text: &str, key: Option<&str>) -> Result<BTreeMap<String, MetricValue>, ParseError> {
+pub fn parse(
+    format: Format,
+    text: &str,
+    key: Option<&str>,
+) -> Result<BTreeMap<String, MetricValue>, ParseError> {
     match format {
         Format::Json => {
             let cleaned = mark_non_finite(text);
-            let doc: serde_json::Value = serde_json::from_str(&cleaned).map_err(|e| ParseError {
-                message: format!("invalid JSON: {}", strip_position(&e.to_string())),
-                line: Some(e.line()),
-            })?;
+            let doc: serde_json::Value =
+                serde_json::from_str(&cleaned).map_err(|e| ParseError {
+                    message: format!("invalid JSON: {}", strip_position(&e.to_string())),
+                    line: Some(e.line()),
+                })?;
             Ok(flatten(&doc))
         }
         Format::Yaml => {
@@ -68,17 +73,25 @@ pub fn parse(format: Format, text: &str, key: Option<&str>) -> Result<BTreeMap<S
         Format::Toml => {
             let doc: toml::Value = toml::from_str(text).map_err(|e| ParseError {
                 message: format!("invalid TOML: {}", e.message()),
-                line: e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)),
+                line: e
+                    .span()
+                    .map(|s| text[..s.start.min(text.len())].lines().count().max(1)),
             })?;
             Ok(flatten(&toml_to_json(&doc)))
         }
-        Format::Csv | Format::Tsv => parse_table(text, if format == Format::Tsv { b'\t' } else { b',' }, key),
+        Format::Csv | Format::Tsv => {
+            parse_table(text, if format == Format::Tsv { b'\t' } else { b',' }, key)
+        }
         Format::Mlflow => parse_mlflow(text),
     }
 }
 
 fn strip_position(message: &str) -> String {
-    message.split(" at line ").next().unwrap_or(message).to_string()
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string()
 }
 
 /// Replaces the bare `NaN`, `Infinity` and `-Infinity` tokens that Python's
@@ -104,9 +117,13 @@ fn mark_non_finite(text: &str) -> std::borrow::Cow<'_, str> {
             rest = &rest[c.len_utf8()..];
             continue;
         }
-        let replaced = [("-Infinity", NEG_INF_MARK), ("Infinity", INF_MARK), ("NaN", NAN_MARK)]
-            .iter()
-            .find(|(token, _)| rest.starts_with(token));
+        let replaced = [
+            ("-Infinity", NEG_INF_MARK),
+            ("Infinity", INF_MARK),
+            ("NaN", NAN_MARK),
+        ]
+        .iter()
+        .find(|(token, _)| rest.starts_with(token));
         if let Some((token, mark)) = replaced {
             out.push('"');
             out.push_str(&mark.replace('\u{0}', "\\u0000"));
@@ -150,7 +167,10 @@ fn yaml_to_json(value: &serde_yaml::Value) -> serde_json::Value {
                 .map(|(k, v)| {
                     let key = match k {
                         Y::String(s) => s.clone(),
-                        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+                        other => serde_yaml::to_string(other)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string(),
                     };
                     (key, yaml_to_json(v))
                 })
@@ -169,23 +189,45 @@ fn toml_to_json(value: &toml::Value) -> serde_json::Value {
         T::Boolean(b) => serde_json::Value::Bool(*b),
         T::Datetime(d) => serde_json::Value::String(d.to_string()),
         T::Array(items) => serde_json::Value::Array(items.iter().map(toml_to_json).collect()),
-        T::Table(map) => serde_json::Value::Object(map.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+        T::Table(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
     }
 }
 
-fn parse_table(text: &str, delimiter: u8, key: Option<&str>) -> Result<BTreeMap<String, MetricValue>, ParseError> {
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(false).from_reader(text.as_bytes());
+fn parse_table(
+    text: &str,
+    delimiter: u8,
+    key: Option<&str>,
+) -> Result<BTreeMap<String, MetricValue>, ParseError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| ParseError { message: format!("invalid header row: {e}"), line: Some(1) })?
+        .map_err(|e| ParseError {
+            message: format!("invalid header row: {e}"),
+            line: Some(1),
+        })?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
     let key_index = match key {
-        Some(k) => Some(headers.iter().position(|h| h == k).ok_or_else(|| ParseError {
-            message: format!("key column `{k}` is not in the header ({})", headers.join(", ")),
-            line: Some(1),
-        })?),
+        Some(k) => Some(
+            headers
+                .iter()
+                .position(|h| h == k)
+                .ok_or_else(|| ParseError {
+                    message: format!(
+                        "key column `{k}` is not in the header ({})",
+                        headers.join(", ")
+                    ),
+                    line: Some(1),
+                })?,
+        ),
         None => None,
     };
     let mut out = BTreeMap::new();
@@ -200,7 +242,10 @@ fn parse_table(text: &str, delimiter: u8, key: Option<&str>) -> Result<BTreeMap<
                 let row_key = record.get(k).unwrap_or("").trim().to_string();
                 for (j, cell) in record.iter().enumerate() {
                     if j != k {
-                        out.insert(format!("{row_key}.{}", headers[j]), MetricValue::parse_cell(cell));
+                        out.insert(
+                            format!("{row_key}.{}", headers[j]),
+                            MetricValue::parse_cell(cell),
+                        );
                     }
                 }
             }
@@ -218,12 +263,25 @@ fn parse_table(text: &str, delimiter: u8, key: Option<&str>) -> Result<BTreeMap<
 /// An MLflow metric file: the value of the last step (ties: the latest timestamp).
 fn parse_mlflow(text: &str) -> Result<BTreeMap<String, MetricValue>, ParseError> {
     let mut best: Option<(i64, i64, MetricValue)> = None;
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let parts: Vec<&str> = line.split_whitespace().collect();
-        let (Some(ts), Some(value)) = (parts.first().and_then(|t| t.parse::<i64>().ok()), parts.get(1)) else {
-            return Err(ParseError { message: "expected `<timestamp> <value> [<step>]`".into(), line: Some(i + 1) });
+        let (Some(ts), Some(value)) = (
+            parts.first().and_then(|t| t.parse::<i64>().ok()),
+            parts.get(1),
+        ) else {
+            return Err(ParseError {
+                message: "expected `<timestamp> <value> [<step>]`".into(),
+                line: Some(i + 1),
+            });
         };
-        let step = parts.get(2).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        let step = parts
+            .get(2)
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0);
         if best.as_ref().is_none_or(|(s, t, _)| (step, ts) >= (*s, *t)) {
             best = Some((step, ts, MetricValue::parse_cell(value)));
         }
@@ -262,7 +320,12 @@ mod tests {
         let flat = parse(Format::Yaml, "eval:\n  auc: 0.91\n  loss: .nan\n", None).unwrap();
         assert_eq!(flat["eval.auc"], MetricValue::Number(0.91));
         assert!(flat["eval.loss"].as_number().unwrap().is_nan());
-        let flat = parse(Format::Toml, "[eval]\nauc = 0.91\nsteps = 3\nlat = inf\n", None).unwrap();
+        let flat = parse(
+            Format::Toml,
+            "[eval]\nauc = 0.91\nsteps = 3\nlat = inf\n",
+            None,
+        )
+        .unwrap();
         assert_eq!(flat["eval.steps"], MetricValue::Number(3.0));
         assert_eq!(flat["eval.lat"], MetricValue::Number(f64::INFINITY));
     }
@@ -272,7 +335,12 @@ mod tests {
         let text = "epoch,loss,acc\n1,0.9,0.5\n2,0.4,0.8\n";
         let flat = parse(Format::Csv, text, None).unwrap();
         assert_eq!(flat["loss"], MetricValue::Number(0.4));
-        let keyed = parse(Format::Tsv, "slice\tauc\nUS\t0.9\nDE\t0.85\n", Some("slice")).unwrap();
+        let keyed = parse(
+            Format::Tsv,
+            "slice\tauc\nUS\t0.9\nDE\t0.85\n",
+            Some("slice"),
+        )
+        .unwrap();
         assert_eq!(keyed["DE.auc"], MetricValue::Number(0.85));
         let err = parse(Format::Csv, "a,b\n1,2,3\n", None).unwrap_err();
         assert!(err.message.contains("row 2"), "{}", err.message);
@@ -282,7 +350,12 @@ mod tests {
 
     #[test]
     fn mlflow_takes_the_last_step() {
-        let flat = parse(Format::Mlflow, "1700000000 0.5 0\n1700000100 0.7 2\n1700000050 0.6 1\n", None).unwrap();
+        let flat = parse(
+            Format::Mlflow,
+            "1700000000 0.5 0\n1700000100 0.7 2\n1700000050 0.6 1\n",
+            None,
+        )
+        .unwrap();
         assert_eq!(flat[""], MetricValue::Number(0.7));
         assert!(parse(Format::Mlflow, "garbage\n", None).is_err());
     }

@@ -20,7 +20,11 @@ fn serialize_number<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S:
     if value.is_nan() {
         s.serialize_str("NaN")
     } else if value.is_infinite() {
-        s.serialize_str(if *value > 0.0 { "Infinity" } else { "-Infinity" })
+        s.serialize_str(if *value > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        })
     } else {
         s.serialize_f64(*value)
     }
@@ -55,7 +59,9 @@ impl MetricValue {
             "false" => return MetricValue::Bool(false),
             _ => {}
         }
-        cell.parse::<f64>().map(MetricValue::Number).unwrap_or_else(|_| MetricValue::Text(cell.to_string()))
+        cell.parse::<f64>()
+            .map(MetricValue::Number)
+            .unwrap_or_else(|_| MetricValue::Text(cell.to_string()))
     }
 }
 
@@ -72,7 +78,11 @@ pub fn format_number(n: f64) -> String {
     }
     let text = format!("{n:.5}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".into() } else { text.to_string() }
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.to_string()
+    }
 }
 
 /// Flattens a JSON document into dotted names. Objects nest; lists and nulls
@@ -88,7 +98,11 @@ fn walk(value: &serde_json::Value, prefix: String, out: &mut BTreeMap<String, Me
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                let name = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 walk(child, name, out);
             }
         }
@@ -143,6 +157,9 @@ mod tests {
     fn cells_parse_numbers_and_specials() {
         assert_eq!(MetricValue::parse_cell(" 0.5 "), MetricValue::Number(0.5));
         assert!(MetricValue::parse_cell("NaN").as_number().unwrap().is_nan());
-        assert_eq!(MetricValue::parse_cell("abc"), MetricValue::Text("abc".into()));
+        assert_eq!(
+            MetricValue::parse_cell("abc"),
+            MetricValue::Text("abc".into())
+        );
     }
 }

@@ -11,11 +11,17 @@ use std::sync::Mutex;
 #[derive(Debug, Clone, thiserror::Error, miette::Diagnostic)]
 pub enum GitError {
     #[error("{path} is not inside a git repository")]
-    #[diagnostic(code(mlscore::git::not_a_repo), help("run mlscore inside a git clone; comparing with a base revision reads it from git"))]
+    #[diagnostic(
+        code(mlscore::git::not_a_repo),
+        help("run mlscore inside a git clone; comparing with a base revision reads it from git")
+    )]
     NotARepository { path: PathBuf },
 
     #[error("git could not be run: {reason}")]
-    #[diagnostic(code(mlscore::git::unavailable), help("install git and make sure it is on PATH"))]
+    #[diagnostic(
+        code(mlscore::git::unavailable),
+        help("install git and make sure it is on PATH")
+    )]
     Unavailable { reason: String },
 
     #[error("the base revision `{rev}` is not in this shallow clone")]
@@ -78,7 +84,9 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
         .env("GIT_TERMINAL_PROMPT", "0")
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| GitError::Unavailable { reason: e.to_string() })?;
+        .map_err(|e| GitError::Unavailable {
+            reason: e.to_string(),
+        })?;
     if out.status.success() {
         Ok(out.stdout)
     } else {
@@ -96,14 +104,20 @@ fn text(bytes: Vec<u8>) -> String {
 impl GitRepo {
     /// The git repository holding `root`.
     pub fn discover(root: &Path) -> Result<GitRepo, GitError> {
-        let not_a_repo = || GitError::NotARepository { path: root.to_path_buf() };
+        let not_a_repo = || GitError::NotARepository {
+            path: root.to_path_buf(),
+        };
         let toplevel = match git(root, &["rev-parse", "--show-toplevel"]) {
             Ok(out) => PathBuf::from(text(out)),
             Err(GitError::Failed { .. }) => return Err(not_a_repo()),
             Err(other) => return Err(other),
         };
         let prefix = text(git(root, &["rev-parse", "--show-prefix"]).map_err(|_| not_a_repo())?);
-        Ok(GitRepo { toplevel, prefix: prefix.trim_end_matches('/').to_string(), batch: Mutex::new(None) })
+        Ok(GitRepo {
+            toplevel,
+            prefix: prefix.trim_end_matches('/').to_string(),
+            batch: Mutex::new(None),
+        })
     }
 
     /// The scanned root's path inside the repository (`""` at the top).
@@ -123,7 +137,10 @@ impl GitRepo {
                 let fetch = if looks_like_sha(rev) {
                     format!("git fetch --no-tags --depth=1 origin {rev}")
                 } else {
-                    format!("git fetch --no-tags origin {}", rev.trim_start_matches("origin/"))
+                    format!(
+                        "git fetch --no-tags origin {}",
+                        rev.trim_start_matches("origin/")
+                    )
                 };
                 if shallow {
                     Err(GitError::Shallow {
@@ -133,7 +150,10 @@ impl GitRepo {
                         ),
                     })
                 } else {
-                    Err(GitError::UnknownRevision { rev: rev.to_string(), help: format!("check the name, or fetch it with `{fetch}`") })
+                    Err(GitError::UnknownRevision {
+                        rev: rev.to_string(),
+                        help: format!("check the name, or fetch it with `{fetch}`"),
+                    })
                 }
             }
             Err(other) => Err(other),
@@ -148,18 +168,26 @@ impl GitRepo {
             args.push(&self.prefix);
         }
         let out = git(&self.toplevel, &args)?;
-        let strip = if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) };
+        let strip = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
         let mut files = Vec::new();
         for record in out.split(|&b| b == 0).filter(|r| !r.is_empty()) {
             let record = String::from_utf8_lossy(record);
             // "<mode> SP <type> SP <oid> SP+ <size> TAB <path>"
-            let Some((meta, path)) = record.split_once('\t') else { continue };
+            let Some((meta, path)) = record.split_once('\t') else {
+                continue;
+            };
             let mut parts = meta.split_whitespace();
             let (_mode, kind, oid, size) = (parts.next(), parts.next(), parts.next(), parts.next());
             if kind != Some("blob") {
                 continue;
             }
-            let Some(path) = path.strip_prefix(strip.as_str()) else { continue };
+            let Some(path) = path.strip_prefix(strip.as_str()) else {
+                continue;
+            };
             files.push(TreeFile {
                 path: path.to_string(),
                 size: size.and_then(|s| s.parse().ok()).unwrap_or(0),
@@ -171,7 +199,10 @@ impl GitRepo {
 
     /// The bytes of a blob, through one long-lived `git cat-file --batch`.
     pub fn read_blob(&self, oid: &str) -> Result<Vec<u8>, GitError> {
-        let mut guard = self.batch.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .batch
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if guard.is_none() {
             let mut child = Command::new("git")
                 .args(["cat-file", "--batch"])
@@ -180,17 +211,33 @@ impl GitRepo {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
-                .map_err(|e| GitError::Unavailable { reason: e.to_string() })?;
+                .map_err(|e| GitError::Unavailable {
+                    reason: e.to_string(),
+                })?;
             let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-                return Err(GitError::Unavailable { reason: "no pipe to git cat-file".into() });
+                return Err(GitError::Unavailable {
+                    reason: "no pipe to git cat-file".into(),
+                });
             };
-            *guard = Some(Batch { child, stdin, stdout: BufReader::new(stdout) });
+            *guard = Some(Batch {
+                child,
+                stdin,
+                stdout: BufReader::new(stdout),
+            });
         }
-        let failed = |why: String| GitError::Failed { command: "cat-file".into(), stderr: why };
+        let failed = |why: String| GitError::Failed {
+            command: "cat-file".into(),
+            stderr: why,
+        };
         let batch = guard.as_mut().ok_or_else(|| failed("not started".into()))?;
-        writeln!(batch.stdin, "{oid}").and_then(|_| batch.stdin.flush()).map_err(|e| failed(e.to_string()))?;
+        writeln!(batch.stdin, "{oid}")
+            .and_then(|_| batch.stdin.flush())
+            .map_err(|e| failed(e.to_string()))?;
         let mut header = String::new();
-        batch.stdout.read_line(&mut header).map_err(|e| failed(e.to_string()))?;
+        batch
+            .stdout
+            .read_line(&mut header)
+            .map_err(|e| failed(e.to_string()))?;
         // "<oid> <type> <size>" or "<oid> missing"
         let size: usize = header
             .split_whitespace()
@@ -198,7 +245,10 @@ impl GitRepo {
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| failed(format!("object {oid}: {}", header.trim())))?;
         let mut body = vec![0; size + 1];
-        batch.stdout.read_exact(&mut body).map_err(|e| failed(e.to_string()))?;
+        batch
+            .stdout
+            .read_exact(&mut body)
+            .map_err(|e| failed(e.to_string()))?;
         body.truncate(size);
         Ok(body)
     }
@@ -206,8 +256,20 @@ impl GitRepo {
     /// The bytes of `path` (relative to the scanned root) at `commit`, or `None`
     /// when the file does not exist there.
     pub fn read_path(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
-        let full = if self.prefix.is_empty() { path.to_string() } else { format!("{}/{path}", self.prefix) };
-        match git(&self.toplevel, &["rev-parse", "--verify", "--quiet", &format!("{commit}:{full}")]) {
+        let full = if self.prefix.is_empty() {
+            path.to_string()
+        } else {
+            format!("{}/{path}", self.prefix)
+        };
+        match git(
+            &self.toplevel,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{commit}:{full}"),
+            ],
+        ) {
             Ok(oid) => self.read_blob(&text(oid)).map(Some),
             Err(GitError::Failed { .. }) => Ok(None),
             Err(other) => Err(other),

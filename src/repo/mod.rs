@@ -46,16 +46,22 @@ pub enum FileText {
 pub struct FileEntry {
     /// Repository-relative path with `/` separators.
     pub path: String,
-    /// Size in bytes as seen by the scan.
-    pub size: u64,
+    /// Size in bytes when known before reading (git trees, links); a working-tree
+    /// file's size is learnt when it is opened.
+    pub size: Option<u64>,
     /// The blob id, for an index read from a git revision.
     oid: Option<String>,
     text: OnceLock<FileText>,
 }
 
 impl FileEntry {
-    fn new(path: String, size: u64) -> Self {
-        Self { path, size, oid: None, text: OnceLock::new() }
+    fn new(path: String, size: Option<u64>) -> Self {
+        Self {
+            path,
+            size,
+            oid: None,
+            text: OnceLock::new(),
+        }
     }
 
     /// The file name: the last component of its path.
@@ -102,16 +108,30 @@ impl RepoIndex {
 
     /// Indexes the tree of `commit` under the scanned root, reading files from
     /// git objects; the working tree is not touched.
-    pub fn at_commit(root: &Path, repo: Arc<GitRepo>, commit: &str, options: &ScanOptions) -> Result<Self, GitError> {
-        let exclude = crate::glob::compile_set(&options.exclude).unwrap_or_else(|_| globset::GlobSet::empty());
+    pub fn at_commit(
+        root: &Path,
+        repo: Arc<GitRepo>,
+        commit: &str,
+        options: &ScanOptions,
+    ) -> Result<Self, GitError> {
+        let exclude = crate::glob::compile_set(&options.exclude)
+            .unwrap_or_else(|_| globset::GlobSet::empty());
         let files = repo
             .list_files(commit)?
             .into_iter()
             .filter(|f| !exclude.is_match(&f.path) && !walk::in_skipped_dir(&f.path))
-            .map(|f| FileEntry { path: f.path, size: f.size, oid: Some(f.oid), text: OnceLock::new() })
+            .map(|f| FileEntry {
+                path: f.path,
+                size: Some(f.size),
+                oid: Some(f.oid),
+                text: OnceLock::new(),
+            })
             .collect();
         Ok(Self::from_parts(
-            Source::Git { root: root.to_path_buf(), repo },
+            Source::Git {
+                root: root.to_path_buf(),
+                repo,
+            },
             files,
             Vec::new(),
             options.max_file_size,
@@ -124,7 +144,7 @@ impl RepoIndex {
         let entries = files
             .into_iter()
             .map(|(path, text)| {
-                let entry = FileEntry::new(path.to_string(), text.len() as u64);
+                let entry = FileEntry::new(path.to_string(), Some(text.len() as u64));
                 let _ = entry.text.set(FileText::Text(text.into()));
                 entry
             })
@@ -144,7 +164,11 @@ impl RepoIndex {
         max_file_size: u64,
     ) -> Self {
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        let by_path = files.iter().enumerate().map(|(i, f)| (f.path.clone(), i)).collect();
+        let by_path = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.clone(), i))
+            .collect();
         let mut dirs = HashSet::new();
         dirs.insert(String::new());
         for file in &files {
@@ -156,7 +180,14 @@ impl RepoIndex {
                 }
             }
         }
-        Self { source, files, by_path, dirs, max_file_size, warnings }
+        Self {
+            source,
+            files,
+            by_path,
+            dirs,
+            max_file_size,
+            warnings,
+        }
     }
 
     /// The scanned root (empty for an in-memory index).
@@ -173,7 +204,9 @@ impl RepoIndex {
 
     /// The entry for a repository-relative path.
     pub fn get(&self, path: &str) -> Option<&FileEntry> {
-        self.by_path.get(normalize(path).as_ref()).map(|&i| &self.files[i])
+        self.by_path
+            .get(normalize(path).as_ref())
+            .map(|&i| &self.files[i])
     }
 
     /// Whether `path` is an indexed file.
@@ -206,7 +239,7 @@ impl RepoIndex {
     }
 
     fn load(&self, entry: &FileEntry) -> FileText {
-        if entry.size > self.max_file_size {
+        if entry.size.is_some_and(|size| size > self.max_file_size) {
             return FileText::TooLarge;
         }
         if entry.extension().is_some_and(is_binary_extension) {
@@ -215,7 +248,11 @@ impl RepoIndex {
         let bytes = match (&self.source, &entry.oid) {
             (Source::Git { repo, .. }, Some(oid)) => repo.read_blob(oid).map_err(|e| e.to_string()),
             (Source::WorkTree(root), _) | (Source::Git { root, .. }, None) => {
-                std::fs::read(root.join(&entry.path)).map_err(|e| e.to_string())
+                match read_capped(&root.join(&entry.path), self.max_file_size) {
+                    Ok(Some(bytes)) => Ok(bytes),
+                    Ok(None) => return FileText::TooLarge,
+                    Err(err) => Err(err.to_string()),
+                }
             }
         };
         match bytes {
@@ -239,6 +276,20 @@ impl RepoIndex {
     }
 }
 
+/// Reads a file unless it is larger than `cap` (`None` then), learning the
+/// size from the open handle rather than a separate stat.
+fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len > cap {
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
 /// Turns raw bytes into text, or calls them binary.
 fn decode(bytes: Vec<u8>) -> FileText {
     let sniff = &bytes[..bytes.len().min(BINARY_SNIFF_LEN)];
@@ -254,11 +305,59 @@ fn decode(bytes: Vec<u8>) -> FileText {
 /// Extensions of files that are never text; skipping them avoids a read.
 fn is_binary_extension(ext: &str) -> bool {
     const BINARY: &[&str] = &[
-        "parquet", "pq", "feather", "arrow", "avro", "orc", "pkl", "pickle", "joblib", "npy",
-        "npz", "h5", "hdf5", "pt", "pth", "ckpt", "onnx", "pb", "tflite", "safetensors", "bin",
-        "gz", "bz2", "xz", "zst", "zip", "tar", "7z", "png", "jpg", "jpeg", "gif", "bmp", "tif",
-        "tiff", "webp", "ico", "pdf", "mp3", "wav", "flac", "mp4", "mov", "avi", "so", "dll",
-        "dylib", "exe", "o", "a", "whl", "db", "sqlite",
+        "parquet",
+        "pq",
+        "feather",
+        "arrow",
+        "avro",
+        "orc",
+        "pkl",
+        "pickle",
+        "joblib",
+        "npy",
+        "npz",
+        "h5",
+        "hdf5",
+        "pt",
+        "pth",
+        "ckpt",
+        "onnx",
+        "pb",
+        "tflite",
+        "safetensors",
+        "bin",
+        "gz",
+        "bz2",
+        "xz",
+        "zst",
+        "zip",
+        "tar",
+        "7z",
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "bmp",
+        "tif",
+        "tiff",
+        "webp",
+        "ico",
+        "pdf",
+        "mp3",
+        "wav",
+        "flac",
+        "mp4",
+        "mov",
+        "avi",
+        "so",
+        "dll",
+        "dylib",
+        "exe",
+        "o",
+        "a",
+        "whl",
+        "db",
+        "sqlite",
     ];
     BINARY.iter().any(|b| ext.eq_ignore_ascii_case(b))
 }
@@ -290,7 +389,10 @@ mod tests {
         assert!(index.is_dir("tests/data/"));
         assert!(!index.is_dir("src/a.py"));
         assert_eq!(index.text("src/a.py"), Some("x = 1"));
-        assert_eq!(index.get("tests/data/test_b.py").unwrap().name(), "test_b.py");
+        assert_eq!(
+            index.get("tests/data/test_b.py").unwrap().name(),
+            "test_b.py"
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ pub struct ScanOptions {
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        Self { include: Vec::new(), exclude: Vec::new(), max_file_size: DEFAULT_MAX_FILE_SIZE }
+        Self {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
     }
 }
 
@@ -44,16 +48,35 @@ pub(super) struct Walked {
 
 /// Directory names never worth indexing: version control, environments, caches.
 const SKIPPED_DIRS: &[&str] = &[
-    ".git", ".hg", ".svn", ".venv", "venv", "node_modules", "target", "__pycache__",
-    ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints",
-    "site-packages", ".eggs", ".cache", ".idea", ".vscode",
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "node_modules",
+    "target",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".ipynb_checkpoints",
+    "site-packages",
+    ".eggs",
+    ".cache",
+    ".idea",
+    ".vscode",
 ];
 
 pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanError> {
-    let meta = std::fs::metadata(root)
-        .map_err(|_| ScanError::NotFound { path: root.to_path_buf() })?;
+    let meta = std::fs::metadata(root).map_err(|_| ScanError::NotFound {
+        path: root.to_path_buf(),
+    })?;
     if !meta.is_dir() {
-        return Err(ScanError::NotADirectory { path: root.to_path_buf() });
+        return Err(ScanError::NotADirectory {
+            path: root.to_path_buf(),
+        });
     }
     let include = glob_set(&options.include)?;
     let exclude = glob_set(&options.exclude)?;
@@ -63,18 +86,19 @@ pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanErr
     let mut files = Vec::new();
 
     let relative = |path: &Path| -> Option<String> {
-        let rel = path.strip_prefix(root).ok()?;
-        let mut out = String::new();
-        for part in rel.components() {
-            if !out.is_empty() {
-                out.push('/');
-            }
-            out.push_str(part.as_os_str().to_str()?);
-        }
-        Some(out)
+        let rel = path.strip_prefix(root).ok()?.to_str()?;
+        // Reports and globs use `/` on every platform.
+        Some(if std::path::MAIN_SEPARATOR == '/' {
+            rel.to_string()
+        } else {
+            rel.replace(std::path::MAIN_SEPARATOR, "/")
+        })
     };
     let lossy = |path: &Path| -> String {
-        path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/")
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
     };
 
     let keep = |entry: &DirEntry| -> bool {
@@ -104,44 +128,63 @@ pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanErr
         if ignored && !include.is_match(&rel) && !may_hold_includes {
             return false;
         }
-        if entry.path_is_symlink() {
-            let target = std::fs::canonicalize(entry.path());
-            match target {
-                Ok(target) if !target.starts_with(&canonical_root) => {
-                    warnings.borrow_mut().push(ScanWarning {
-                        path: rel,
-                        message: "symbolic link points outside the repository; not followed"
-                            .into(),
-                    });
-                    return false;
-                }
-                _ => {}
-            }
-        }
         true
     };
 
-    for item in WalkDir::new(root).follow_links(true).into_iter().filter_entry(keep) {
+    // Links are not followed by the walk (that would stat every entry); each
+    // link is resolved here instead. A link to a folder inside the repository
+    // is skipped: the folder is scanned at its own path already.
+    for item in WalkDir::new(root).into_iter().filter_entry(keep) {
         match item {
-            Ok(entry) => {
-                if !entry.file_type().is_file() {
+            Ok(entry) if entry.file_type().is_file() => {
+                let Some(rel) = relative(entry.path()) else {
                     continue;
-                }
-                let Some(rel) = relative(entry.path()) else { continue };
-                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                files.push(FileEntry::new(rel, size));
+                };
+                files.push(FileEntry::new(rel, None));
             }
+            Ok(entry) if entry.path_is_symlink() => {
+                let Some(rel) = relative(entry.path()) else {
+                    continue;
+                };
+                let warn = |message: String| {
+                    warnings.borrow_mut().push(ScanWarning {
+                        path: rel.clone(),
+                        message,
+                    })
+                };
+                let (meta, target) = match (
+                    std::fs::metadata(entry.path()),
+                    std::fs::canonicalize(entry.path()),
+                ) {
+                    (Ok(meta), Ok(target)) => (meta, target),
+                    (Err(err), _) | (_, Err(err)) => {
+                        warn(format!("broken or looping symbolic link ({err}); skipped"));
+                        continue;
+                    }
+                };
+                if !target.starts_with(&canonical_root) {
+                    warn("symbolic link points outside the repository; not followed".into());
+                } else if meta.is_file() {
+                    files.push(FileEntry::new(rel, Some(meta.len())));
+                } else if meta.is_dir() {
+                    let parent = entry
+                        .path()
+                        .parent()
+                        .and_then(|p| std::fs::canonicalize(p).ok());
+                    if parent.is_some_and(|p| p.starts_with(&target)) {
+                        warn(format!(
+                            "symbolic link loop back to `{}`; not followed",
+                            lossy(&target).trim_start_matches('/')
+                        ));
+                    }
+                }
+            }
+            Ok(_) => {}
             Err(err) => {
                 let path = err.path().map(lossy).unwrap_or_default();
-                let message = if let Some(ancestor) = err.loop_ancestor() {
-                    format!(
-                        "symbolic link loop back to `{}`; not followed",
-                        lossy(ancestor)
-                    )
-                } else if let Some(io) = err.io_error() {
-                    format!("could not be read ({io}); skipped")
-                } else {
-                    format!("could not be read ({err}); skipped")
+                let message = match err.io_error() {
+                    Some(io) => format!("could not be read ({io}); skipped"),
+                    None => format!("could not be read ({err}); skipped"),
                 };
                 warnings.borrow_mut().push(ScanWarning { path, message });
             }
@@ -165,7 +208,9 @@ pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanErr
 pub(super) fn in_skipped_dir(path: &str) -> bool {
     let mut parts: Vec<&str> = path.split('/').collect();
     parts.pop();
-    parts.iter().any(|p| SKIPPED_DIRS.contains(p) || p.ends_with(".egg-info"))
+    parts
+        .iter()
+        .any(|p| SKIPPED_DIRS.contains(p) || p.ends_with(".egg-info"))
 }
 
 fn is_skipped_dir(entry: &DirEntry) -> bool {

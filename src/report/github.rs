@@ -5,7 +5,9 @@ use super::{Level, Report};
 
 /// Escapes a message: `%`, CR and LF.
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a property value: as data, plus `:` and `,`.
@@ -29,8 +31,15 @@ pub fn render(report: &Report) -> String {
                 props.push(format!("line={line}"));
             }
         }
-        props.push(format!("title={}", escape_property(&format!("mlscore {}", finding.check))));
-        out.push_str(&format!("::{command} {}::{}\n", props.join(","), escape_data(&finding.message)));
+        props.push(format!(
+            "title={}",
+            escape_property(&format!("mlscore {}", finding.check))
+        ));
+        out.push_str(&format!(
+            "::{command} {}::{}\n",
+            props.join(","),
+            escape_data(&finding.message)
+        ));
     }
     for warning in &report.warnings {
         let mut props = vec![format!("file={}", escape_property(&warning.path))];
@@ -38,7 +47,11 @@ pub fn render(report: &Report) -> String {
             props.push(format!("line={line}"));
         }
         props.push("title=mlscore".into());
-        out.push_str(&format!("::warning {}::{}\n", props.join(","), escape_data(&warning.message)));
+        out.push_str(&format!(
+            "::warning {}::{}\n",
+            props.join(","),
+            escape_data(&warning.message)
+        ));
     }
     let score = format!(
         "ML Test Score {} ({})",
@@ -47,11 +60,22 @@ pub fn render(report: &Report) -> String {
     );
     match &report.verdict {
         Some(v) if !v.passed => {
-            let failed: Vec<&str> = v.conditions.iter().filter(|c| !c.passed).map(|c| c.message.as_str()).collect();
+            let failed: Vec<&str> = v
+                .conditions
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.message.as_str())
+                .collect();
             let level = if v.advisory { "warning" } else { "error" };
-            out.push_str(&format!("::{level} title=mlscore gate failed::{}\n", escape_data(&format!("{score}; {}", failed.join("; ")))));
+            out.push_str(&format!(
+                "::{level} title=mlscore gate failed::{}\n",
+                escape_data(&format!("{score}; {}", failed.join("; ")))
+            ));
         }
-        _ => out.push_str(&format!("::notice title=mlscore::{}\n", escape_data(&score))),
+        _ => out.push_str(&format!(
+            "::notice title=mlscore::{}\n",
+            escape_data(&score)
+        )),
     }
     out
 }

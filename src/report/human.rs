@@ -45,14 +45,27 @@ fn delta(value: Option<f64>) -> String {
 
 /// The metric diff as an aligned table.
 pub fn metrics_table(report: &Report, color: bool) -> String {
-    let paint = |text: &str, style: Style| if color { text.style(style).to_string() } else { text.to_string() };
+    let paint = |text: &str, style: Style| {
+        if color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    };
     let mut out = String::new();
-    let base = report.base.as_ref().map(|b| b.rev.as_str()).unwrap_or("base");
+    let base = report
+        .base
+        .as_ref()
+        .map(|b| b.rev.as_str())
+        .unwrap_or("base");
     if report.metrics.is_empty() {
         out.push_str("Metrics: none found (declare files under `metrics:` in mlscore.yaml)\n");
         return out;
     }
-    out.push_str(&paint(&format!("Metrics ({base} → head)\n"), Style::new().bold()));
+    out.push_str(&paint(
+        &format!("Metrics ({base} → head)\n"),
+        Style::new().bold(),
+    ));
     let rows: Vec<[String; 7]> = report
         .metrics
         .iter()
@@ -63,17 +76,51 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
                 Change::Changed => "changed",
                 Change::Unchanged => "unchanged",
             };
-            let show = |v: &Option<crate::metrics::MetricValue>| v.as_ref().map_or("—".to_string(), |v| v.display());
-            let abs = r.abs_change.map_or(String::new(), |d| format!("{}{}", if d > 0.0 { "+" } else { "" }, crate::metrics::value::format_number(d)));
-            let rel = r.rel_change.map_or(String::new(), |d| format!("{}{}%", if d > 0.0 { "+" } else { "" }, crate::metrics::value::format_number(d * 100.0)));
+            let show = |v: &Option<crate::metrics::MetricValue>| {
+                v.as_ref().map_or("—".to_string(), |v| v.display())
+            };
+            let abs = r.abs_change.map_or(String::new(), |d| {
+                format!(
+                    "{}{}",
+                    if d > 0.0 { "+" } else { "" },
+                    crate::metrics::value::format_number(d)
+                )
+            });
+            let rel = r.rel_change.map_or(String::new(), |d| {
+                format!(
+                    "{}{}%",
+                    if d > 0.0 { "+" } else { "" },
+                    crate::metrics::value::format_number(d * 100.0)
+                )
+            });
             let verdict = if r.checks.is_empty() {
-                if r.regressed { "regressed".into() } else { String::new() }
+                if r.regressed {
+                    "regressed".into()
+                } else {
+                    String::new()
+                }
             } else if r.passed() {
                 "ok".into()
             } else {
-                format!("FAIL: {}", r.checks.iter().filter(|c| !c.passed).map(|c| c.message.as_str()).collect::<Vec<_>>().join("; "))
+                format!(
+                    "FAIL: {}",
+                    r.checks
+                        .iter()
+                        .filter(|c| !c.passed)
+                        .map(|c| c.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
             };
-            [format!("{}:{}", r.file, r.name), show(&r.base), show(&r.head), abs, rel, change.to_string(), verdict]
+            [
+                format!("{}:{}", r.file, r.name),
+                show(&r.base),
+                show(&r.head),
+                abs,
+                rel,
+                change.to_string(),
+                verdict,
+            ]
         })
         .collect();
     let headers = ["metric", "base", "head", "change", "%", "", ""];
@@ -102,7 +149,11 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
     out.push('\n');
     for row in &rows {
         let text = line(row);
-        let styled = if row[6].starts_with("FAIL") { paint(&text, Style::new().red()) } else { text };
+        let styled = if row[6].starts_with("FAIL") {
+            paint(&text, Style::new().red())
+        } else {
+            text
+        };
         out.push_str(&styled);
         out.push('\n');
     }
@@ -111,12 +162,23 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
 
 /// The gate's verdict, each condition with its value and threshold.
 pub fn verdict(report: &Report, color: bool) -> String {
-    let Some(verdict) = &report.verdict else { return String::new() };
-    let paint = |text: &str, style: Style| if color { text.style(style).to_string() } else { text.to_string() };
+    let Some(verdict) = &report.verdict else {
+        return String::new();
+    };
+    let paint = |text: &str, style: Style| {
+        if color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    };
     let mut out = String::new();
     let head = match (verdict.passed, verdict.advisory) {
         (true, _) => paint("Gate: passed", Style::new().green().bold()),
-        (false, true) => paint("Gate: failed (advisory: exit code 0)", Style::new().yellow().bold()),
+        (false, true) => paint(
+            "Gate: failed (advisory: exit code 0)",
+            Style::new().yellow().bold(),
+        ),
         (false, false) => paint("Gate: failed", Style::new().red().bold()),
     };
     out.push_str(&format!("\n{head}\n"));
@@ -124,8 +186,15 @@ pub fn verdict(report: &Report, color: bool) -> String {
         out.push_str("  no conditions configured (see `gate:` in mlscore.yaml or --min-score)\n");
     }
     for c in &verdict.conditions {
-        let mark = if c.passed { paint("✓", Style::new().green()) } else { paint("✗", Style::new().red()) };
-        out.push_str(&format!("  {mark} {}: {} (threshold {})\n", c.name, c.value, c.threshold));
+        let mark = if c.passed {
+            paint("✓", Style::new().green())
+        } else {
+            paint("✗", Style::new().red())
+        };
+        out.push_str(&format!(
+            "  {mark} {}: {} (threshold {})\n",
+            c.name, c.value, c.threshold
+        ));
     }
     out
 }
@@ -143,11 +212,33 @@ pub fn render(report: &Report, color: bool) -> String {
     let dim = Style::new().dimmed();
     let mut out = String::new();
 
-    let _ = writeln!(out, "{}", paint(&format!("ML Test Score: {}{}", points(report.score.final_score), delta(report.score.delta)), bold));
-    let _ = writeln!(out, "  band {}: {}", report.score.band_range, report.score.band_meaning);
-    let _ = writeln!(out, "  the final score is the lowest of the four sections\n");
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            &format!(
+                "ML Test Score: {}{}",
+                points(report.score.final_score),
+                delta(report.score.delta)
+            ),
+            bold
+        )
+    );
+    let _ = writeln!(
+        out,
+        "  band {}: {}",
+        report.score.band_range, report.score.band_meaning
+    );
+    let _ = writeln!(
+        out,
+        "  the final score is the lowest of the four sections\n"
+    );
     for section in &report.sections {
-        let marker = if section.is_minimum { "  ◀ lowest" } else { "" };
+        let marker = if section.is_minimum {
+            "  ◀ lowest"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
             "  {:<16}{:>4} / {}{}   {} automated, {} manual, {} missing{}{}",
@@ -158,29 +249,60 @@ pub fn render(report: &Report, color: bool) -> String {
             section.automated,
             section.manual,
             section.missing,
-            if section.waived > 0 { format!(", {} waived", section.waived) } else { String::new() },
+            if section.waived > 0 {
+                format!(", {} waived", section.waived)
+            } else {
+                String::new()
+            },
             paint(marker, Style::new().yellow().bold()),
         );
     }
 
     for section in &report.sections {
-        let _ = writeln!(out, "\n{}", paint(&format!("{} ({} / {})", section.title, points(section.score), points(section.max)), bold));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint(
+                &format!(
+                    "{} ({} / {})",
+                    section.title,
+                    points(section.score),
+                    points(section.max)
+                ),
+                bold
+            )
+        );
         for test in report.tests.iter().filter(|t| t.section == section.section) {
             write_test(&mut out, test, &paint, dim);
         }
     }
 
     if !report.custom_checks.is_empty() {
-        let _ = writeln!(out, "\n{}", paint("Custom checks (not part of the score)", bold));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint("Custom checks (not part of the score)", bold)
+        );
         for test in &report.custom_checks {
             write_test(&mut out, test, &paint, dim);
         }
     }
 
     if !report.next_steps.is_empty() {
-        let _ = writeln!(out, "\n{}", paint("Next steps for the lowest section", bold));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint("Next steps for the lowest section", bold)
+        );
         for step in &report.next_steps {
-            let _ = writeln!(out, "  +{} {} ({}): {}", points(step.gain), step.test, step.title, step.action);
+            let _ = writeln!(
+                out,
+                "  +{} {} ({}): {}",
+                points(step.gain),
+                step.test,
+                step.title,
+                step.action
+            );
         }
     }
 
@@ -188,13 +310,21 @@ pub fn render(report: &Report, color: bool) -> String {
     let _ = writeln!(
         out,
         "\nCI: {} ({} jobs{}){}",
-        if systems.is_empty() { "none found".to_string() } else { systems.join(", ") },
+        if systems.is_empty() {
+            "none found".to_string()
+        } else {
+            systems.join(", ")
+        },
         report.ci.jobs.len(),
         match report.ci.jobs.iter().filter(|j| j.scheduled).count() {
             0 => String::new(),
             n => format!(", {n} scheduled"),
         },
-        if report.ci.runs_mlscore { "; runs mlscore" } else { "" },
+        if report.ci.runs_mlscore {
+            "; runs mlscore"
+        } else {
+            ""
+        },
     );
     let _ = writeln!(out, "Files indexed: {}", report.files_indexed);
 
@@ -216,12 +346,22 @@ pub fn render(report: &Report, color: bool) -> String {
             Some(l) => format!("{}:{l}", warning.path),
             None => warning.path.clone(),
         };
-        let _ = writeln!(out, "{}: {place}: {}", paint("warning", Style::new().yellow().bold()), warning.message);
+        let _ = writeln!(
+            out,
+            "{}: {place}: {}",
+            paint("warning", Style::new().yellow().bold()),
+            warning.message
+        );
     }
     out
 }
 
-fn write_test(out: &mut String, test: &TestResult, paint: &dyn Fn(&str, Style) -> String, dim: Style) {
+fn write_test(
+    out: &mut String,
+    test: &TestResult,
+    paint: &dyn Fn(&str, Style) -> String,
+    dim: Style,
+) {
     let style = match test.status {
         Status::Automated => Style::new().green(),
         Status::Manual => Style::new().yellow(),
@@ -240,9 +380,18 @@ fn write_test(out: &mut String, test: &TestResult, paint: &dyn Fn(&str, Style) -
         let _ = writeln!(out, "              waived: {}", waiver.reason);
     }
     for evidence in test.evidence.iter().take(SHOWN_EVIDENCE) {
-        let _ = writeln!(out, "              {}  {}", location(evidence), paint(&evidence.what, dim));
+        let _ = writeln!(
+            out,
+            "              {}  {}",
+            location(evidence),
+            paint(&evidence.what, dim)
+        );
         if let Some(ci) = &evidence.ci {
-            let how = if evidence.automated { "run by" } else { "reached only by a manual job" };
+            let how = if evidence.automated {
+                "run by"
+            } else {
+                "reached only by a manual job"
+            };
             let _ = writeln!(
                 out,
                 "                {} {} › {} ({}:{})",
@@ -255,7 +404,17 @@ fn write_test(out: &mut String, test: &TestResult, paint: &dyn Fn(&str, Style) -
         }
     }
     if test.evidence_total > SHOWN_EVIDENCE {
-        let _ = writeln!(out, "              {}", paint(&format!("… and {} more (see --format json)", test.evidence_total - SHOWN_EVIDENCE), dim));
+        let _ = writeln!(
+            out,
+            "              {}",
+            paint(
+                &format!(
+                    "… and {} more (see --format json)",
+                    test.evidence_total - SHOWN_EVIDENCE
+                ),
+                dim
+            )
+        );
     }
 }
 

@@ -176,7 +176,12 @@ impl Report {
         files_indexed: usize,
     ) -> Report {
         let card = assessment.scorecard;
-        let minimum_sections = card.sections.iter().filter(|s| s.is_minimum).map(|s| s.section).collect();
+        let minimum_sections = card
+            .sections
+            .iter()
+            .filter(|s| s.is_minimum)
+            .map(|s| s.section)
+            .collect();
         let next_steps = next_steps(&card.tests, &card.sections);
         let findings = assessment
             .custom
@@ -193,12 +198,23 @@ impl Report {
             .collect();
         let mut warnings: Vec<Warning> = scan_warnings
             .into_iter()
-            .map(|w| Warning { path: w.path, line: None, message: w.message })
+            .map(|w| Warning {
+                path: w.path,
+                line: None,
+                message: w.message,
+            })
             .collect();
-        warnings.extend(ci.warnings.iter().map(|w| Warning { path: w.path.clone(), line: w.line, message: w.message.clone() }));
+        warnings.extend(ci.warnings.iter().map(|w| Warning {
+            path: w.path.clone(),
+            line: w.line,
+            message: w.message.clone(),
+        }));
         Report {
             schema_version: SCHEMA_VERSION,
-            tool: ToolInfo { name: "mlscore", version: env!("CARGO_PKG_VERSION") },
+            tool: ToolInfo {
+                name: "mlscore",
+                version: env!("CARGO_PKG_VERSION"),
+            },
             score: ScoreSummary {
                 final_score: card.final_score,
                 delta: None,
@@ -252,12 +268,21 @@ impl Report {
     /// base's unreadable metric files become warnings (history cannot be fixed).
     pub fn set_metrics(&mut self, rows: Vec<MetricRow>, base_errors: Vec<MetricFileError>) {
         for row in rows.iter().filter(|r| !r.passed()) {
-            let failed: Vec<&str> = row.checks.iter().filter(|c| !c.passed).map(|c| c.message.as_str()).collect();
+            let failed: Vec<&str> = row
+                .checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.message.as_str())
+                .collect();
             self.findings.push(Finding {
                 level: Level::Error,
                 kind: FindingKind::Metric,
                 check: "regression".into(),
-                message: format!("metric `{}` fails its policy: {}", row.name, failed.join("; ")),
+                message: format!(
+                    "metric `{}` fails its policy: {}",
+                    row.name,
+                    failed.join("; ")
+                ),
                 path: Some(row.file.clone()),
                 line: None,
             });
@@ -266,7 +291,10 @@ impl Report {
             self.warnings.push(Warning {
                 path: error.path,
                 line: error.line,
-                message: format!("metrics at the base revision cannot be read ({}); its metrics count as absent", error.message),
+                message: format!(
+                    "metrics at the base revision cannot be read ({}); its metrics count as absent",
+                    error.message
+                ),
             });
         }
         self.metrics = rows;
@@ -290,14 +318,22 @@ fn next_steps(tests: &[TestResult], sections: &[SectionScore]) -> Vec<NextStep> 
                 Some(e) => format!("run `{}` from CI (a workflow step, a Makefile target CI calls, or a test path pytest covers in CI)", e.path),
                 None => "run the existing practice from CI".to_string(),
             };
-            steps.push(NextStep { test: test.id.clone(), title: test.title.clone(), gain: 0.5, action });
+            steps.push(NextStep {
+                test: test.id.clone(),
+                title: test.title.clone(),
+                gain: 0.5,
+                action,
+            });
         }
         for test in of().filter(|t| t.status == Status::Missing) {
             steps.push(NextStep {
                 test: test.id.clone(),
                 title: test.title.clone(),
                 gain: 0.5,
-                action: format!("start it by hand and commit the result; `mlscore explain {}` says how", test.id),
+                action: format!(
+                    "start it by hand and commit the result; `mlscore explain {}` says how",
+                    test.id
+                ),
             });
         }
     }

@@ -21,7 +21,10 @@ pub struct RenderContext {
 /// A template that failed to load or render.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("template {name}: {message}")]
-#[diagnostic(code(mlscore::template), help("fix the template, or delete it to use mlscore's own"))]
+#[diagnostic(
+    code(mlscore::template),
+    help("fix the template, or delete it to use mlscore's own")
+)]
 pub struct RenderError {
     pub name: String,
     pub message: String,

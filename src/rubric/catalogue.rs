@@ -15,8 +15,17 @@ include!(concat!(env!("OUT_DIR"), "/embedded_checks.rs"));
 
 /// The names of mlscore's own probes, which check files may list.
 pub const PROBES: &[&str] = &[
-    "schema", "features", "pii", "skew", "baseline", "slices", "fairness", "reproducible",
-    "staleness", "stability", "regression",
+    "schema",
+    "features",
+    "pii",
+    "skew",
+    "baseline",
+    "slices",
+    "fairness",
+    "reproducible",
+    "staleness",
+    "stability",
+    "regression",
 ];
 
 /// A section of the rubric; `Custom` holds a repository's own checks.
@@ -32,7 +41,12 @@ pub enum Section {
 
 impl Section {
     /// The four rubric sections, in the paper's order.
-    pub const RUBRIC: [Section; 4] = [Section::Data, Section::Model, Section::Infra, Section::Monitor];
+    pub const RUBRIC: [Section; 4] = [
+        Section::Data,
+        Section::Model,
+        Section::Infra,
+        Section::Monitor,
+    ];
 
     /// The id used in check ids and JSON (`data`, `model`, `infra`, `monitor`).
     pub fn id(self) -> &'static str {
@@ -193,7 +207,13 @@ struct FileCtx<'a> {
 }
 
 impl FileCtx<'_> {
-    fn error(&self, key: &[&str], message: String, label: &str, help: impl Into<String>) -> CheckFileError {
+    fn error(
+        &self,
+        key: &[&str],
+        message: String,
+        label: &str,
+        help: impl Into<String>,
+    ) -> CheckFileError {
         CheckFileError {
             path: self.path.to_string(),
             message,
@@ -247,9 +267,17 @@ impl Catalogue {
                 .find(|(p, _)| p.ends_with("/tools.yaml"))
                 .map(|(_, t)| *t)
                 .unwrap_or("");
-            let ctx = FileCtx { path: "checks/tools.yaml", text };
+            let ctx = FileCtx {
+                path: "checks/tools.yaml",
+                text,
+            };
             for (i, rule) in tool.evidence.iter().enumerate() {
-                validate_rule(&ctx, &[name, "evidence", &i.to_string()], rule, &BTreeMap::new())?;
+                validate_rule(
+                    &ctx,
+                    &[name, "evidence", &i.to_string()],
+                    rule,
+                    &BTreeMap::new(),
+                )?;
                 if rule.tool.is_some() {
                     return Err(ctx.error(
                         &[name, "evidence", &i.to_string(), "tool"],
@@ -261,7 +289,11 @@ impl Catalogue {
             }
         }
         checks.sort_by_key(|c| (c.section, id_number(&c.id)));
-        Ok(Catalogue { checks, tools, custom: Vec::new() })
+        Ok(Catalogue {
+            checks,
+            tools,
+            custom: Vec::new(),
+        })
     }
 
     /// Adds a repository's own check, read from `path`.
@@ -294,7 +326,10 @@ impl Catalogue {
 
 /// The number in an id like `data-3`, for ordering.
 fn id_number(id: &str) -> u32 {
-    id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(u32::MAX)
+    id.rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u32::MAX)
 }
 
 fn validate_check(
@@ -304,31 +339,76 @@ fn validate_check(
     rubric: bool,
 ) -> Result<(), CheckFileError> {
     if rubric {
-        let stem = ctx.path.rsplit('/').next().unwrap_or("").trim_end_matches(".yaml").trim_end_matches(".yml");
+        let stem = ctx
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(".yaml")
+            .trim_end_matches(".yml");
         if check.id != stem {
-            return Err(ctx.error(&["id"], format!("id `{}` differs from the file name", check.id), "id", format!("name the file `{}.yaml` or set `id: {stem}`", check.id)));
+            return Err(ctx.error(
+                &["id"],
+                format!("id `{}` differs from the file name", check.id),
+                "id",
+                format!("name the file `{}.yaml` or set `id: {stem}`", check.id),
+            ));
         }
-        if check.section == Section::Custom || !check.id.starts_with(&format!("{}-", check.section.id())) {
-            return Err(ctx.error(&["section"], format!("section `{}` does not match id `{}`", check.section, check.id), "section", "a rubric check's id starts with its section: data-, model-, infra-, monitor-"));
+        if check.section == Section::Custom
+            || !check.id.starts_with(&format!("{}-", check.section.id()))
+        {
+            return Err(ctx.error(
+                &["section"],
+                format!(
+                    "section `{}` does not match id `{}`",
+                    check.section, check.id
+                ),
+                "section",
+                "a rubric check's id starts with its section: data-, model-, infra-, monitor-",
+            ));
         }
-        for (key, text) in [("why", &check.why), ("earn_half", &check.earn_half), ("earn_full", &check.earn_full)] {
+        for (key, text) in [
+            ("why", &check.why),
+            ("earn_half", &check.earn_half),
+            ("earn_full", &check.earn_full),
+        ] {
             if text.trim().is_empty() {
-                return Err(ctx.error(&[key], format!("`{key}` is missing or empty"), key, "every rubric check documents what it asks, why, and how to earn 0.5 and 1"));
+                return Err(ctx.error(
+                    &[key],
+                    format!("`{key}` is missing or empty"),
+                    key,
+                    "every rubric check documents what it asks, why, and how to earn 0.5 and 1",
+                ));
             }
         }
     } else if check.section != Section::Custom {
         return Err(ctx.error(&["section"], format!("section `{}` is reserved for the rubric", check.section), "section", "your own checks use `section: custom`; they are reported apart and never change the score"));
     }
     if check.asks.trim().is_empty() || check.title.trim().is_empty() {
-        return Err(ctx.error(&["title"], "`title` and `asks` must not be empty".into(), "here", "say in a sentence what the check asks"));
+        return Err(ctx.error(
+            &["title"],
+            "`title` and `asks` must not be empty".into(),
+            "here",
+            "say in a sentence what the check asks",
+        ));
     }
     for (i, probe) in check.probes.iter().enumerate() {
         if !PROBES.contains(&probe.as_str()) {
-            return Err(ctx.error(&["probes", &i.to_string()], format!("unknown probe `{probe}`"), "unknown probe", format!("probes are: {}", PROBES.join(", "))));
+            return Err(ctx.error(
+                &["probes", &i.to_string()],
+                format!("unknown probe `{probe}`"),
+                "unknown probe",
+                format!("probes are: {}", PROBES.join(", ")),
+            ));
         }
     }
     if check.evidence.is_empty() && check.probes.is_empty() {
-        return Err(ctx.error(&["evidence"], "no evidence rules and no probes: this check could never score".into(), "empty", "add at least one rule under `evidence:`"));
+        return Err(ctx.error(
+            &["evidence"],
+            "no evidence rules and no probes: this check could never score".into(),
+            "empty",
+            "add at least one rule under `evidence:`",
+        ));
     }
     for (i, rule) in check.evidence.iter().enumerate() {
         validate_rule(ctx, &["evidence", &i.to_string()], rule, tools)?;
@@ -364,14 +444,29 @@ fn validate_rule(
         return Err(err("what", format!("rule `{}` must have exactly one of files, import, dependency, tool, ci_runs (it has {count})", rule.what), "this rule", "split it into one rule per kind"));
     }
     if rule.what.trim().is_empty() {
-        return Err(err("what", "`what` is empty".into(), "label", "give the rule a short label, shown beside every hit"));
+        return Err(err(
+            "what",
+            "`what` is empty".into(),
+            "label",
+            "give the rule a short label, shown beside every hit",
+        ));
     }
     if rule.contains.is_some() && rule.files.is_none() {
-        return Err(err("contains", "`contains` needs `files`".into(), "contains", "add `files:` globs saying where to look"));
+        return Err(err(
+            "contains",
+            "`contains` needs `files`".into(),
+            "contains",
+            "add `files:` globs saying where to look",
+        ));
     }
     if let Some(files) = &rule.files {
         if files.is_empty() {
-            return Err(err("files", "`files` is empty".into(), "files", "list at least one glob"));
+            return Err(err(
+                "files",
+                "`files` is empty".into(),
+                "files",
+                "list at least one glob",
+            ));
         }
         for (i, glob) in files.iter().enumerate() {
             if let Err(why) = crate::glob::compile(glob) {
@@ -379,30 +474,63 @@ fn validate_rule(
                 let mut refs: Vec<&str> = path.iter().map(String::as_str).collect();
                 let index = i.to_string();
                 refs.push(&index);
-                return Err(ctx.error(&refs, format!("`{glob}` is not a valid glob ({why})"), "glob", "globs use `*`, `**`, `?` and `[abc]`"));
+                return Err(ctx.error(
+                    &refs,
+                    format!("`{glob}` is not a valid glob ({why})"),
+                    "glob",
+                    "globs use `*`, `**`, `?` and `[abc]`",
+                ));
             }
         }
     }
     for (k, pattern) in [("contains", &rule.contains), ("ci_runs", &rule.ci_runs)] {
         if let Some(pattern) = pattern {
             if let Err(e) = regex::Regex::new(pattern) {
-                let first = e.to_string().lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string();
-                return Err(err(k, format!("`{pattern}` is not a valid regex: {first}"), "regex", "patterns use Rust regex syntax: no look-around or back-references"));
+                let first = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_start_matches("error: ")
+                    .to_string();
+                return Err(err(
+                    k,
+                    format!("`{pattern}` is not a valid regex: {first}"),
+                    "regex",
+                    "patterns use Rust regex syntax: no look-around or back-references",
+                ));
             }
         }
     }
     for (k, list) in [("import", &rule.import), ("dependency", &rule.dependency)] {
         if let Some(list) = list {
-            if list.is_empty() || list.iter().any(|m| m.trim().is_empty() || m.contains(char::is_whitespace)) {
-                return Err(err(k, format!("`{k}` needs one or more names without spaces"), k, "e.g. `import: [pandera]`"));
+            if list.is_empty()
+                || list
+                    .iter()
+                    .any(|m| m.trim().is_empty() || m.contains(char::is_whitespace))
+            {
+                return Err(err(
+                    k,
+                    format!("`{k}` needs one or more names without spaces"),
+                    k,
+                    "e.g. `import: [pandera]`",
+                ));
             }
         }
     }
     if let Some(tool) = &rule.tool {
         if !tools.contains_key(tool) {
             let names: Vec<&str> = tools.keys().map(String::as_str).collect();
-            let hint = crate::config::closest(tool, &names).map(|c| format!("did you mean `{c}`? ")).unwrap_or_default();
-            return Err(err("tool", format!("unknown tool `{tool}`"), "unknown tool", &format!("{hint}tools are defined in checks/tools.yaml")));
+            let hint = crate::config::closest(tool, &names)
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
+            return Err(err(
+                "tool",
+                format!("unknown tool `{tool}`"),
+                "unknown tool",
+                &format!("{hint}tools are defined in checks/tools.yaml"),
+            ));
         }
     }
     Ok(())

@@ -34,10 +34,18 @@ pub fn normalize(name: &str) -> String {
 pub fn declared(index: &RepoIndex) -> Vec<Declared> {
     let mut found = Vec::new();
     for entry in index.files() {
-        let Some(kind) = manifest_kind(entry.name()) else { continue };
-        let Some(text) = index.entry_text(entry) else { continue };
+        let Some(kind) = manifest_kind(entry.name()) else {
+            continue;
+        };
+        let Some(text) = index.entry_text(entry) else {
+            continue;
+        };
         for (name, line) in parse(kind, text) {
-            found.push(Declared { name: normalize(&name), path: entry.path.clone(), line });
+            found.push(Declared {
+                name: normalize(&name),
+                path: entry.path.clone(),
+                line,
+            });
         }
     }
     found
@@ -61,7 +69,9 @@ fn manifest_kind(name: &str) -> Option<Kind> {
         "setup.py" => Kind::SetupPy,
         "environment.yml" | "environment.yaml" | "conda.yaml" | "conda.yml" => Kind::Conda,
         "pipfile" => Kind::Pipfile,
-        _ if (lower.starts_with("requirements") || lower.ends_with("requirements.txt") || lower.starts_with("constraints"))
+        _ if (lower.starts_with("requirements")
+            || lower.ends_with("requirements.txt")
+            || lower.starts_with("constraints"))
             && (lower.ends_with(".txt") || lower.ends_with(".in")) =>
         {
             Kind::Requirements
@@ -113,7 +123,10 @@ fn parse(kind: Kind, text: &str) -> Vec<(String, usize)> {
                 let key_table = table.ends_with("dependencies")
                     && (table.starts_with("tool.poetry") || kind == Kind::Pipfile)
                     || matches!(table.as_str(), "packages" | "dev-packages");
-                let list_table = matches!(table.as_str(), "project.optional-dependencies" | "dependency-groups");
+                let list_table = matches!(
+                    table.as_str(),
+                    "project.optional-dependencies" | "dependency-groups"
+                );
                 if key_table {
                     if let Some((key, _)) = trimmed.split_once('=') {
                         let key = key.trim().trim_matches('"');
@@ -123,7 +136,9 @@ fn parse(kind: Kind, text: &str) -> Vec<(String, usize)> {
                             }
                         }
                     }
-                } else if (table == "project" && (trimmed.starts_with("dependencies") || in_list)) || list_table {
+                } else if (table == "project" && (trimmed.starts_with("dependencies") || in_list))
+                    || list_table
+                {
                     if table == "project" && trimmed.starts_with("dependencies") {
                         in_list = true;
                     }
@@ -194,13 +209,23 @@ mod tests {
     use super::*;
 
     fn names(kind: Kind, text: &str) -> Vec<(String, usize)> {
-        parse(kind, text).into_iter().map(|(n, l)| (normalize(&n), l)).collect()
+        parse(kind, text)
+            .into_iter()
+            .map(|(n, l)| (normalize(&n), l))
+            .collect()
     }
 
     #[test]
     fn requirements_skip_options_and_comments() {
         let found = names(Kind::Requirements, "# pinned\n-r base.txt\npandas[parquet]==2.2.0\nGreat_Expectations>=1 # gx\n\nscikit-learn\n");
-        assert_eq!(found, vec![("pandas".into(), 3), ("great-expectations".into(), 4), ("scikit-learn".into(), 6)]);
+        assert_eq!(
+            found,
+            vec![
+                ("pandas".into(), 3),
+                ("great-expectations".into(), 4),
+                ("scikit-learn".into(), 6)
+            ]
+        );
     }
 
     #[test]
@@ -209,7 +234,13 @@ mod tests {
         let found = names(Kind::Pyproject, text);
         assert_eq!(
             found,
-            vec![("pandera".into(), 4), ("mlflow".into(), 5), ("pytest".into(), 8), ("optuna".into(), 11), ("black".into(), 13)]
+            vec![
+                ("pandera".into(), 4),
+                ("mlflow".into(), 5),
+                ("pytest".into(), 8),
+                ("optuna".into(), 11),
+                ("black".into(), 13)
+            ]
         );
     }
 
@@ -228,7 +259,10 @@ mod tests {
             vec![("python".into(), 3), ("shap".into(), 4), ("nannyml".into(), 6)]
         );
         assert_eq!(
-            names(Kind::Pipfile, "[packages]\nhyperopt = \"*\"\n[requires]\npython_version = \"3.11\"\n"),
+            names(
+                Kind::Pipfile,
+                "[packages]\nhyperopt = \"*\"\n[requires]\npython_version = \"3.11\"\n"
+            ),
             vec![("hyperopt".into(), 2)]
         );
     }

@@ -108,36 +108,82 @@ pub fn find_evidence(
         for rule in &def.evidence {
             match &rule.tool {
                 Some(name) => {
-                    let Some(tool) = tools.get(name) else { continue };
+                    let Some(tool) = tools.get(name) else {
+                        continue;
+                    };
                     for sub in &tool.evidence {
                         let what = format!("{} ({})", rule.what, sub.what);
                         let automated = rule.automated.unwrap_or(sub.automation());
-                        flatten(check, what, automated, sub, &mut rules, &mut globs, &mut glob_rule);
+                        flatten(
+                            check,
+                            what,
+                            automated,
+                            sub,
+                            &mut rules,
+                            &mut globs,
+                            &mut glob_rule,
+                        );
                     }
                 }
-                None => flatten(check, rule.what.clone(), rule.automation(), rule, &mut rules, &mut globs, &mut glob_rule),
+                None => flatten(
+                    check,
+                    rule.what.clone(),
+                    rule.automation(),
+                    rule,
+                    &mut rules,
+                    &mut globs,
+                    &mut glob_rule,
+                ),
             }
         }
     }
     let glob_set = build_set(&globs);
-    let import_rules: Vec<usize> = (0..rules.len()).filter(|&r| matches!(rules[r].kind, FlatKind::Import(_))).collect();
+    let prefilter = Prefilter::new(&rules);
+    let import_rules: Vec<usize> = (0..rules.len())
+        .filter(|&r| matches!(rules[r].kind, FlatKind::Import(_)))
+        .collect();
 
     let mut hits: Vec<Hit> = index
         .files()
         .par_iter()
         .flat_map_iter(|entry| {
             let mut found = Vec::new();
-            let mut matched: Vec<usize> = glob_set.matches(&entry.path).into_iter().map(|g| glob_rule[g]).collect();
+            let mut matched: Vec<usize> = glob_set
+                .matches(&entry.path)
+                .into_iter()
+                .map(|g| glob_rule[g])
+                .collect();
             matched.sort_unstable();
             matched.dedup();
+            // One pass over the text tells which content rules can match at all;
+            // most files match none, so the per-rule searches rarely run.
+            let mut possible: Option<Vec<bool>> = None;
             for rule in matched {
-                let FlatKind::Files { contains } = &rules[rule].kind else { continue };
+                let FlatKind::Files { contains } = &rules[rule].kind else {
+                    continue;
+                };
                 match contains {
-                    None => found.push(Hit { rule, path: entry.path.clone(), line: None, excerpt: None }),
+                    None => found.push(Hit {
+                        rule,
+                        path: entry.path.clone(),
+                        line: None,
+                        excerpt: None,
+                    }),
                     Some(re) => {
-                        let Some(text) = index.entry_text(entry) else { continue };
+                        let Some(text) = index.entry_text(entry) else {
+                            continue;
+                        };
+                        let possible = possible.get_or_insert_with(|| prefilter.possible(text));
+                        if !possible[rule] {
+                            continue;
+                        }
                         for (line, excerpt) in matching_lines(re, text).take(HITS_PER_FILE) {
-                            found.push(Hit { rule, path: entry.path.clone(), line: Some(line), excerpt: Some(excerpt) });
+                            found.push(Hit {
+                                rule,
+                                path: entry.path.clone(),
+                                line: Some(line),
+                                excerpt: Some(excerpt),
+                            });
                         }
                     }
                 }
@@ -147,11 +193,20 @@ pub fn find_evidence(
                 if let Some(text) = index.entry_text(entry) {
                     let imports = python::imports(text);
                     for &rule in &import_rules {
-                        let FlatKind::Import(modules) = &rules[rule].kind else { continue };
+                        let FlatKind::Import(modules) = &rules[rule].kind else {
+                            continue;
+                        };
                         let mut taken = 0;
                         for import in &imports {
-                            if taken < HITS_PER_FILE && modules.iter().any(|m| python::matches(&import.module, m)) {
-                                found.push(Hit { rule, path: entry.path.clone(), line: Some(import.line), excerpt: Some(format!("import {}", import.module)) });
+                            if taken < HITS_PER_FILE
+                                && modules.iter().any(|m| python::matches(&import.module, m))
+                            {
+                                found.push(Hit {
+                                    rule,
+                                    path: entry.path.clone(),
+                                    line: Some(import.line),
+                                    excerpt: Some(format!("import {}", import.module)),
+                                });
                                 taken += 1;
                             }
                         }
@@ -167,12 +222,22 @@ pub fn find_evidence(
         match &def.kind {
             FlatKind::Dependency(packages) => {
                 for dep in declared.iter().filter(|d| packages.contains(&d.name)) {
-                    hits.push(Hit { rule, path: dep.path.clone(), line: Some(dep.line), excerpt: Some(dep.name.clone()) });
+                    hits.push(Hit {
+                        rule,
+                        path: dep.path.clone(),
+                        line: Some(dep.line),
+                        excerpt: Some(dep.name.clone()),
+                    });
                 }
             }
             FlatKind::CiRuns(re) => {
                 for command in ci.commands.iter().filter(|c| re.is_match(&c.text)) {
-                    hits.push(Hit { rule, path: command.file.clone(), line: Some(command.line), excerpt: Some(shorten(&command.text)) });
+                    hits.push(Hit {
+                        rule,
+                        path: command.file.clone(),
+                        line: Some(command.line),
+                        excerpt: Some(shorten(&command.text)),
+                    });
                 }
             }
             _ => {}
@@ -184,7 +249,10 @@ pub fn find_evidence(
     for hit in hits {
         let rule = &rules[hit.rule];
         // Two rules of one check may find the same line; keep the first.
-        if seen.insert((rule.check, hit.path.clone(), hit.line), ()).is_some() {
+        if seen
+            .insert((rule.check, hit.path.clone(), hit.line), ())
+            .is_some()
+        {
             continue;
         }
         let (automated, link) = decide(rule, &hit, ci);
@@ -198,9 +266,62 @@ pub fn find_evidence(
         });
     }
     for list in &mut evidence {
-        list.sort_by(|a, b| b.automated.cmp(&a.automated).then_with(|| a.path.cmp(&b.path)).then(a.line.cmp(&b.line)));
+        list.sort_by(|a, b| {
+            b.automated
+                .cmp(&a.automated)
+                .then_with(|| a.path.cmp(&b.path))
+                .then(a.line.cmp(&b.line))
+        });
     }
     evidence
+}
+
+/// All content regexes in one set, to learn in a single pass which rules may
+/// match a file.
+struct Prefilter {
+    set: Option<regex::RegexSet>,
+    /// For each set pattern, the rule it belongs to.
+    rule_of: Vec<usize>,
+    rules: usize,
+}
+
+impl Prefilter {
+    fn new(rules: &[FlatRule]) -> Prefilter {
+        let mut patterns = Vec::new();
+        let mut rule_of = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            if let FlatKind::Files { contains: Some(re) } = &rule.kind {
+                patterns.push(re.as_str().to_string());
+                rule_of.push(i);
+            }
+        }
+        // A set too large to build only costs speed: every rule is searched.
+        let set = regex::RegexSetBuilder::new(&patterns)
+            .multi_line(true)
+            .size_limit(64 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()
+            .ok();
+        Prefilter {
+            set,
+            rule_of,
+            rules: rules.len(),
+        }
+    }
+
+    /// `possible[rule]` is false only when the rule's regex cannot match `text`.
+    fn possible(&self, text: &str) -> Vec<bool> {
+        match &self.set {
+            None => vec![true; self.rules],
+            Some(set) => {
+                let mut possible = vec![false; self.rules];
+                for pattern in set.matches(text).iter() {
+                    possible[self.rule_of[pattern]] = true;
+                }
+                possible
+            }
+        }
+    }
 }
 
 fn flatten(
@@ -219,7 +340,9 @@ fn flatten(
             globs.push(glob.clone());
             glob_rule.push(rules.len());
         }
-        FlatKind::Files { contains: rule.contains.as_deref().and_then(compile) }
+        FlatKind::Files {
+            contains: rule.contains.as_deref().and_then(compile),
+        }
     } else if let Some(modules) = &rule.import {
         FlatKind::Import(modules.clone())
     } else if let Some(packages) = &rule.dependency {
@@ -229,20 +352,51 @@ fn flatten(
     } else {
         return;
     };
-    rules.push(FlatRule { check, what, automated, kind });
+    rules.push(FlatRule {
+        check,
+        what,
+        automated,
+        kind,
+    });
 }
 
-fn build_set(globs: &[String]) -> GlobSet {
-    let mut builder = globset::GlobSetBuilder::new();
-    for glob in globs {
-        if let Ok(g) = crate::glob::compile(glob) {
-            builder.add(g);
-        } else {
-            // Keep indices aligned with `glob_rule`; this glob never matches.
-            builder.add(globset::Glob::new("\u{0}never\u{0}").expect("literal glob"));
+/// Every rule glob in one matcher. The globs become one byte-regex set, so a
+/// path is matched against all of them in a single automaton pass; globset's
+/// own strategies would run one regex per glob sharing the path's extension,
+/// which dominated the scan of large repositories.
+struct PathMatcher {
+    set: Option<regex::bytes::RegexSet>,
+    fallback: GlobSet,
+}
+
+impl PathMatcher {
+    fn matches(&self, path: &str) -> Vec<usize> {
+        match &self.set {
+            Some(set) => set.matches(path.as_bytes()).into_iter().collect(),
+            None => self.fallback.matches(path),
         }
     }
-    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+fn build_set(globs: &[String]) -> PathMatcher {
+    let mut builder = globset::GlobSetBuilder::new();
+    let mut patterns = Vec::with_capacity(globs.len());
+    for glob in globs {
+        // Globs were validated with the catalogue; a bad one here never matches.
+        let compiled = crate::glob::compile(glob)
+            .unwrap_or_else(|_| globset::Glob::new("\u{0}never\u{0}").expect("literal glob"));
+        patterns.push(compiled.regex().to_string());
+        builder.add(compiled);
+    }
+    let set = regex::bytes::RegexSetBuilder::new(&patterns)
+        .size_limit(64 << 20)
+        .dfa_size_limit(64 << 20)
+        .build()
+        .ok();
+    PathMatcher {
+        set,
+        fallback: builder.build().unwrap_or_else(|_| GlobSet::empty()),
+    }
 }
 
 /// 1-based line numbers and excerpts of the lines a regex matches.
@@ -251,14 +405,19 @@ fn matching_lines<'a>(re: &'a Regex, text: &'a str) -> impl Iterator<Item = (usi
     let mut counted = 0;
     let mut last_line = 0;
     re.find_iter(text).filter_map(move |m| {
-        line += text[counted..m.start()].bytes().filter(|&b| b == b'\n').count();
+        line += text[counted..m.start()]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count();
         counted = m.start();
         if line == last_line {
             return None;
         }
         last_line = line;
         let start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
-        let end = text[m.start()..].find('\n').map_or(text.len(), |i| m.start() + i);
+        let end = text[m.start()..]
+            .find('\n')
+            .map_or(text.len(), |i| m.start() + i);
         Some((line, shorten(text[start..end].trim())))
     })
 }
@@ -276,18 +435,27 @@ fn shorten(text: &str) -> String {
 
 fn decide(rule: &FlatRule, hit: &Hit, ci: &CiModel) -> (bool, Option<CiLink>) {
     let automatic = |reach: &Reach| ci.jobs.get(reach.job).is_some_and(|j| j.automatic);
-    let scheduled = |reach: &Reach| ci.jobs.get(reach.job).is_some_and(|j| j.automatic && j.is_scheduled());
+    let scheduled = |reach: &Reach| {
+        ci.jobs
+            .get(reach.job)
+            .is_some_and(|j| j.automatic && j.is_scheduled())
+    };
     let reach = match rule.kind {
         // The hit is a CI command itself: its own job runs it.
         FlatKind::CiRuns(_) => ci
             .commands
             .iter()
             .position(|c| c.file == hit.path && Some(c.line) == hit.line)
-            .map(|command| Reach { job: ci.commands[command].job, command }),
+            .map(|command| Reach {
+                job: ci.commands[command].job,
+                command,
+            }),
         _ => match rule.automated {
             Automated::Always | Automated::Never => None,
             Automated::Ci => ci.reach(&hit.path),
-            Automated::Scheduled => ci.scheduled_reach(&hit.path).or_else(|| ci.reach(&hit.path)),
+            Automated::Scheduled => ci
+                .scheduled_reach(&hit.path)
+                .or_else(|| ci.reach(&hit.path)),
         },
     };
     let automated = match rule.automated {
@@ -308,10 +476,19 @@ mod tests {
 
     #[test]
     fn matching_lines_reports_each_line_once_with_numbers() {
-        let re = regex::RegexBuilder::new(r"seed").multi_line(true).build().unwrap();
+        let re = regex::RegexBuilder::new(r"seed")
+            .multi_line(true)
+            .build()
+            .unwrap();
         let text = "a\nnp.random.seed(1); torch.manual_seed(1)\nb\nrandom.seed(2)\n";
         let found: Vec<(usize, String)> = matching_lines(&re, text).collect();
-        assert_eq!(found, vec![(2, "np.random.seed(1); torch.manual_seed(1)".into()), (4, "random.seed(2)".into())]);
+        assert_eq!(
+            found,
+            vec![
+                (2, "np.random.seed(1); torch.manual_seed(1)".into()),
+                (4, "random.seed(2)".into())
+            ]
+        );
     }
 
     #[test]

@@ -26,7 +26,12 @@ pub struct Assessment {
 }
 
 /// Scores a repository: finds evidence for every check and applies waivers.
-pub fn assess(catalogue: &Catalogue, index: &RepoIndex, ci: &CiModel, waivers: &BTreeMap<String, Waiver>) -> Assessment {
+pub fn assess(
+    catalogue: &Catalogue,
+    index: &RepoIndex,
+    ci: &CiModel,
+    waivers: &BTreeMap<String, Waiver>,
+) -> Assessment {
     assess_with(catalogue, index, ci, waivers, Vec::new())
 }
 
@@ -43,15 +48,28 @@ pub fn assess_with(
     let mut evidence = matcher::find_evidence(&all, &catalogue.tools, index, ci).into_iter();
     let mut score = |check: &CheckDef| {
         let mut found = evidence.next().unwrap_or_default();
-        let mut probes: Vec<Evidence> = extra.iter().filter(|(id, _)| *id == check.id).map(|(_, e)| e.clone()).collect();
+        let mut probes: Vec<Evidence> = extra
+            .iter()
+            .filter(|(id, _)| *id == check.id)
+            .map(|(_, e)| e.clone())
+            .collect();
         if !probes.is_empty() {
             probes.append(&mut found);
             probes.sort_by_key(|e| std::cmp::Reverse(e.automated));
             found = probes;
         }
-        TestResult::score(&check.id, check.section, &check.title, found, waivers.get(&check.id))
+        TestResult::score(
+            &check.id,
+            check.section,
+            &check.title,
+            found,
+            waivers.get(&check.id),
+        )
     };
     let tests: Vec<TestResult> = catalogue.checks.iter().map(&mut score).collect();
     let custom: Vec<TestResult> = catalogue.custom.iter().map(&mut score).collect();
-    Assessment { scorecard: Scorecard::new(tests), custom }
+    Assessment {
+        scorecard: Scorecard::new(tests),
+        custom,
+    }
 }

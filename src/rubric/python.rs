@@ -25,7 +25,10 @@ pub fn imports(text: &str) -> Vec<Import> {
             for part in rest.split(',') {
                 let name = part.split_whitespace().next().unwrap_or("");
                 if is_module_path(name) {
-                    found.push(Import { module: name.to_string(), line });
+                    found.push(Import {
+                        module: name.to_string(),
+                        line,
+                    });
                 }
             }
         } else if let Some(rest) = code.strip_prefix("from ") {
@@ -34,12 +37,22 @@ pub fn imports(text: &str) -> Vec<Import> {
             if words.next() != Some("import") || !is_module_path(module) {
                 continue;
             }
-            found.push(Import { module: module.to_string(), line });
+            found.push(Import {
+                module: module.to_string(),
+                line,
+            });
             let names = rest.split_once(" import ").map(|(_, n)| n).unwrap_or("");
             for name in names.trim_matches(['(', ')', ' ', '\\']).split(',') {
-                let name = name.split_whitespace().next().unwrap_or("").trim_matches(['(', ')']);
+                let name = name
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_matches(['(', ')']);
                 if !name.is_empty() && name != "*" && is_module_path(name) {
-                    found.push(Import { module: format!("{module}.{name}"), line });
+                    found.push(Import {
+                        module: format!("{module}.{name}"),
+                        line,
+                    });
                 }
             }
         }
@@ -49,7 +62,8 @@ pub fn imports(text: &str) -> Vec<Import> {
 
 /// Whether `module` (an import) is `wanted` or inside it.
 pub fn matches(module: &str, wanted: &str) -> bool {
-    module == wanted || (module.starts_with(wanted) && module.as_bytes().get(wanted.len()) == Some(&b'.'))
+    module == wanted
+        || (module.starts_with(wanted) && module.as_bytes().get(wanted.len()) == Some(&b'.'))
 }
 
 fn is_module_path(name: &str) -> bool {
@@ -67,7 +81,10 @@ mod tests {
     use super::*;
 
     fn modules(text: &str) -> Vec<(String, usize)> {
-        imports(text).into_iter().map(|i| (i.module, i.line)).collect()
+        imports(text)
+            .into_iter()
+            .map(|i| (i.module, i.line))
+            .collect()
     }
 
     #[test]
@@ -79,7 +96,9 @@ mod tests {
         assert!(found.contains(&("sklearn.model_selection".into(), 2)));
         assert!(found.contains(&("sklearn.model_selection.GridSearchCV".into(), 2)));
         assert!(found.contains(&("pandera".into(), 5)));
-        assert!(!found.iter().any(|(m, _)| m.contains("local") || m == "nothing"));
+        assert!(!found
+            .iter()
+            .any(|(m, _)| m.contains("local") || m == "nothing"));
     }
 
     #[test]

@@ -54,7 +54,13 @@ pub const MAX_EVIDENCE: usize = 25;
 
 impl TestResult {
     /// Scores one test from its evidence and an optional waiver.
-    pub fn score(id: &str, section: Section, title: &str, mut evidence: Vec<Evidence>, waiver: Option<&Waiver>) -> TestResult {
+    pub fn score(
+        id: &str,
+        section: Section,
+        title: &str,
+        mut evidence: Vec<Evidence>,
+        waiver: Option<&Waiver>,
+    ) -> TestResult {
         let (points, status) = match waiver {
             Some(w) => (w.points, Status::Waived),
             None if evidence.iter().any(|e| e.automated) => (1.0, Status::Automated),
@@ -139,7 +145,9 @@ impl Band {
             Band::SeriousHoles => "partly tested, with serious reliability holes likely",
             Band::FirstPass => "a first pass at production readiness; more investment needed",
             Band::ReasonablyTested => "reasonably tested; more of it could be automated",
-            Band::StrongAutomation => "strong automated testing and monitoring, fit for critical systems",
+            Band::StrongAutomation => {
+                "strong automated testing and monitoring, fit for critical systems"
+            }
             Band::Exceptional => "exceptional automated testing and monitoring",
         }
     }
@@ -178,12 +186,24 @@ impl Scorecard {
                 }
             })
             .collect();
-        let final_score = sections.iter().map(|s| s.score).fold(f64::INFINITY, f64::min);
-        let final_score = if final_score.is_finite() { final_score } else { 0.0 };
+        let final_score = sections
+            .iter()
+            .map(|s| s.score)
+            .fold(f64::INFINITY, f64::min);
+        let final_score = if final_score.is_finite() {
+            final_score
+        } else {
+            0.0
+        };
         for section in &mut sections {
             section.is_minimum = section.score == final_score;
         }
-        Scorecard { final_score, band: Band::of(final_score), sections, tests }
+        Scorecard {
+            final_score,
+            band: Band::of(final_score),
+            sections,
+            tests,
+        }
     }
 }
 
@@ -192,37 +212,85 @@ mod tests {
     use super::*;
 
     fn evidence(automated: bool) -> Evidence {
-        Evidence { what: "w".into(), path: "p".into(), line: Some(1), excerpt: None, automated, ci: None }
+        Evidence {
+            what: "w".into(),
+            path: "p".into(),
+            line: Some(1),
+            excerpt: None,
+            automated,
+            ci: None,
+        }
     }
 
     #[test]
     fn points_follow_the_best_evidence() {
-        assert_eq!(TestResult::score("data-1", Section::Data, "t", vec![], None).points, 0.0);
-        assert_eq!(TestResult::score("data-1", Section::Data, "t", vec![evidence(false)], None).points, 0.5);
-        let full = TestResult::score("data-1", Section::Data, "t", vec![evidence(false), evidence(true)], None);
+        assert_eq!(
+            TestResult::score("data-1", Section::Data, "t", vec![], None).points,
+            0.0
+        );
+        assert_eq!(
+            TestResult::score("data-1", Section::Data, "t", vec![evidence(false)], None).points,
+            0.5
+        );
+        let full = TestResult::score(
+            "data-1",
+            Section::Data,
+            "t",
+            vec![evidence(false), evidence(true)],
+            None,
+        );
         assert_eq!((full.points, full.status), (1.0, Status::Automated));
     }
 
     #[test]
     fn a_waiver_overrides_evidence() {
-        let waiver = Waiver { reason: "never served".into(), points: 0.0 };
-        let result = TestResult::score("infra-6", Section::Infra, "t", vec![evidence(true)], Some(&waiver));
+        let waiver = Waiver {
+            reason: "never served".into(),
+            points: 0.0,
+        };
+        let result = TestResult::score(
+            "infra-6",
+            Section::Infra,
+            "t",
+            vec![evidence(true)],
+            Some(&waiver),
+        );
         assert_eq!((result.points, result.status), (0.0, Status::Waived));
     }
 
     #[test]
     fn final_score_is_the_minimum_section() {
         let mut tests = Vec::new();
-        for (section, automated) in [(Section::Data, 7), (Section::Model, 3), (Section::Infra, 5), (Section::Monitor, 4)] {
+        for (section, automated) in [
+            (Section::Data, 7),
+            (Section::Model, 3),
+            (Section::Infra, 5),
+            (Section::Monitor, 4),
+        ] {
             for i in 0..7 {
-                let ev = if i < automated { vec![evidence(true)] } else { vec![] };
-                tests.push(TestResult::score(&format!("{section}-{i}"), section, "t", ev, None));
+                let ev = if i < automated {
+                    vec![evidence(true)]
+                } else {
+                    vec![]
+                };
+                tests.push(TestResult::score(
+                    &format!("{section}-{i}"),
+                    section,
+                    "t",
+                    ev,
+                    None,
+                ));
             }
         }
         let card = Scorecard::new(tests);
         assert_eq!(card.final_score, 3.0);
         assert_eq!(card.band, Band::ReasonablyTested);
-        let minimum: Vec<Section> = card.sections.iter().filter(|s| s.is_minimum).map(|s| s.section).collect();
+        let minimum: Vec<Section> = card
+            .sections
+            .iter()
+            .filter(|s| s.is_minimum)
+            .map(|s| s.section)
+            .collect();
         assert_eq!(minimum, vec![Section::Model]);
     }
 

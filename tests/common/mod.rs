@@ -11,7 +11,9 @@ use tempfile::TempDir;
 /// The mlscore binary, with colour and terminal width fixed for snapshots.
 pub fn mlscore() -> Command {
     let mut cmd = Command::cargo_bin("mlscore").expect("binary built by cargo test");
-    cmd.env("NO_COLOR", "1").env("COLUMNS", "100").env_remove("GITHUB_ACTIONS");
+    cmd.env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .env_remove("GITHUB_ACTIONS");
     cmd
 }
 
@@ -33,7 +35,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -88,8 +94,16 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// Runs `mlscore check --format json` on `dir` and parses the report.
 pub fn json_report(dir: &Path) -> serde_json::Value {
-    let out = mlscore().args(["check", "--format", "json"]).arg(dir).output().expect("runs");
-    assert!(out.status.success(), "check failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = mlscore()
+        .args(["check", "--format", "json"])
+        .arg(dir)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "check failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("valid JSON report")
 }
 

@@ -1,0 +1,561 @@
+//! Following what CI runs. Each job's commands are processed breadth-first,
+//! so the first time a file is reached is through the shallowest command;
+//! every command is recorded, and what it names or runs is covered and, for
+//! scripts, YAML files, Makefiles and task runners, followed one level deeper.
+
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::repo::RepoIndex;
+
+use super::coverage::{CoverageTable, Rank};
+use super::invocation::{self, Invocation};
+use super::job::{JobSpec, Pending};
+use super::{paths, programs, python, shell, yaml, CiCommand, CiJob, CiModel, CiWarning};
+
+/// How many hops from a CI definition mlscore follows.
+pub(crate) const MAX_DEPTH: usize = 6;
+/// Commands recorded per job at most; a guard against generated monsters.
+const MAX_COMMANDS_PER_JOB: usize = 20_000;
+/// Python files whose imports are read, over the whole build.
+const MAX_IMPORT_READS: usize = 50_000;
+/// How deeply `bash -c '…'` may nest inside itself.
+const MAX_INLINE_NESTING: usize = 3;
+
+/// Programs whose arguments name files without running them.
+const NOT_RUNNING: &[&str] = &[
+    "cd",
+    "pushd",
+    "popd",
+    "mkdir",
+    "rm",
+    "rmdir",
+    "echo",
+    "printf",
+    "touch",
+    "ls",
+    "mv",
+    "cp",
+    "ln",
+    "chmod",
+    "chown",
+    "export",
+    "unset",
+    "cat",
+    "head",
+    "tail",
+    "less",
+    "more",
+    "grep",
+    "git",
+    "shellcheck",
+    "shfmt",
+    "yamllint",
+    "diff",
+    "wc",
+    "stat",
+    "test",
+    "[",
+    "tee",
+    "dos2unix",
+    "rsync",
+    "scp",
+    "read",
+    "true",
+    "false",
+    "exit",
+    "sleep",
+    "wget",
+    "curl",
+];
+
+/// What one command does, before it is recorded.
+#[derive(Debug, Default)]
+pub(crate) struct Effects {
+    /// Files it runs or names.
+    pub files: Vec<String>,
+    /// Directories it covers as a whole.
+    pub dirs: Vec<String>,
+    /// Python files whose imports are followed.
+    pub python: Vec<String>,
+    /// Commands it runs one level deeper.
+    pub follow: Vec<Pending>,
+    pub runs_mlscore: bool,
+}
+
+impl Effects {
+    fn is_empty(&self) -> bool {
+        self.files.is_empty()
+            && self.dirs.is_empty()
+            && self.follow.is_empty()
+            && !self.runs_mlscore
+    }
+
+    fn merge(&mut self, other: Effects) {
+        self.files.extend(other.files);
+        self.dirs.extend(other.dirs);
+        self.python.extend(other.python);
+        self.follow.extend(other.follow);
+        self.runs_mlscore |= other.runs_mlscore;
+    }
+}
+
+/// What is remembered while one job is followed.
+pub(crate) struct JobState {
+    job: usize,
+    /// Keys of files and targets already followed (`sh:path`, `make:…`):
+    /// the cycle guard.
+    pub visited: HashSet<String>,
+    depth_warned: HashSet<(String, usize)>,
+}
+
+/// Builds the model: records commands, fills the coverage tables.
+pub(crate) struct Follower<'a> {
+    pub index: &'a RepoIndex,
+    jobs: Vec<CiJob>,
+    commands: Vec<CiCommand>,
+    pub warnings: Vec<CiWarning>,
+    all: CoverageTable,
+    scheduled: CoverageTable,
+    mlscore: Vec<usize>,
+    imports: HashMap<(String, String), Vec<String>>,
+    import_reads: usize,
+    /// Every `dvc.yaml` of the repository, listed on first need.
+    pub dvc_files: Option<Vec<String>>,
+}
+
+impl<'a> Follower<'a> {
+    pub(crate) fn new(index: &'a RepoIndex, warnings: Vec<CiWarning>) -> Self {
+        Follower {
+            index,
+            jobs: Vec::new(),
+            commands: Vec::new(),
+            warnings,
+            all: CoverageTable::default(),
+            scheduled: CoverageTable::default(),
+            mlscore: Vec::new(),
+            imports: HashMap::new(),
+            import_reads: 0,
+            dvc_files: None,
+        }
+    }
+
+    /// Follows every job and returns the finished model.
+    pub(crate) fn run(mut self, specs: Vec<JobSpec>) -> CiModel {
+        for spec in specs {
+            self.follow_job(spec);
+        }
+        let mut seen = HashSet::new();
+        self.warnings
+            .retain(|w| seen.insert((w.path.clone(), w.line, w.message.clone())));
+        CiModel {
+            jobs: self.jobs,
+            commands: self.commands,
+            warnings: self.warnings,
+            coverage: self.all,
+            scheduled_coverage: self.scheduled,
+            mlscore_commands: self.mlscore,
+        }
+    }
+
+    fn follow_job(&mut self, spec: JobSpec) {
+        let id = self.jobs.len();
+        let job = CiJob {
+            id,
+            system: spec.system,
+            name: spec.name,
+            file: spec.file,
+            line: spec.line,
+            schedules: spec.schedules,
+            automatic: spec.automatic,
+        };
+        let scheduled = job.automatic && job.is_scheduled();
+        let manual = !job.automatic;
+        let job_name = job.name.clone();
+        self.jobs.push(job);
+        let mut state = JobState {
+            job: id,
+            visited: HashSet::new(),
+            depth_warned: HashSet::new(),
+        };
+        let mut queue: VecDeque<Pending> = spec.commands.into();
+        let mut recorded = 0;
+        while let Some(pending) = queue.pop_front() {
+            if recorded >= MAX_COMMANDS_PER_JOB {
+                self.warnings.push(CiWarning {
+                    path: pending.file.clone(),
+                    line: Some(pending.line),
+                    message: format!("job `{job_name}` runs more than {MAX_COMMANDS_PER_JOB} commands; mlscore stopped following it here"),
+                });
+                break;
+            }
+            let effects = self.analyze(&pending, &mut state, 0);
+            if pending.optional && effects.is_empty() {
+                continue;
+            }
+            let command = self.commands.len();
+            self.commands.push(CiCommand {
+                job: id,
+                text: pending.text.clone(),
+                file: pending.file.clone(),
+                line: pending.line,
+                depth: pending.depth,
+            });
+            recorded += 1;
+            if effects.runs_mlscore {
+                self.mlscore.push(command);
+            }
+            let rank = Rank {
+                manual,
+                depth: pending.depth,
+                command,
+            };
+            for file in &effects.files {
+                self.cover_file(file, id, rank, scheduled);
+            }
+            for dir in &effects.dirs {
+                self.all.add_dir(dir, id, rank);
+                if scheduled {
+                    self.scheduled.add_dir(dir, id, rank);
+                }
+            }
+            self.follow_imports(&mut state, &effects.python, &pending.cwd, rank, scheduled);
+            queue.extend(effects.follow);
+        }
+    }
+
+    fn cover_file(&mut self, path: &str, job: usize, rank: Rank, scheduled: bool) {
+        self.all.add_file(path, job, rank);
+        if scheduled {
+            self.scheduled.add_file(path, job, rank);
+        }
+    }
+
+    /// What one command runs and names.
+    fn analyze(&mut self, pending: &Pending, state: &mut JobState, nesting: usize) -> Effects {
+        let mut effects = Effects {
+            runs_mlscore: pending.runs_mlscore,
+            ..Effects::default()
+        };
+        let Some(invocation) = invocation::parse(&pending.text) else {
+            return effects;
+        };
+        if let Some(script) = &invocation.inline_script {
+            // `bash -c '…'` runs its script as part of this same command.
+            if nesting < MAX_INLINE_NESTING {
+                for placed in shell::placed_commands(self.index, script, pending.line, &pending.cwd)
+                {
+                    let inner = Pending {
+                        text: placed.command.text,
+                        cwd: placed.cwd,
+                        ..pending.clone()
+                    };
+                    let inner_effects = self.analyze(&inner, state, nesting + 1);
+                    effects.merge(inner_effects);
+                }
+            }
+            return effects;
+        }
+        let program = invocation.program.as_str();
+        if NOT_RUNNING.contains(&program) {
+            return effects;
+        }
+        if program == "mlscore" {
+            effects.runs_mlscore = true;
+        }
+        match programs::follow(self, state, pending, &invocation, &mut effects) {
+            programs::Handled::No => {
+                self.name_tokens(pending, state, &invocation, true, &mut effects)
+            }
+            programs::Handled::Partly => {
+                self.name_tokens(pending, state, &invocation, false, &mut effects)
+            }
+            programs::Handled::Fully => {}
+        }
+        effects
+    }
+
+    /// Covers every word of the command that names a repository file or
+    /// directory, and follows scripts and YAML files. With `generic` false a
+    /// runner handler has already followed the command its own way: only the
+    /// files it names are covered (`make -C ml` does not run all of `ml/`).
+    fn name_tokens(
+        &mut self,
+        pending: &Pending,
+        state: &mut JobState,
+        invocation: &Invocation,
+        generic: bool,
+        effects: &mut Effects,
+    ) {
+        let words = std::iter::once(&invocation.program_token)
+            .chain(&invocation.args)
+            .chain(&invocation.assigned);
+        for word in words {
+            let Some(found) = self.existing_path(&pending.cwd, word) else {
+                continue;
+            };
+            match found {
+                Found::File(path) => {
+                    if generic {
+                        self.scan_file(pending, state, &path, effects);
+                    }
+                    effects.files.push(path);
+                }
+                Found::Dir(path) if generic => effects.dirs.push(path),
+                Found::Dir(_) => {}
+            }
+        }
+        if let Some(module) = &invocation.module {
+            let cwd = pending.cwd.as_str();
+            let mut bases = vec![
+                cwd.to_string(),
+                paths::join(cwd, "src").unwrap_or_default(),
+                String::new(),
+                "src".to_string(),
+            ];
+            bases.dedup();
+            for file in python::module_files(self.index, module, &bases, true) {
+                effects.python.push(file.clone());
+                effects.files.push(file);
+            }
+        }
+    }
+
+    /// The repository file or directory a word names, resolved against `cwd`:
+    /// the word itself or the value of `--opt=value`. The working directory
+    /// itself (`.`) is not counted: naming it runs nothing in particular.
+    pub(crate) fn existing_path(&self, cwd: &str, word: &str) -> Option<Found> {
+        let mut candidates = vec![word];
+        if let Some((_, value)) = word.split_once('=') {
+            candidates.push(value);
+        }
+        for candidate in candidates {
+            if candidate.is_empty()
+                || candidate.len() > 1024
+                || candidate.starts_with('-')
+                || candidate.contains('*')
+            {
+                continue;
+            }
+            let Some(path) = paths::join(cwd, candidate) else {
+                continue;
+            };
+            if path.is_empty() || path == cwd {
+                continue;
+            }
+            if self.index.is_file(&path) {
+                return Some(Found::File(path));
+            }
+            if self.index.is_dir(&path) {
+                return Some(Found::Dir(path));
+            }
+        }
+        None
+    }
+
+    /// Follows a reached file by its kind: shell scripts and YAML files are
+    /// read for commands, Python files for imports.
+    fn scan_file(
+        &mut self,
+        pending: &Pending,
+        state: &mut JobState,
+        path: &str,
+        effects: &mut Effects,
+    ) {
+        match self.kind(path) {
+            FileKind::Python => effects.python.push(path.to_string()),
+            FileKind::Shell => {
+                if !state.visited.insert(format!("sh:{path}"))
+                    || !self.may_go_deeper(state, pending)
+                {
+                    return;
+                }
+                let Some(text) = self.readable(pending, path) else {
+                    return;
+                };
+                for placed in shell::placed_commands(self.index, text, 1, &pending.cwd) {
+                    effects.follow.push(Pending::new(
+                        placed.command.text,
+                        path,
+                        placed.command.line,
+                        pending.depth + 1,
+                        &placed.cwd,
+                    ));
+                }
+            }
+            FileKind::Yaml => {
+                if !state.visited.insert(format!("yaml:{path}"))
+                    || !self.may_go_deeper(state, pending)
+                {
+                    return;
+                }
+                let Some(text) = self.readable(pending, path) else {
+                    return;
+                };
+                let docs = match yaml::parse_all(text) {
+                    Ok(docs) => docs,
+                    Err(err) => {
+                        self.warnings.push(CiWarning {
+                            path: path.to_string(),
+                            line: err.line,
+                            message: format!("CI reaches this YAML file but it does not parse ({}); commands in it are not followed", err.message),
+                        });
+                        return;
+                    }
+                };
+                for candidate in yaml::candidates(text, &docs) {
+                    for placed in shell::placed_commands(
+                        self.index,
+                        &candidate.text,
+                        candidate.line,
+                        &pending.cwd,
+                    ) {
+                        let mut child = Pending::new(
+                            placed.command.text,
+                            path,
+                            placed.command.line,
+                            pending.depth + 1,
+                            &placed.cwd,
+                        );
+                        child.optional = true;
+                        effects.follow.push(child);
+                    }
+                }
+            }
+            FileKind::Other => {}
+        }
+    }
+
+    fn kind(&self, path: &str) -> FileKind {
+        let name = paths::file_name(path);
+        match name
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_lowercase())
+        {
+            Some(ext) => match ext.as_str() {
+                "sh" | "bash" | "zsh" | "ksh" => FileKind::Shell,
+                "py" => FileKind::Python,
+                "yml" | "yaml" => FileKind::Yaml,
+                _ => FileKind::Other,
+            },
+            None => {
+                // An extension-less executable: its shebang says what it is.
+                let first = self
+                    .index
+                    .text(path)
+                    .and_then(|t| t.lines().next())
+                    .unwrap_or("");
+                if !first.starts_with("#!") {
+                    FileKind::Other
+                } else if first.contains("python") {
+                    FileKind::Python
+                } else if first.contains("sh") {
+                    FileKind::Shell
+                } else {
+                    FileKind::Other
+                }
+            }
+        }
+    }
+
+    /// The text of a reached file, or a warning naming the command.
+    pub(crate) fn readable(&mut self, pending: &Pending, path: &str) -> Option<&'a str> {
+        let text = self.index.text(path);
+        if text.is_none() {
+            self.warnings.push(CiWarning {
+                path: pending.file.clone(),
+                line: Some(pending.line),
+                message: format!("CI runs `{path}` here but mlscore could not read it (binary, too large or unreadable); what it runs is not followed"),
+            });
+        }
+        text
+    }
+
+    /// Whether commands one level below `pending` are within the depth bound;
+    /// warns once per place when they are not.
+    pub(crate) fn may_go_deeper(&mut self, state: &mut JobState, pending: &Pending) -> bool {
+        if pending.depth < MAX_DEPTH {
+            return true;
+        }
+        if state
+            .depth_warned
+            .insert((pending.file.clone(), pending.line))
+        {
+            self.warnings.push(CiWarning {
+                path: pending.file.clone(),
+                line: Some(pending.line),
+                message: format!("CI commands nest more than {MAX_DEPTH} levels deep here; mlscore stopped following them"),
+            });
+        }
+        false
+    }
+
+    /// Covers the repository modules that `seeds` import, transitively, up to
+    /// [`MAX_DEPTH`] hops: code that CI tests or runs is code CI runs.
+    fn follow_imports(
+        &mut self,
+        state: &mut JobState,
+        seeds: &[String],
+        cwd: &str,
+        rank: Rank,
+        scheduled: bool,
+    ) {
+        // Read the seeds on every core first; the walk below is sequential and
+        // would otherwise wait on each read in turn (a test suite can be
+        // thousands of files).
+        let index = self.index;
+        seeds.par_iter().for_each(|seed| {
+            let _ = index.text(seed);
+        });
+        let mut queue: VecDeque<(String, usize)> = seeds.iter().map(|s| (s.clone(), 0)).collect();
+        while let Some((file, hops)) = queue.pop_front() {
+            if !state.visited.insert(format!("py:{file}")) {
+                continue;
+            }
+            self.cover_file(&file, state.job, rank, scheduled);
+            if hops >= MAX_DEPTH {
+                continue;
+            }
+            for imported in self.imports_of(&file, cwd) {
+                queue.push_back((imported, hops + 1));
+            }
+        }
+    }
+
+    /// The repository files `file` imports, read once per working directory.
+    fn imports_of(&mut self, file: &str, cwd: &str) -> Vec<String> {
+        let key = (file.to_string(), cwd.to_string());
+        if let Some(found) = self.imports.get(&key) {
+            return found.clone();
+        }
+        if self.import_reads >= MAX_IMPORT_READS {
+            return Vec::new();
+        }
+        self.import_reads += 1;
+        let index = self.index;
+        let found: Vec<String> = index
+            .text(file)
+            .map(|text| {
+                python::imports(text)
+                    .iter()
+                    .flat_map(|import| python::resolve_import(index, file, cwd, import))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.imports.insert(key, found.clone());
+        found
+    }
+}
+
+/// A repository path a word names.
+pub(crate) enum Found {
+    File(String),
+    Dir(String),
+}
+
+enum FileKind {
+    Shell,
+    Python,
+    Yaml,
+    Other,
+}

@@ -1,0 +1,716 @@
+//! GitHub Actions: workflows under `.github/workflows/`, their triggers and
+//! jobs, `run:` steps with working directories and matrix values, local
+//! composite actions (`uses: ./path`) and local reusable workflows (job-level
+//! `uses: ./.github/workflows/x.yml`), whose commands belong to the calling job
+//! one level deeper.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_yaml::Value;
+
+use crate::repo::RepoIndex;
+
+use super::job::{JobSpec, Pending};
+use super::yaml::{self, get, get_str};
+use super::{lines, paths, shell, CiSystem, CiWarning};
+
+/// Largest number of commands one matrix expansion yields.
+const MAX_MATRIX: usize = 16;
+/// How deep local actions and reusable workflows nest (GitHub allows 4 for
+/// reusable workflows; composite actions may nest further).
+const MAX_NESTING: usize = 6;
+
+const WORKFLOWS: &str = ".github/workflows";
+
+/// Every GitHub Actions job of the repository. Workflows triggered only by
+/// `workflow_call` are not listed on their own: their jobs run as part of the
+/// jobs that call them.
+pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
+    let mut out = Vec::new();
+    for entry in paths::files_under(index, WORKFLOWS) {
+        let path = entry.path.as_str();
+        let is_workflow =
+            paths::parent(path) == WORKFLOWS && (path.ends_with(".yml") || path.ends_with(".yaml"));
+        if !is_workflow {
+            continue;
+        }
+        let Some(text) = index.entry_text(entry) else {
+            warnings.push(warning(
+                path,
+                None,
+                "could not read this workflow; its jobs are not counted".into(),
+            ));
+            continue;
+        };
+        let doc = match yaml::parse(text) {
+            Ok(doc) => doc,
+            Err(err) => {
+                warnings.push(warning(
+                    path,
+                    err.line,
+                    format!(
+                        "could not parse this workflow ({}); its jobs are not counted",
+                        err.message
+                    ),
+                ));
+                continue;
+            }
+        };
+        let triggers = Triggers::read(&doc);
+        if triggers.only_call {
+            continue;
+        }
+        let Some(job_map) = get(&doc, "jobs").and_then(Value::as_mapping) else {
+            warnings.push(warning(
+                path,
+                None,
+                "this workflow has no `jobs:` mapping".into(),
+            ));
+            continue;
+        };
+        let file_name = paths::file_name(path);
+        let workflow_wd = defaults_wd(&doc).unwrap_or_default();
+        let jobs_line = lines::find_top_key(text, "jobs").unwrap_or(1);
+        for (key, job) in job_map {
+            let Some(id) = yaml::scalar(key) else {
+                continue;
+            };
+            let line = lines::find_key_line(text, &id, jobs_line + 1, 1).unwrap_or(jobs_line);
+            let name = get_str(job, "name").unwrap_or(&id).to_string();
+            let mut reader = Reader {
+                index,
+                warnings,
+                visited: HashSet::from([path.to_string()]),
+            };
+            let mut commands = Vec::new();
+            reader.job_commands(path, text, job, line, &workflow_wd, 0, &mut commands);
+            out.push(JobSpec {
+                system: CiSystem::GithubActions,
+                name: format!("{file_name} › {name}"),
+                file: path.to_string(),
+                line,
+                schedules: triggers.crons.clone(),
+                automatic: triggers.automatic,
+                commands,
+            });
+        }
+    }
+    out
+}
+
+fn warning(path: &str, line: Option<usize>, message: String) -> CiWarning {
+    CiWarning {
+        path: path.to_string(),
+        line,
+        message,
+    }
+}
+
+/// What starts a workflow.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Triggers {
+    /// Some event other than `workflow_dispatch`/`workflow_call` starts it.
+    automatic: bool,
+    /// `schedule:` cron expressions.
+    crons: Vec<String>,
+    /// It is only ever called by other workflows.
+    only_call: bool,
+}
+
+impl Triggers {
+    fn read(doc: &Value) -> Triggers {
+        // YAML 1.1 readers turn a bare `on` key into `true`; accept both.
+        let on = get(doc, "on").or_else(|| doc.as_mapping().and_then(|m| m.get(Value::Bool(true))));
+        let mut crons = Vec::new();
+        let events: Vec<String> = match on {
+            None => {
+                return Triggers {
+                    automatic: true,
+                    ..Triggers::default()
+                }
+            }
+            Some(Value::Mapping(map)) => {
+                if let Some(schedule) = map.get("schedule").and_then(Value::as_sequence) {
+                    crons.extend(
+                        schedule
+                            .iter()
+                            .filter_map(|s| get_str(s, "cron"))
+                            .map(str::to_string),
+                    );
+                }
+                map.keys().filter_map(yaml::scalar).collect()
+            }
+            Some(other) => yaml::string_list(other),
+        };
+        let manual = |e: &String| e == "workflow_dispatch" || e == "workflow_call";
+        Triggers {
+            automatic: events.iter().any(|e| !manual(e)),
+            only_call: !events.is_empty() && events.iter().all(|e| e == "workflow_call"),
+            crons,
+        }
+    }
+}
+
+/// `defaults.run.working-directory` of a workflow or job.
+fn defaults_wd(value: &Value) -> Option<String> {
+    get(value, "defaults")
+        .and_then(|d| get(d, "run"))
+        .and_then(|r| get_str(r, "working-directory"))
+        .map(str::to_string)
+}
+
+/// Reads one job's commands, following local actions and reusable workflows.
+struct Reader<'a> {
+    index: &'a RepoIndex,
+    warnings: &'a mut Vec<CiWarning>,
+    /// Workflow and action files already expanded for this job (cycle guard).
+    visited: HashSet<String>,
+}
+
+/// Where commands are being read from.
+struct Place<'t> {
+    file: &'t str,
+    text: &'t str,
+    depth: usize,
+}
+
+impl Reader<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn job_commands(
+        &mut self,
+        file: &str,
+        text: &str,
+        job: &Value,
+        job_line: usize,
+        inherited_wd: &str,
+        depth: usize,
+        out: &mut Vec<Pending>,
+    ) {
+        if let Some(uses) = get_str(job, "uses") {
+            if let Some(local) = uses.strip_prefix("./") {
+                self.reusable_workflow(file, job_line, local, depth, out);
+            }
+            return;
+        }
+        let job_wd = defaults_wd(job).unwrap_or_else(|| inherited_wd.to_string());
+        let matrix = Matrix::read(job);
+        let place = Place { file, text, depth };
+        self.steps(&place, get(job, "steps"), job_line, &job_wd, &matrix, out);
+    }
+
+    fn steps(
+        &mut self,
+        place: &Place<'_>,
+        steps: Option<&Value>,
+        from_line: usize,
+        default_wd: &str,
+        matrix: &Matrix,
+        out: &mut Vec<Pending>,
+    ) {
+        let Some(steps) = steps.and_then(Value::as_sequence) else {
+            return;
+        };
+        let mut cursor = from_line;
+        for step in steps {
+            let wd = get_str(step, "working-directory").unwrap_or(default_wd);
+            if let Some(run) = get(step, "run").and_then(yaml::scalar) {
+                // `shell: python` steps hold Python, not shell commands.
+                if get_str(step, "shell").is_some_and(|s| s.contains("python")) {
+                    continue;
+                }
+                self.run_block(place, &run, wd, matrix, &mut cursor, out);
+            } else if let Some(uses) = get_str(step, "uses") {
+                if let Some(line) = lines::find_line(place.text, uses, cursor) {
+                    cursor = line;
+                }
+                if let Some(local) = uses.strip_prefix("./").or((uses == ".").then_some("")) {
+                    self.local_action(place, cursor, local, out);
+                } else {
+                    self.remote_action(place, step, uses, wd, matrix, &mut cursor, out);
+                }
+            }
+        }
+    }
+
+    /// The commands of one `run:` block; `cd` carries over within the block.
+    fn run_block(
+        &mut self,
+        place: &Place<'_>,
+        run: &str,
+        wd: &str,
+        matrix: &Matrix,
+        cursor: &mut usize,
+        out: &mut Vec<Pending>,
+    ) {
+        let mut cd: Option<String> = None;
+        for command in shell::split_commands(run, 1) {
+            if let Some(line) = lines::find_line(place.text, &command.source_line, *cursor) {
+                *cursor = line;
+            }
+            let expansions = matrix.expand(&command.text, wd);
+            for (text, wd) in &expansions {
+                let cwd = cd
+                    .clone()
+                    .unwrap_or_else(|| paths::join("", wd).unwrap_or_default());
+                out.push(Pending::new(
+                    text.clone(),
+                    place.file,
+                    *cursor,
+                    place.depth,
+                    &cwd,
+                ));
+            }
+            if let Some((text, wd)) = expansions.first() {
+                let cwd = cd
+                    .clone()
+                    .unwrap_or_else(|| paths::join("", wd).unwrap_or_default());
+                if let Some(dir) = shell::cd_target(self.index, &cwd, text) {
+                    cd = Some(dir);
+                }
+            }
+        }
+    }
+
+    /// `uses: ./path`: the `runs.steps` of a composite action, one level deeper.
+    fn local_action(&mut self, place: &Place<'_>, line: usize, dir: &str, out: &mut Vec<Pending>) {
+        let Some(dir) = paths::join("", dir) else {
+            return;
+        };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let candidates = [
+            format!("{prefix}action.yml"),
+            format!("{prefix}action.yaml"),
+        ];
+        let Some(path) = candidates.into_iter().find(|p| self.index.is_file(p)) else {
+            self.warnings.push(warning(place.file, Some(line), format!("`uses: ./{dir}` names no action.yml in the repository; its steps are not counted")));
+            return;
+        };
+        if place.depth + 1 > MAX_NESTING || !self.visited.insert(path.clone()) {
+            return;
+        }
+        let Some(doc) = self.read_yaml(&path) else {
+            return;
+        };
+        let Some(text) = self.index.text(&path) else {
+            return;
+        };
+        let Some(runs) = get(&doc, "runs") else {
+            return;
+        };
+        if get_str(runs, "using") != Some("composite") {
+            return;
+        }
+        let runs_line = lines::find_top_key(text, "runs").unwrap_or(1);
+        let inner = Place {
+            file: &path,
+            text,
+            depth: place.depth + 1,
+        };
+        // Composite steps run from the workspace root: job defaults do not apply.
+        self.steps(
+            &inner,
+            get(runs, "steps"),
+            runs_line,
+            "",
+            &Matrix::default(),
+            out,
+        );
+    }
+
+    /// Job-level `uses: ./.github/workflows/x.yml`: the called workflow's jobs
+    /// run as part of this job, one level deeper.
+    fn reusable_workflow(
+        &mut self,
+        file: &str,
+        line: usize,
+        local: &str,
+        depth: usize,
+        out: &mut Vec<Pending>,
+    ) {
+        let Some(path) = paths::join("", local.split('@').next().unwrap_or(local)) else {
+            return;
+        };
+        if !self.index.is_file(&path) {
+            self.warnings.push(warning(file, Some(line), format!("`uses: ./{local}` names no workflow file of the repository; its jobs are not counted")));
+            return;
+        }
+        if depth + 1 > MAX_NESTING || !self.visited.insert(path.clone()) {
+            return;
+        }
+        let Some(doc) = self.read_yaml(&path) else {
+            return;
+        };
+        let Some(text) = self.index.text(&path) else {
+            return;
+        };
+        let wd = defaults_wd(&doc).unwrap_or_default();
+        let jobs_line = lines::find_top_key(text, "jobs").unwrap_or(1);
+        let Some(jobs) = get(&doc, "jobs").and_then(Value::as_mapping) else {
+            return;
+        };
+        for (key, job) in jobs {
+            let Some(id) = yaml::scalar(key) else {
+                continue;
+            };
+            let job_line = lines::find_key_line(text, &id, jobs_line + 1, 1).unwrap_or(jobs_line);
+            self.job_commands(&path, text, job, job_line, &wd, depth + 1, out);
+        }
+    }
+
+    /// Remote actions that run commands mlscore can see: `pre-commit/action`,
+    /// the mlscore action itself, and actions taking a `run`/`command` input.
+    #[allow(clippy::too_many_arguments)]
+    fn remote_action(
+        &mut self,
+        place: &Place<'_>,
+        step: &Value,
+        uses: &str,
+        wd: &str,
+        matrix: &Matrix,
+        cursor: &mut usize,
+        out: &mut Vec<Pending>,
+    ) {
+        let name = uses.split('@').next().unwrap_or(uses).to_ascii_lowercase();
+        let with = get(step, "with");
+        let cwd = paths::join("", wd).unwrap_or_default();
+        if name == "pre-commit/action" {
+            let extra = with
+                .and_then(|w| get_str(w, "extra_args"))
+                .unwrap_or("--all-files");
+            out.push(Pending::new(
+                format!("pre-commit run {extra}"),
+                place.file,
+                *cursor,
+                place.depth,
+                &cwd,
+            ));
+            return;
+        }
+        let last = name.rsplit('/').next().unwrap_or("");
+        if last == "mlscore" || last == "mlscore-action" {
+            let mut pending = Pending::new(
+                format!("uses: {uses}"),
+                place.file,
+                *cursor,
+                place.depth,
+                &cwd,
+            );
+            pending.runs_mlscore = true;
+            out.push(pending);
+            return;
+        }
+        if let Some(run) = with
+            .and_then(|w| get(w, "run").or_else(|| get(w, "command")))
+            .and_then(yaml::scalar)
+        {
+            self.run_block(place, &run, wd, matrix, cursor, out);
+        }
+    }
+
+    fn read_yaml(&mut self, path: &str) -> Option<Value> {
+        let Some(text) = self.index.text(path) else {
+            self.warnings.push(warning(
+                path,
+                None,
+                "could not read this file; its steps are not counted".into(),
+            ));
+            return None;
+        };
+        match yaml::parse(text) {
+            Ok(doc) => Some(doc),
+            Err(err) => {
+                self.warnings.push(warning(
+                    path,
+                    err.line,
+                    format!(
+                        "could not parse this file ({}); its steps are not counted",
+                        err.message
+                    ),
+                ));
+                None
+            }
+        }
+    }
+}
+
+static MATRIX_REF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}").expect("valid regex"));
+
+/// The list axes of `strategy.matrix` (plus values added by `include`).
+#[derive(Debug, Default)]
+struct Matrix {
+    axes: Vec<(String, Vec<String>)>,
+}
+
+impl Matrix {
+    fn read(job: &Value) -> Matrix {
+        let mut matrix = Matrix::default();
+        let Some(map) = get(job, "strategy")
+            .and_then(|s| get(s, "matrix"))
+            .and_then(Value::as_mapping)
+        else {
+            return matrix;
+        };
+        for (key, value) in map {
+            let Some(key) = yaml::scalar(key) else {
+                continue;
+            };
+            if key == "include" || key == "exclude" {
+                continue;
+            }
+            if let Some(items) = value.as_sequence() {
+                matrix
+                    .axes
+                    .push((key, items.iter().filter_map(yaml::scalar).collect()));
+            }
+        }
+        for extra in map
+            .get("include")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            for (key, value) in extra.as_mapping().into_iter().flatten() {
+                let (Some(key), Some(value)) = (yaml::scalar(key), yaml::scalar(value)) else {
+                    continue;
+                };
+                match matrix.axes.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, values)) if !values.contains(&value) => values.push(value),
+                    Some(_) => {}
+                    None => matrix.axes.push((key, vec![value])),
+                }
+            }
+        }
+        matrix
+    }
+
+    /// One (command, working directory) per combination of the matrix values
+    /// they mention, at most [`MAX_MATRIX`]; unchanged when they mention none.
+    fn expand(&self, text: &str, wd: &str) -> Vec<(String, String)> {
+        let mut keys: Vec<&(String, Vec<String>)> = Vec::new();
+        for caps in MATRIX_REF
+            .captures_iter(text)
+            .chain(MATRIX_REF.captures_iter(wd))
+        {
+            let Some(name) = caps.get(1).map(|m| m.as_str()) else {
+                continue;
+            };
+            if let Some(axis) = self.axes.iter().find(|(k, v)| k == name && !v.is_empty()) {
+                if !keys.iter().any(|(k, _)| k == name) {
+                    keys.push(axis);
+                }
+            }
+        }
+        if keys.is_empty() {
+            return vec![(text.to_string(), wd.to_string())];
+        }
+        let mut combos: Vec<Vec<(&str, &str)>> = vec![Vec::new()];
+        for (key, values) in &keys {
+            let mut next = Vec::new();
+            for combo in &combos {
+                for value in values {
+                    if next.len() >= MAX_MATRIX {
+                        break;
+                    }
+                    let mut extended = combo.clone();
+                    extended.push((key.as_str(), value.as_str()));
+                    next.push(extended);
+                }
+            }
+            combos = next;
+        }
+        combos
+            .iter()
+            .map(|combo| {
+                let substitute = |s: &str| {
+                    MATRIX_REF
+                        .replace_all(s, |caps: &regex::Captures<'_>| {
+                            let name = caps.get(1).map_or("", |m| m.as_str());
+                            combo.iter().find(|(k, _)| *k == name).map_or_else(
+                                || caps.get(0).map_or("", |m| m.as_str()).to_string(),
+                                |(_, v)| v.to_string(),
+                            )
+                        })
+                        .into_owned()
+                };
+                (substitute(text), substitute(wd))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CI: &str = r#"name: CI
+on:
+  push:
+    branches: [main]
+  pull_request:
+defaults:
+  run:
+    working-directory: ml
+jobs:
+  test:
+    name: Unit tests
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        python: ["3.10", "3.11"]
+        suite: [data, code]
+    steps:
+      - uses: actions/checkout@v4
+      - name: Install
+        run: |
+          pip install -r requirements.txt && \
+            pip install -e .
+          # comment
+          make setup; echo ok
+      - run: pytest tests/${{ matrix.suite }} --py ${{ matrix.python }}
+      - uses: ./.github/actions/validate
+      - uses: pre-commit/action@v3.0.1
+      - run: python -m pipeline.train
+        working-directory: .
+  nightly-eval:
+    uses: ./.github/workflows/eval.yml
+  score:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: acme/mlscore@v1
+        with:
+          config: mlscore.yaml
+"#;
+
+    const ACTION: &str = "name: validate\nruns:\n  using: composite\n  steps:\n    - run: bash scripts/validate.sh\n      shell: bash\n    - uses: ./.github/actions/validate\n";
+
+    const EVAL: &str = "on:\n  workflow_call:\njobs:\n  eval:\n    runs-on: ubuntu-latest\n    defaults:\n      run:\n        working-directory: ml\n    steps:\n      - run: |\n          cd eval\n          python evaluate.py\n";
+
+    const NIGHTLY: &str = "on:\n  schedule:\n    - cron: '0 3 * * *'\n    - cron: '0 15 * * 0'\n  workflow_dispatch:\njobs:\n  retrain:\n    runs-on: ubuntu-latest\n    steps:\n      - run: dvc repro\n";
+
+    const MANUAL: &str = "on: workflow_dispatch\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make deploy\n      - shell: python\n        run: print('x')\n";
+
+    fn index() -> RepoIndex {
+        RepoIndex::from_memory([
+            (".github/workflows/ci.yml", CI),
+            (".github/workflows/eval.yml", EVAL),
+            (".github/workflows/nightly.yaml", NIGHTLY),
+            (".github/workflows/manual.yml", MANUAL),
+            (".github/workflows/broken.yml", "jobs:\n  x: [\n"),
+            (".github/actions/validate/action.yml", ACTION),
+            ("ml/eval/evaluate.py", ""),
+        ])
+    }
+
+    fn commands(spec: &JobSpec) -> Vec<(&str, usize, &str, usize, &str)> {
+        spec.commands
+            .iter()
+            .map(|c| {
+                (
+                    c.text.as_str(),
+                    c.line,
+                    c.cwd.as_str(),
+                    c.depth,
+                    c.file.as_str(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_jobs_triggers_and_names() {
+        let mut warnings = Vec::new();
+        let specs = jobs(&index(), &mut warnings);
+        let names: Vec<(&str, usize, bool, &[String])> = specs
+            .iter()
+            .map(|s| (s.name.as_str(), s.line, s.automatic, s.schedules.as_slice()))
+            .collect();
+        let crons = ["0 3 * * *".to_string(), "0 15 * * 0".to_string()];
+        assert_eq!(
+            names,
+            [
+                ("ci.yml › Unit tests", 10, true, &[][..]),
+                ("ci.yml › nightly-eval", 30, true, &[][..]),
+                ("ci.yml › score", 32, true, &[][..]),
+                ("manual.yml › deploy", 3, false, &[][..]),
+                ("nightly.yaml › retrain", 7, true, &crons[..]),
+            ]
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(
+            (warnings[0].path.as_str(), warnings[0].line),
+            (".github/workflows/broken.yml", Some(3))
+        );
+        assert_eq!(
+            commands(&specs[3]),
+            [("make deploy", 6, "", 0, ".github/workflows/manual.yml")]
+        );
+    }
+
+    #[test]
+    fn run_blocks_matrix_actions_and_working_directories() {
+        let mut warnings = Vec::new();
+        let specs = jobs(&index(), &mut warnings);
+        let ci = ".github/workflows/ci.yml";
+        let action = ".github/actions/validate/action.yml";
+        assert_eq!(
+            commands(&specs[0]),
+            [
+                ("pip install -r requirements.txt", 21, "ml", 0, ci),
+                ("pip install -e .", 22, "ml", 0, ci),
+                ("make setup", 24, "ml", 0, ci),
+                ("echo ok", 24, "ml", 0, ci),
+                ("pytest tests/data --py 3.10", 25, "ml", 0, ci),
+                ("pytest tests/data --py 3.11", 25, "ml", 0, ci),
+                ("pytest tests/code --py 3.10", 25, "ml", 0, ci),
+                ("pytest tests/code --py 3.11", 25, "ml", 0, ci),
+                ("bash scripts/validate.sh", 5, "", 1, action),
+                ("pre-commit run --all-files", 27, "ml", 0, ci),
+                ("python -m pipeline.train", 28, "", 0, ci),
+            ]
+        );
+        // The reusable workflow's commands belong to the calling job, with its own defaults and `cd`.
+        let eval = ".github/workflows/eval.yml";
+        assert_eq!(
+            commands(&specs[1]),
+            [
+                ("cd eval", 11, "ml", 1, eval),
+                ("python evaluate.py", 12, "ml/eval", 1, eval)
+            ]
+        );
+        assert_eq!(specs[2].commands.len(), 1);
+        assert!(specs[2].commands[0].runs_mlscore);
+        assert_eq!(specs[2].commands[0].text, "uses: acme/mlscore@v1");
+    }
+
+    #[test]
+    fn matrix_caps_and_missing_locals() {
+        let job: Value = serde_yaml::from_str("strategy:\n  matrix:\n    a: [1,2,3,4,5]\n    b: [1,2,3,4,5]\n    include:\n      - a: 9\n        c: x\n").unwrap();
+        let matrix = Matrix::read(&job);
+        assert_eq!(matrix.axes[0].1.len(), 6);
+        assert_eq!(
+            matrix.expand("${{ matrix.a }}-${{matrix.b}}", "").len(),
+            MAX_MATRIX
+        );
+        assert_eq!(
+            matrix.expand("${{ matrix.c }} ${{ matrix.zzz }}", ""),
+            [("x ${{ matrix.zzz }}".to_string(), String::new())]
+        );
+
+        let index = RepoIndex::from_memory([(
+            ".github/workflows/a.yml",
+            "on: [push]\njobs:\n  a:\n    steps:\n      - uses: ./missing\n  b:\n    uses: ./.github/workflows/none.yml\n",
+        )]);
+        let mut warnings = Vec::new();
+        let specs = jobs(&index, &mut warnings);
+        assert_eq!(specs.len(), 2);
+        let lines: Vec<Option<usize>> = warnings.iter().map(|w| w.line).collect();
+        assert_eq!(lines, [Some(5), Some(6)]);
+    }
+}

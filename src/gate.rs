@@ -167,7 +167,15 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
                 threshold: row
                     .checks
                     .iter()
-                    .map(|c| c.message.clone())
+                    .map(|c| match c.threshold {
+                        Some(t) if c.rule == "max_regression_pct" => {
+                            format!("{} {}%", c.rule, crate::metrics::value::format_number(t))
+                        }
+                        Some(t) => {
+                            format!("{} {}", c.rule, crate::metrics::value::format_number(t))
+                        }
+                        None => c.rule.to_string(),
+                    })
                     .collect::<Vec<_>>()
                     .join("; "),
                 message: if failed.is_empty() {

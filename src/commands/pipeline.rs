@@ -103,6 +103,7 @@ pub fn run(
         config_shown,
         head_index.files().len(),
     );
+    report.head = revs.head.map(str::to_string);
 
     let mut metric_files = metrics::files(&head_index, &config.metrics);
     let (head_sets, head_errors) = metrics::read(&head_index, &metric_files);

@@ -62,15 +62,26 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
         out.push_str("Metrics: none found (declare files under `metrics:` in mlscore.yaml)\n");
         return out;
     }
-    out.push_str(&paint(
-        &format!("Metrics ({base} → head)\n"),
-        Style::new().bold(),
-    ));
+    let head = report.head.as_deref().unwrap_or("working tree");
+    let compared = report.base.is_some();
+    if !compared {
+        out.push_str(&paint(
+            &format!("Metrics ({head}; pass --base REV to compare with a base)\n"),
+            Style::new().bold(),
+        ));
+    } else {
+        out.push_str(&paint(
+            &format!("Metrics ({base} → {head})\n"),
+            Style::new().bold(),
+        ));
+    }
     let rows: Vec<[String; 7]> = report
         .metrics
         .iter()
         .map(|r| {
+            // Without a base every metric would read "added": say nothing instead.
             let change = match r.change {
+                _ if !compared => "",
                 Change::Added => "added",
                 Change::Removed => "removed",
                 Change::Changed => "changed",
@@ -86,12 +97,11 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
                     crate::metrics::value::format_number(d)
                 )
             });
+            // Percentages to two decimals: more digits are noise to a reader.
             let rel = r.rel_change.map_or(String::new(), |d| {
-                format!(
-                    "{}{}%",
-                    if d > 0.0 { "+" } else { "" },
-                    crate::metrics::value::format_number(d * 100.0)
-                )
+                let pct = format!("{:.2}", d * 100.0);
+                let pct = pct.trim_end_matches('0').trim_end_matches('.');
+                format!("{}{pct}%", if d > 0.0 { "+" } else { "" })
             });
             let verdict = if r.checks.is_empty() {
                 if r.regressed {

@@ -900,6 +900,7 @@ pub(crate) mod fixture {
                 score: 1.0,
                 sections: vec![],
             }),
+            head: None,
             metrics,
             verdict: Some(Verdict {
                 passed: false,

@@ -36,6 +36,8 @@ pub struct Report {
     pub files_indexed: usize,
     /// The score at the base revision, when one was given.
     pub base: Option<BaseScore>,
+    /// The head revision as given, or `None` for the working tree.
+    pub head: Option<String>,
     /// Metrics compared between base and head (or read at head alone).
     pub metrics: Vec<MetricRow>,
     /// The gate's verdict, once evaluated.
@@ -248,6 +250,7 @@ impl Report {
             warnings,
             files_indexed,
             base: None,
+            head: None,
             metrics: Vec::new(),
             verdict: None,
         }

@@ -147,3 +147,106 @@ fn readme_table_of_checks_is_current() {
         "README's table of checks is stale; run MLSCORE_BLESS_README=1 cargo test --test catalogue"
     );
 }
+
+/// One sample of `tests/fixtures/checks/samples.yaml`.
+#[derive(serde::Deserialize)]
+struct Sample {
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    line: Option<String>,
+    #[serde(default)]
+    command: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Samples {
+    positive: Vec<Sample>,
+    negative: Vec<Sample>,
+}
+
+/// Evidence the real engine finds for `checks` in a repository of one sample.
+fn evidence_for(
+    catalogue: &Catalogue,
+    checks: &[&mlscore::rubric::CheckDef],
+    sample: &Sample,
+) -> Vec<mlscore::rubric::Evidence> {
+    let workflow;
+    let files: Vec<(&str, &str)> = match (&sample.command, &sample.path) {
+        (Some(command), _) => {
+            workflow = format!("on: [push]\njobs:\n  sample:\n    runs-on: ubuntu-latest\n    steps:\n      - run: {}\n", serde_json::to_string(command).unwrap());
+            vec![(".github/workflows/sample.yml", workflow.as_str())]
+        }
+        (None, Some(path)) => vec![(path.as_str(), sample.line.as_deref().unwrap_or(""))],
+        // A bare line is Python code (the import samples).
+        (None, None) => vec![(
+            "src/sample.py",
+            sample
+                .line
+                .as_deref()
+                .expect("a sample needs a path, a line or a command"),
+        )],
+    };
+    let index = mlscore::repo::RepoIndex::from_memory(files);
+    let ci = mlscore::ci::CiModel::build(&index);
+    mlscore::rubric::matcher::find_evidence(checks, &catalogue.tools, &index, &ci)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Every rule can fire (the samples reach the rules no fixture reaches), and
+/// look-alikes from ordinary projects fire nothing — through the real engine.
+#[test]
+fn every_sample_fires_its_rule_and_no_lookalike_fires_any() {
+    let catalogue = catalogue();
+    let text =
+        std::fs::read_to_string(common::crate_dir().join("tests/fixtures/checks/samples.yaml"))
+            .unwrap();
+    let samples: Samples = serde_yaml::from_str(&text).unwrap();
+    for sample in &samples.positive {
+        let rule = sample
+            .rule
+            .as_deref()
+            .expect("positive samples name their rule");
+        let (owner, what) = rule.split_once('/').expect("rule is owner/what");
+        // Keep only the sampled rule: two rules of a check that hit the same
+        // line are reported once, under the first.
+        let mut check = match owner.strip_prefix("tool:") {
+            Some(tool) => catalogue
+                .checks
+                .iter()
+                .find(|c| c.evidence.iter().any(|r| r.tool.as_deref() == Some(tool)))
+                .cloned(),
+            None => catalogue.get(owner).cloned(),
+        }
+        .unwrap_or_else(|| panic!("no check for {owner}"));
+        match owner.strip_prefix("tool:") {
+            Some(tool) => check.evidence.retain(|r| r.tool.as_deref() == Some(tool)),
+            None => check.evidence.retain(|r| r.what == what),
+        }
+        assert!(!check.evidence.is_empty(), "no rule `{what}` in {owner}");
+        let found = evidence_for(&catalogue, &[&check], sample);
+        let fired = found
+            .iter()
+            .any(|e| e.what == what || e.what.ends_with(&format!("({what})")));
+        assert!(
+            fired,
+            "sample for `{rule}` did not fire it; found {:?}",
+            found.iter().map(|e| &e.what).collect::<Vec<_>>()
+        );
+    }
+    let all: Vec<&mlscore::rubric::CheckDef> = catalogue.checks.iter().collect();
+    for sample in &samples.negative {
+        let found = evidence_for(&catalogue, &all, sample);
+        assert!(
+            found.is_empty(),
+            "look-alike {:?} {:?} fired {:?}",
+            sample.path,
+            sample.command.as_ref().or(sample.line.as_ref()),
+            found.iter().map(|e| &e.what).collect::<Vec<_>>()
+        );
+    }
+}

@@ -149,12 +149,7 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
     }
     if policy.metrics {
         for row in report.metrics.iter().filter(|r| !r.checks.is_empty()) {
-            let failed: Vec<&str> = row
-                .checks
-                .iter()
-                .filter(|c| !c.passed)
-                .map(|c| c.message.as_str())
-                .collect();
+            let failed = row.failures();
             let shown = row
                 .head
                 .as_ref()

@@ -4,8 +4,10 @@ use std::fmt::Write as _;
 
 use crate::ci::CiModel;
 use crate::cli::InitArgs;
+use crate::config::MetricsConfig;
 use crate::config::CONFIG_NAMES;
 use crate::error::{Error, EXIT_OK};
+use crate::metrics;
 use crate::repo::{RepoIndex, ScanOptions};
 
 /// Data file extensions recognised as datasets.
@@ -52,6 +54,8 @@ pub struct Detected {
     pub ci: Vec<String>,
     /// Folders holding many data files, proposed for `scan.exclude`.
     pub data_dirs: Vec<String>,
+    /// A few numeric metric names, for the example policies.
+    pub metric_names: Vec<String>,
 }
 
 impl Detected {
@@ -68,31 +72,29 @@ impl Detected {
                     *per_dir.entry(dir.to_string()).or_default() += 1;
                 }
             }
-            let metric_ext = matches!(ext, "json" | "yaml" | "yml" | "toml" | "csv" | "tsv");
-            if metric_ext && (base.contains("metrics") || base.starts_with("scores.")) {
-                found.metrics.push(entry.path.clone());
-            }
         }
-        for (path, text) in index
-            .files()
+        // The same discovery `check` and `diff` use, so what init lists is what they read.
+        let files = metrics::files(index, &MetricsConfig::default());
+        let (sets, _) = metrics::read(index, &files);
+        for file in &files {
+            found
+                .metrics
+                .push(if file.format == metrics::Format::Mlflow {
+                    format!("{}/", file.path)
+                } else {
+                    file.path.clone()
+                });
+        }
+        found.metric_names = sets
             .iter()
-            .filter(|e| e.name() == "dvc.yaml")
-            .filter_map(|e| Some((&e.path, index.entry_text(e)?)))
-        {
-            let dir = path
-                .rsplit_once('/')
-                .map(|(d, _)| format!("{d}/"))
-                .unwrap_or_default();
-            for metric in dvc_metrics(text) {
-                let full = format!("{dir}{metric}");
-                if !found.metrics.contains(&full) {
-                    found.metrics.push(full);
-                }
-            }
-        }
-        if index.is_dir("mlruns") {
-            found.metrics.push("mlruns/".into());
-        }
+            .flat_map(|(_, values)| {
+                values
+                    .iter()
+                    .filter(|(_, v)| v.as_number().is_some_and(f64::is_finite))
+                    .map(|(name, _)| name.clone())
+            })
+            .take(3)
+            .collect();
         found.data_dirs = per_dir
             .into_iter()
             .filter(|(_, n)| *n >= 20)
@@ -117,35 +119,6 @@ impl Detected {
         }
         found
     }
-}
-
-/// Metric file paths declared under stages' `metrics:` in dvc.yaml.
-fn dvc_metrics(text: &str) -> Vec<String> {
-    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    let stages = doc.get("stages").and_then(|s| s.as_mapping());
-    let top = doc
-        .get("metrics")
-        .and_then(|m| m.as_sequence())
-        .into_iter()
-        .flatten();
-    let in_stages = stages
-        .into_iter()
-        .flat_map(|m| m.values())
-        .filter_map(|stage| stage.get("metrics").and_then(|m| m.as_sequence()))
-        .flatten();
-    for item in top.chain(in_stages) {
-        match item {
-            serde_yaml::Value::String(path) => found.push(path.clone()),
-            serde_yaml::Value::Mapping(map) => {
-                found.extend(map.keys().filter_map(|k| k.as_str().map(str::to_string)));
-            }
-            _ => {}
-        }
-    }
-    found
 }
 
 /// The starter file's text.
@@ -199,7 +172,69 @@ pub fn starter(found: &Detected) -> String {
     );
     out.push_str("waivers: {}\n");
     out.push_str("#  infra-6:\n#    reason: \"Batch predictions written to a table; no model is served online.\"\n#    points: 0\n");
+    out.push_str("\n# Metric files compared by `mlscore diff` and `mlscore check --base REV`.\n");
+    out.push_str(
+        "metrics:\n  discover: true   # also files named *metrics*, dvc.yaml metrics and mlruns/\n",
+    );
+    let listed: Vec<&String> = found
+        .metrics
+        .iter()
+        .filter(|m| !m.ends_with('/'))
+        .take(LISTED)
+        .collect();
+    if listed.is_empty() {
+        out.push_str("  files: []\n");
+    } else {
+        out.push_str("  files:\n");
+        for path in listed {
+            let _ = writeln!(out, "    - {}", yaml_quote(path));
+        }
+    }
+    out.push_str("  # A policy per metric (a name, `file:name`, or a glob) turns a regression into a failed gate.\n");
+    if found.metric_names.is_empty() {
+        out.push_str(
+            "  policies: {}\n  #  eval.auc: {direction: higher, min: 0.8, max_regression: 0.01}\n",
+        );
+    } else {
+        out.push_str("  policies: {}\n");
+        for name in &found.metric_names {
+            let _ = writeln!(
+                out,
+                "  #  {}: {{direction: {}, max_regression_pct: 2}}",
+                yaml_quote(name),
+                guess_direction(name)
+            );
+        }
+    }
+    out.push_str(
+        "\n# When the run fails (exit code 1). Flags such as --min-score override these.\n",
+    );
+    out.push_str("gate:\n  metrics: true      # every metric policy passes\n  no_errors: true    # no error finding\n");
+    out.push_str("  # min_score: 1\n  # min_section: {data: 2}\n  # no_score_drop: true\n");
     out
+}
+
+/// Which way a metric is probably better, from its name; the user reviews it.
+fn guess_direction(name: &str) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    let worse_when_high = [
+        "loss",
+        "error",
+        "err",
+        "rmse",
+        "mae",
+        "mse",
+        "latency",
+        "_ms",
+        "time",
+        "memory",
+        "perplexity",
+    ];
+    if worse_when_high.iter().any(|w| lower.contains(w)) {
+        "lower"
+    } else {
+        "higher"
+    }
 }
 
 /// Quotes a YAML scalar when it would otherwise be misread.
@@ -225,6 +260,7 @@ mod tests {
             metrics: vec!["metrics.json".into()],
             ci: vec!["GitHub Actions (.github/workflows/ci.yml: 2 jobs)".into()],
             data_dirs: vec!["data/raw/**".into(), "*weird: dir/**".into()],
+            metric_names: vec!["eval.auc".into()],
         };
         let text = starter(&found);
         let config =
@@ -235,13 +271,26 @@ mod tests {
     }
 
     #[test]
-    fn dvc_metrics_reads_stage_and_top_level_entries() {
-        let text = "stages:\n  eval:\n    cmd: python eval.py\n    metrics:\n      - eval/metrics.json:\n          cache: false\n      - scores.yaml\nmetrics:\n  - summary.json\n";
-        let mut found = dvc_metrics(text);
-        found.sort();
-        assert_eq!(
-            found,
-            vec!["eval/metrics.json", "scores.yaml", "summary.json"]
+    fn metrics_and_example_policies_come_from_the_repository() {
+        let index = RepoIndex::from_memory([
+            ("dvc.yaml", "stages:\n  eval:\n    cmd: python eval.py\n    metrics:\n      - reports/scores.json:\n          cache: false\n"),
+            ("reports/scores.json", "{\"eval\": {\"auc\": 0.9, \"loss\": 0.3}}"),
+        ]);
+        let found = Detected::from(&index, &CiModel::default());
+        assert_eq!(found.metrics, vec!["reports/scores.json"]);
+        let text = starter(&found);
+        assert!(
+            text.contains("  files:\n    - reports/scores.json\n"),
+            "{text}"
         );
+        assert!(
+            text.contains("#  eval.auc: {direction: higher, max_regression_pct: 2}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("#  eval.loss: {direction: lower, max_regression_pct: 2}"),
+            "{text}"
+        );
+        crate::config::parse("mlscore.yaml", &text, &[]).expect("starter parses");
     }
 }

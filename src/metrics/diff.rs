@@ -63,6 +63,15 @@ impl MetricRow {
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
     }
+
+    /// The messages of the policy conditions that failed.
+    pub fn failures(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.message.as_str())
+            .collect()
+    }
 }
 
 /// Compares two flattened metric sets of one file.

@@ -112,15 +112,7 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
             } else if r.passed() {
                 "ok".into()
             } else {
-                format!(
-                    "FAIL: {}",
-                    r.checks
-                        .iter()
-                        .filter(|c| !c.passed)
-                        .map(|c| c.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
+                format!("FAIL: {}", r.failures().join("; "))
             };
             [
                 format!("{}:{}", r.file, r.name),

@@ -143,12 +143,7 @@ fn metrics(report: &Report) -> Suite {
                     check.message
                 );
             }
-            let failed: Vec<&str> = row
-                .checks
-                .iter()
-                .filter(|c| !c.passed)
-                .map(|c| c.message.as_str())
-                .collect();
+            let failed = row.failures();
             let outcome = if failed.is_empty() {
                 Outcome::Passed
             } else {

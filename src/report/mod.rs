@@ -271,12 +271,7 @@ impl Report {
     /// base's unreadable metric files become warnings (history cannot be fixed).
     pub fn set_metrics(&mut self, rows: Vec<MetricRow>, base_errors: Vec<MetricFileError>) {
         for row in rows.iter().filter(|r| !r.passed()) {
-            let failed: Vec<&str> = row
-                .checks
-                .iter()
-                .filter(|c| !c.passed)
-                .map(|c| c.message.as_str())
-                .collect();
+            let failed = row.failures();
             self.findings.push(Finding {
                 level: Level::Error,
                 kind: FindingKind::Metric,

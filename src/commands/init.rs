@@ -86,8 +86,8 @@ impl Detected {
                 });
         }
         found.metric_names = sets
-            .iter()
-            .flat_map(|(_, values)| {
+            .values()
+            .flat_map(|values| {
                 values
                     .iter()
                     .filter(|(_, v)| v.as_number().is_some_and(f64::is_finite))

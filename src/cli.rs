@@ -26,6 +26,90 @@ pub enum Command {
     Diff(DiffArgs),
     /// Write a starter mlscore.yaml fitted to the repository.
     Init(InitArgs),
+    /// Run in CI: detect the context (GitHub Actions, Jenkins, generic), check
+    /// against the pull request's base, write the reports, post them to GitHub,
+    /// and exit with the gate's code.
+    Ci(CiArgs),
+    /// Install or remove mlscore's git pre-push hook.
+    Hook(HookArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CiArgs {
+    /// The repository.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Config file (default: mlscore.yaml or .mlscore.yaml in PATH).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// The base revision (default: the pull request's base from the CI context).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The head commit to post to (default: the pull request's head from the CI context).
+    #[arg(long, value_name = "SHA")]
+    pub sha: Option<String>,
+    /// The pull request number (default: from the CI context).
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+    /// The GitHub repository, OWNER/NAME (default: from the CI context).
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// The GitHub API URL (default: $GITHUB_API_URL or https://api.github.com).
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// What to post: comment, check, status, review (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    pub post: Vec<PostKind>,
+    /// Post nothing; write the local reports only.
+    #[arg(long)]
+    pub no_post: bool,
+    /// Fail (exit 2) when GitHub refuses a post, instead of degrading to the
+    /// job summary and annotations with a warning.
+    #[arg(long)]
+    pub strict_forge: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// What `mlscore ci` posts to GitHub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum PostKind {
+    /// One sticky pull-request comment, edited in place.
+    Comment,
+    /// A check run with the summary and annotations (needs `checks: write`).
+    Check,
+    /// A commit status (works with a personal token, e.g. from Jenkins).
+    Status,
+    /// Inline review comments on the pull request's changed lines.
+    Review,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub action: HookAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// Write a pre-push hook that runs a fast check against the upstream branch;
+    /// an existing hook is chained, not replaced.
+    Install {
+        /// The repository.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Replace a hook that mlscore cannot chain.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove mlscore's pre-push hook, leaving any other hook in place.
+    Uninstall {
+        /// The repository.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]

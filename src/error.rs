@@ -64,6 +64,10 @@ pub enum Error {
     #[diagnostic(transparent)]
     Render(#[from] crate::report::render::RenderError),
 
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Forge(#[from] crate::forge::ForgeError),
+
     #[error("{message}")]
     #[diagnostic(code(mlscore::usage))]
     Usage {

@@ -13,8 +13,10 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod forge;
 pub mod gate;
 pub mod glob;
+pub mod hook;
 pub mod metrics;
 pub mod repo;
 pub mod report;
@@ -41,6 +43,8 @@ pub fn run() -> i32 {
         cli::Command::List(args) => commands::list::run(args),
         cli::Command::Explain(args) => commands::explain::run(args),
         cli::Command::Diff(args) => commands::diff::run(args),
+        cli::Command::Ci(args) => commands::ci::run(args),
+        cli::Command::Hook(args) => commands::hook::run(args),
         cli::Command::Init(args) => commands::init::run(args),
     };
     match result {

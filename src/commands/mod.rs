@@ -1,8 +1,10 @@
 //! One module per subcommand; each returns an exit code or an [`Error`].
 
 pub mod check;
+pub mod ci;
 pub mod diff;
 pub mod explain;
+pub mod hook;
 pub mod init;
 pub mod list;
 pub mod output;

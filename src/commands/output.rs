@@ -72,6 +72,18 @@ pub fn write(
     root: &Path,
     metrics_first: bool,
 ) -> Result<(), Error> {
+    write_with(report, args, root, metrics_first, None)
+}
+
+/// [`write`], with Markdown links to files under `link_base` (e.g.
+/// `https://github.com/o/r/blob/<sha>/`, known in CI).
+pub fn write_with(
+    report: &Report,
+    args: &ReportArgs,
+    root: &Path,
+    metrics_first: bool,
+    link_base: Option<String>,
+) -> Result<(), Error> {
     let planned = plan(args)?;
     let to_terminal = std::io::stdout().is_terminal();
     let color_for = |dest: &Destination| match args.color {
@@ -86,7 +98,7 @@ pub fn write(
         let ctx = RenderContext {
             color: color_for(dest) && *format == Format::Human,
             repo_root: Some(root.to_path_buf()),
-            link_base: None,
+            link_base: link_base.clone(),
             metrics_first,
         };
         let text = render(*format, report, &ctx).map_err(Error::Render)?;

@@ -36,12 +36,8 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct CiArgs {
-    /// The repository.
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
-    /// Config file (default: mlscore.yaml or .mlscore.yaml in PATH).
-    #[arg(long, short)]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: RepoArgs,
     /// The base revision (default: the pull request's base from the CI context).
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
@@ -114,12 +110,8 @@ pub enum HookAction {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The repository to scan.
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
-    /// Config file (default: mlscore.yaml or .mlscore.yaml in PATH).
-    #[arg(long, short)]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: RepoArgs,
     /// Also score this base revision (read from git, no checkout) and diff
     /// metrics against it, e.g. `origin/main`.
     #[arg(long, value_name = "REV")]
@@ -132,12 +124,8 @@ pub struct CheckArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct DiffArgs {
-    /// The repository.
-    #[arg(default_value = ".")]
-    pub path: PathBuf,
-    /// Config file (default: mlscore.yaml or .mlscore.yaml in PATH).
-    #[arg(long, short)]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: RepoArgs,
     /// The base revision.
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub base: String,
@@ -148,6 +136,17 @@ pub struct DiffArgs {
     pub report: ReportArgs,
     #[command(flatten)]
     pub gate: GateArgs,
+}
+
+/// The repository and its config, shared by the commands that score one.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RepoArgs {
+    /// The repository.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Config file (default: mlscore.yaml or .mlscore.yaml in PATH).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
 }
 
 /// Which reports to write, and where.

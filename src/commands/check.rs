@@ -13,8 +13,13 @@ pub fn run(args: &CheckArgs) -> Result<i32, Error> {
         base: args.base.as_deref(),
         head: None,
     };
-    let report = pipeline::run(&args.path, args.config.as_deref(), &revs, &args.gate)?;
-    super::output::write(&report, &args.report, &args.path, false)?;
+    let report = pipeline::run(
+        &args.source.path,
+        args.source.config.as_deref(),
+        &revs,
+        &args.gate,
+    )?;
+    super::output::write(&report, &args.report, &args.source.path, false)?;
     Ok(report
         .verdict
         .as_ref()

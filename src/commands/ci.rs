@@ -31,7 +31,7 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
     // Validate the outputs before the work, so a typo costs nothing.
     let planned = output::plan(&args.report)?;
     let env = ProcessEnv;
-    let git = GitRepo::discover(&args.path).ok();
+    let git = GitRepo::discover(&args.source.path).ok();
     let resolve = |rev: &str| git.as_ref().and_then(|g| g.resolve(rev).ok());
     let flags = Flags {
         repo: args.repo.as_deref(),
@@ -50,7 +50,12 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
         base: ctx.base.as_deref(),
         head: None,
     };
-    let report = pipeline::run(&args.path, args.config.as_deref(), &revs, &args.gate)?;
+    let report = pipeline::run(
+        &args.source.path,
+        args.source.config.as_deref(),
+        &revs,
+        &args.gate,
+    )?;
     let prefix = git
         .as_ref()
         .map(|g| g.prefix().to_string())
@@ -58,10 +63,16 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
     let link_base = ctx.link_base(&prefix);
 
     // Local first: whatever GitHub does next, these are written.
-    output::write_with(&report, &args.report, &args.path, false, link_base.clone())?;
+    output::write_with(
+        &report,
+        &args.report,
+        &args.source.path,
+        false,
+        link_base.clone(),
+    )?;
     let render = RenderContext {
         color: false,
-        repo_root: Some(args.path.clone()),
+        repo_root: Some(args.source.path.clone()),
         link_base,
         metrics_first: false,
     };

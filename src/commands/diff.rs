@@ -12,8 +12,13 @@ pub fn run(args: &DiffArgs) -> Result<i32, Error> {
         base: Some(&args.base),
         head: args.head.as_deref(),
     };
-    let report = pipeline::run(&args.path, args.config.as_deref(), &revs, &args.gate)?;
-    super::output::write(&report, &args.report, &args.path, true)?;
+    let report = pipeline::run(
+        &args.source.path,
+        args.source.config.as_deref(),
+        &revs,
+        &args.gate,
+    )?;
+    super::output::write(&report, &args.report, &args.source.path, true)?;
     Ok(report
         .verdict
         .as_ref()

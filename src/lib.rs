@@ -18,6 +18,7 @@ pub mod gate;
 pub mod glob;
 pub mod hook;
 pub mod metrics;
+pub mod probes;
 pub mod repo;
 pub mod report;
 pub mod rubric;

@@ -13,15 +13,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, Error> {
         base: args.base.as_deref(),
         head: None,
     };
-    let report = pipeline::run(
-        &args.source.path,
-        args.source.config.as_deref(),
-        &revs,
-        &args.gate,
-    )?;
+    let report = pipeline::run(&args.source, &revs, &args.gate)?;
     super::output::write(&report, &args.report, &args.source.path, false)?;
-    Ok(report
-        .verdict
-        .as_ref()
-        .map_or(crate::error::EXIT_OK, |v| v.exit_code()))
+    Ok(report.exit_code())
 }

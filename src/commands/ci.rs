@@ -50,12 +50,7 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
         base: ctx.base.as_deref(),
         head: None,
     };
-    let report = pipeline::run(
-        &args.source.path,
-        args.source.config.as_deref(),
-        &revs,
-        &args.gate,
-    )?;
+    let report = pipeline::run(&args.source, &revs, &args.gate)?;
     let prefix = git
         .as_ref()
         .map(|g| g.prefix().to_string())
@@ -114,10 +109,7 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
             .into());
         }
     }
-    Ok(report
-        .verdict
-        .as_ref()
-        .map_or(crate::error::EXIT_OK, |v| v.exit_code()))
+    Ok(report.exit_code())
 }
 
 /// Where workflow commands go, in GitHub Actions only: standard output,

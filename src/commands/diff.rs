@@ -12,15 +12,7 @@ pub fn run(args: &DiffArgs) -> Result<i32, Error> {
         base: Some(&args.base),
         head: args.head.as_deref(),
     };
-    let report = pipeline::run(
-        &args.source.path,
-        args.source.config.as_deref(),
-        &revs,
-        &args.gate,
-    )?;
+    let report = pipeline::run(&args.source, &revs, &args.gate)?;
     super::output::write(&report, &args.report, &args.source.path, true)?;
-    Ok(report
-        .verdict
-        .as_ref()
-        .map_or(crate::error::EXIT_OK, |v| v.exit_code()))
+    Ok(report.exit_code())
 }

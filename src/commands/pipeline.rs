@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::ci::CiModel;
-use crate::cli::GateArgs;
+use crate::cli::{GateArgs, RepoArgs};
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::gate::{self, GatePolicy};
@@ -53,12 +53,8 @@ impl Timer {
 }
 
 /// Runs the flow and returns the report with its verdict.
-pub fn run(
-    root: &Path,
-    config_path: Option<&Path>,
-    revs: &Revisions<'_>,
-    gate_args: &GateArgs,
-) -> Result<Report, Error> {
+pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Result<Report, Error> {
+    let (root, config_path) = (source.path.as_path(), source.config.as_deref());
     let mut timer = Timer::new();
     let catalogue = super::catalogue()?;
     timer.lap("catalogue");

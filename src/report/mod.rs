@@ -298,6 +298,13 @@ impl Report {
         self.metrics = rows;
     }
 
+    /// The exit code the verdict asks for; 0 when nothing was gated.
+    pub fn exit_code(&self) -> i32 {
+        self.verdict
+            .as_ref()
+            .map_or(crate::error::EXIT_OK, Verdict::exit_code)
+    }
+
     /// The JSON report, pretty-printed.
     pub fn to_json(&self) -> String {
         // The model holds only strings, numbers and plain enums: it always serializes.

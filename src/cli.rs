@@ -32,6 +32,8 @@ pub enum Command {
     Ci(CiArgs),
     /// Install or remove mlscore's git pre-push hook.
     Hook(HookArgs),
+    /// Infer a schema from a data file, or validate data files against one.
+    Data(DataArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -231,4 +233,49 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DataArgs {
+    #[command(subcommand)]
+    pub command: DataCommand,
+}
+
+/// The `mlscore data` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Infer a schema (types, nulls, ranges, categories, uniqueness) from a
+    /// CSV/TSV (optionally .gz), Parquet or NDJSON file; review it, then commit it.
+    Infer {
+        /// The data file.
+        file: PathBuf,
+        /// Write the schema here instead of standard output.
+        #[arg(long, short, value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Keep the distinct values of a text column as its `allowed` set when
+        /// it has at most this many.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        max_categories: usize,
+    },
+    /// Validate data files against a schema; exit 1 on any violation.
+    Validate {
+        /// The schema (YAML, as written by `mlscore data infer`).
+        #[arg(long, short, value_name = "PATH")]
+        schema: PathBuf,
+        /// The data files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = DataFormatArg::Human)]
+        format: DataFormatArg,
+    },
+}
+
+/// Output formats of `mlscore data validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormatArg {
+    /// Readable text.
+    Human,
+    /// JSON: one object per file with its violations.
+    Json,
 }

@@ -66,6 +66,10 @@ pub enum Error {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
+    Data(#[from] crate::probes::data::DataError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Forge(#[from] crate::forge::ForgeError),
 
     #[error("{message}")]

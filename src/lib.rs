@@ -47,6 +47,7 @@ pub fn run() -> i32 {
         cli::Command::Ci(args) => commands::ci::run(args),
         cli::Command::Hook(args) => commands::hook::run(args),
         cli::Command::Init(args) => commands::init::run(args),
+        cli::Command::Data(args) => commands::data::run(args),
     };
     match result {
         Ok(code) => code,

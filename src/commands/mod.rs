@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod ci;
+pub mod data;
 pub mod diff;
 pub mod explain;
 pub mod hook;

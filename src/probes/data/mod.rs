@@ -1,0 +1,58 @@
+//! Data probes: read tabular files lazily with polars, infer a schema from
+//! them, and validate them against a schema.
+//!
+//! [`read`] turns a path into a `LazyFrame`; [`schema`] is the YAML schema
+//! format; [`infer`] and [`validate`] each run one aggregation pass over the
+//! data (plus tiny example queries for the rules that failed).
+
+pub mod infer;
+pub mod read;
+pub mod schema;
+pub mod validate;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+/// An error reading a data file or a schema; the command exits with code 2.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum DataError {
+    /// The file could not be opened or parsed.
+    #[error("cannot read {path}: {reason}")]
+    #[diagnostic(code(mlscore::data::read))]
+    Read {
+        path: String,
+        reason: String,
+        #[help]
+        help: String,
+    },
+
+    /// The file's extension names no format mlscore reads.
+    #[error("cannot read {path}: unknown data format")]
+    #[diagnostic(
+        code(mlscore::data::format),
+        help("name the file .csv, .tsv, .csv.gz, .tsv.gz, .parquet, .jsonl or .ndjson")
+    )]
+    Format { path: String },
+
+    /// The schema file is not a valid schema.
+    #[error("{path}: {message}")]
+    #[diagnostic(code(mlscore::data::schema))]
+    Schema {
+        path: String,
+        message: String,
+        #[source_code]
+        source_code: NamedSource<String>,
+        #[label("{label}")]
+        span: SourceSpan,
+        label: String,
+        #[help]
+        help: String,
+    },
+
+    /// The inferred schema could not be written.
+    #[error("cannot write {path}: {reason}")]
+    #[diagnostic(
+        code(mlscore::data::write),
+        help("check that the folder exists and is writable")
+    )]
+    Write { path: String, reason: String },
+}

@@ -1,0 +1,470 @@
+//! Validates a data file against a schema. Every rule's aggregate goes into
+//! ONE lazy `select`, collected once; then each rule compares its aggregate
+//! with its threshold. Only a rule that fails runs a second, tiny query for up
+//! to three example values.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::infer::column_type;
+use super::read;
+use super::schema::{ColumnRules, ColumnType, DataSchema, ExtraColumns, Scalar};
+use super::DataError;
+
+/// How many example values a violation shows.
+pub const EXAMPLES: usize = 3;
+
+/// Whether a finding fails the data gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// A violation: the command exits 1.
+    Error,
+    /// Worth a look, never fails the gate (e.g. a constant column).
+    Warning,
+}
+
+/// One broken rule (or a warning) in one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Violation {
+    /// Error or warning.
+    pub level: Level,
+    /// The column, or `None` for table rules (`rows`, `extra_columns`).
+    pub column: Option<String>,
+    /// The rule's name as written in the schema (`min`, `allowed`, ...).
+    pub rule: &'static str,
+    /// What the data has.
+    pub observed: Value,
+    /// What the schema allows.
+    pub threshold: Value,
+    /// How many rows break the rule.
+    pub count: u64,
+    /// Up to three offending values.
+    pub examples: Vec<String>,
+}
+
+/// The result of validating one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// The file as given on the command line.
+    pub path: String,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Columns in the file.
+    pub columns: usize,
+    /// Violations first, then warnings.
+    pub violations: Vec<Violation>,
+}
+
+impl FileReport {
+    /// The number of findings at `level`.
+    pub fn count(&self, level: Level) -> usize {
+        self.violations.iter().filter(|v| v.level == level).count()
+    }
+}
+
+/// The aggregates one column's rules need, by alias.
+struct Planned<'a> {
+    name: &'a str,
+    index: usize,
+    dtype: DataType,
+    rules: &'a ColumnRules,
+}
+
+/// Validates `path` against `schema`.
+pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataError> {
+    let mut frame = read::scan(path)?;
+    let columns = read::columns(path, &mut frame)?;
+    let mut violations = Vec::new();
+
+    let mut planned = Vec::new();
+    for (index, (name, rules)) in schema.columns.iter().enumerate() {
+        match columns.get(name.as_str()) {
+            Some(dtype) => planned.push(Planned {
+                name,
+                index,
+                dtype: dtype.clone(),
+                rules,
+            }),
+            None if rules.required != Some(false) => violations.push(Violation {
+                level: Level::Error,
+                column: Some(name.clone()),
+                rule: "required",
+                observed: Value::from("absent"),
+                threshold: Value::from("present"),
+                count: 0,
+                examples: vec![],
+            }),
+            None => {}
+        }
+    }
+
+    let mut exprs = vec![len().alias("rows")];
+    // Every column is parsed (a cheap null count each), so a malformed row is
+    // found even in a column no rule names.
+    for (j, name) in columns.iter_names().enumerate() {
+        exprs.push(col(name.clone()).null_count().alias(format!("parsed{j}")));
+    }
+    for p in &planned {
+        exprs.extend(aggregates(p));
+    }
+    let stats = frame
+        .clone()
+        .select(exprs)
+        .collect()
+        .map_err(|err| read::read_error(path, &err))?;
+    let get = |alias: &str| -> AnyValue<'static> {
+        stats
+            .column(alias)
+            .ok()
+            .and_then(|c| c.get(0).ok())
+            .map(|v| v.into_static())
+            .unwrap_or(AnyValue::Null)
+    };
+    let count = |alias: &str| get(alias).extract::<u64>().unwrap_or(0);
+    let rows = count("rows");
+
+    if let Some(bounds) = &schema.rows {
+        for (rule, limit, broken) in [
+            ("rows.min", bounds.min, bounds.min.is_some_and(|m| rows < m)),
+            ("rows.max", bounds.max, bounds.max.is_some_and(|m| rows > m)),
+        ] {
+            if broken {
+                violations.push(Violation {
+                    level: Level::Error,
+                    column: None,
+                    rule,
+                    observed: Value::from(rows),
+                    threshold: Value::from(limit),
+                    count: 0,
+                    examples: vec![],
+                });
+            }
+        }
+    }
+    if schema.extra_columns == ExtraColumns::Deny {
+        for name in columns.iter_names() {
+            if !schema.columns.contains_key(name.as_str()) {
+                violations.push(Violation {
+                    level: Level::Error,
+                    column: Some(name.to_string()),
+                    rule: "extra_columns",
+                    observed: Value::from("present"),
+                    threshold: Value::from("deny"),
+                    count: rows,
+                    examples: vec![],
+                });
+            }
+        }
+    }
+
+    let mut warnings = Vec::new();
+    for p in &planned {
+        let i = p.index;
+        let r = p.rules;
+        let column = || Some(p.name.to_string());
+        let nulls = count(&format!("nulls{i}"));
+        let non_null = rows - nulls.min(rows);
+        let mut push = |rule: &'static str, observed: Value, threshold: Value, n: u64| {
+            violations.push(Violation {
+                level: Level::Error,
+                column: column(),
+                rule,
+                observed,
+                threshold,
+                count: n,
+                examples: vec![],
+            });
+        };
+
+        if let Some(want) = r.kind {
+            let have = column_type(&p.dtype);
+            let ok =
+                have == Some(want) || (want == ColumnType::Float && have == Some(ColumnType::Int));
+            if !ok {
+                push(
+                    "type",
+                    Value::from(have.map_or_else(|| p.dtype.to_string(), |t| t.to_string())),
+                    Value::from(want.to_string()),
+                    non_null,
+                );
+            }
+        }
+        if r.nullable == Some(false) && nulls > 0 {
+            push("nullable", Value::from(nulls), Value::from(0), nulls);
+        }
+        if let Some(max) = r.max_null_fraction {
+            let fraction = if rows == 0 {
+                0.0
+            } else {
+                nulls as f64 / rows as f64
+            };
+            if fraction > max {
+                push(
+                    "max_null_fraction",
+                    fraction_value(fraction),
+                    Value::from(max),
+                    nulls,
+                );
+            }
+        }
+        for (rule, bound, alias, extreme) in [
+            ("min", &r.min, "below", "min"),
+            ("max", &r.max, "above", "max"),
+        ] {
+            let Some(bound) = bound else { continue };
+            if bound_literal(bound, &p.dtype).is_none() {
+                push(
+                    rule,
+                    Value::from(format!("a {} column", p.dtype)),
+                    scalar_value(bound),
+                    0,
+                );
+                continue;
+            }
+            let n = count(&format!("{alias}{i}"));
+            if n > 0 {
+                push(
+                    rule,
+                    json_of(&get(&format!("{extreme}{i}"))),
+                    scalar_value(bound),
+                    n,
+                );
+            }
+        }
+        if r.allowed.is_some() {
+            let unseen = count(&format!("unseen{i}"));
+            let tolerance = r.unseen_tolerance.unwrap_or(0.0);
+            let fraction = if non_null == 0 {
+                0.0
+            } else {
+                unseen as f64 / non_null as f64
+            };
+            if fraction > tolerance {
+                push(
+                    "allowed",
+                    fraction_value(fraction),
+                    Value::from(tolerance),
+                    unseen,
+                );
+            }
+        }
+        if let Some(pattern) = &r.pattern {
+            let n = count(&format!("nomatch{i}"));
+            if n > 0 {
+                push("pattern", Value::from(n), Value::from(pattern.clone()), n);
+            }
+        }
+        if r.unique == Some(true) {
+            let distinct = count(&format!("distinct{i}"));
+            let repeats = non_null.saturating_sub(distinct);
+            if repeats > 0 {
+                push(
+                    "unique",
+                    Value::from(distinct),
+                    Value::from(non_null),
+                    repeats,
+                );
+            }
+        }
+        if r.finite == Some(true) && p.dtype.is_float() {
+            let n = count(&format!("nonfinite{i}"));
+            if n > 0 {
+                push("finite", Value::from(n), Value::from(0), n);
+            }
+        }
+        let (min, max) = (get(&format!("min{i}")), get(&format!("max{i}")));
+        if non_null > 1 && !min.is_null() && min == max {
+            warnings.push(Violation {
+                level: Level::Warning,
+                column: column(),
+                rule: "constant",
+                observed: json_of(&min),
+                threshold: Value::from("more than one value"),
+                count: non_null,
+                examples: vec![],
+            });
+        }
+    }
+
+    // Examples: one tiny query per failing rule, filtered and limited.
+    for v in &mut violations {
+        let Some(name) = &v.column else { continue };
+        let Some(p) = planned.iter().find(|p| p.name == name.as_str()) else {
+            continue;
+        };
+        if let Some(query) = example_query(&frame, p, v.rule) {
+            v.examples = query
+                .limit(EXAMPLES as IdxSize)
+                .collect()
+                .ok()
+                .and_then(|df| df.columns().first().cloned())
+                .map(|c| {
+                    (0..c.len())
+                        .filter_map(|k| c.get(k).ok().map(|v| display(&v)))
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+    }
+    violations.extend(warnings);
+    Ok(FileReport {
+        path: path.display().to_string(),
+        rows,
+        columns: columns.len(),
+        violations,
+    })
+}
+
+/// The aggregate expressions a column's rules need, aliased by rule and index.
+fn aggregates(p: &Planned) -> Vec<Expr> {
+    let i = p.index;
+    let r = p.rules;
+    let c = || col(p.name);
+    let mut exprs = vec![c().null_count().alias(format!("nulls{i}"))];
+    if column_type(&p.dtype).is_some() {
+        // min/max serve the range rules and the constant-column warning.
+        exprs.push(c().min().alias(format!("min{i}")));
+        exprs.push(c().max().alias(format!("max{i}")));
+    }
+    if let Some(pred) = below(p) {
+        exprs.push(pred.sum().alias(format!("below{i}")));
+    }
+    if let Some(pred) = above(p) {
+        exprs.push(pred.sum().alias(format!("above{i}")));
+    }
+    if let Some(allowed) = &r.allowed {
+        exprs.push(unseen(c(), allowed).sum().alias(format!("unseen{i}")));
+    }
+    if let Some(pattern) = &r.pattern {
+        exprs.push(mismatch(c(), pattern).sum().alias(format!("nomatch{i}")));
+    }
+    if r.unique == Some(true) {
+        exprs.push(c().drop_nulls().n_unique().alias(format!("distinct{i}")));
+    }
+    if r.finite == Some(true) && p.dtype.is_float() {
+        exprs.push(nonfinite(c()).sum().alias(format!("nonfinite{i}")));
+    }
+    exprs
+}
+
+/// The query listing offending values of `rule`, if the rule has values to show.
+fn example_query(frame: &LazyFrame, p: &Planned, rule: &str) -> Option<LazyFrame> {
+    let c = || col(p.name);
+    let r = p.rules;
+    let filtered = |predicate: Expr| Some(frame.clone().filter(predicate).select([c()]));
+    match rule {
+        "min" => filtered(below(p)?),
+        "max" => filtered(above(p)?),
+        "allowed" => filtered(unseen(c(), r.allowed.as_ref()?)),
+        "pattern" => filtered(mismatch(c(), r.pattern.as_ref()?)),
+        "finite" => filtered(nonfinite(c())),
+        "unique" => Some(
+            frame
+                .clone()
+                .select([c()])
+                .drop_nulls(None)
+                .group_by([c()])
+                .agg([len().alias("__mlscore_repeats")])
+                .filter(col("__mlscore_repeats").gt(lit(1)))
+                .select([c()]),
+        ),
+        _ => None,
+    }
+}
+
+/// True where a value is below the `min` rule. NaN is left to `finite`
+/// (polars orders NaN above every number).
+fn below(p: &Planned) -> Option<Expr> {
+    let bound = bound_literal(p.rules.min.as_ref()?, &p.dtype)?;
+    Some(without_nan(p, col(p.name).lt(bound)))
+}
+
+/// True where a value is above the `max` rule (NaN excluded, as in [`below`]).
+fn above(p: &Planned) -> Option<Expr> {
+    let bound = bound_literal(p.rules.max.as_ref()?, &p.dtype)?;
+    Some(without_nan(p, col(p.name).gt(bound)))
+}
+
+fn without_nan(p: &Planned, predicate: Expr) -> Expr {
+    if p.dtype.is_float() {
+        predicate.and(col(p.name).is_nan().not())
+    } else {
+        predicate
+    }
+}
+
+/// True where a non-null value is outside `allowed` (compared as text).
+fn unseen(column: Expr, allowed: &[Scalar]) -> Expr {
+    let values: Vec<String> = allowed.iter().map(Scalar::to_string).collect();
+    let set = Series::new("allowed".into(), values);
+    column
+        .cast(DataType::String)
+        .is_in(lit(set).implode(), false)
+        .not()
+}
+
+/// True where a non-null value does not match `pattern` in full.
+fn mismatch(column: Expr, pattern: &str) -> Expr {
+    column
+        .cast(DataType::String)
+        .str()
+        .contains(lit(format!("^(?:{pattern})$")), true)
+        .not()
+}
+
+/// True where a float is NaN or infinite.
+fn nonfinite(column: Expr) -> Expr {
+    column.clone().is_nan().or(column.is_infinite())
+}
+
+/// The literal a bound compares against, if it is comparable with `dtype`:
+/// numbers with numeric columns, text with text and temporal columns.
+fn bound_literal(bound: &Scalar, dtype: &DataType) -> Option<Expr> {
+    match (bound, column_type(dtype)?) {
+        (Scalar::Int(i), ColumnType::Int | ColumnType::Float) => Some(lit(*i)),
+        (Scalar::Float(x), ColumnType::Int | ColumnType::Float) => Some(lit(*x)),
+        (Scalar::Text(s), ColumnType::String) => Some(lit(s.clone())),
+        (Scalar::Text(s), ColumnType::Date | ColumnType::Datetime) => {
+            Some(lit(s.clone()).cast(dtype.clone()))
+        }
+        _ => None,
+    }
+}
+
+fn scalar_value(bound: &Scalar) -> Value {
+    serde_json::to_value(bound).unwrap_or(Value::Null)
+}
+
+/// A fraction rounded to 6 decimals, so reports do not show float noise.
+fn fraction_value(x: f64) -> Value {
+    Value::from((x * 1e6).round() / 1e6)
+}
+
+/// An aggregate as JSON: numbers stay numbers, the rest is text.
+fn json_of(value: &AnyValue) -> Value {
+    match value {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => Value::from(*b),
+        AnyValue::Float32(x) if x.is_finite() => Value::from(f64::from(*x)),
+        AnyValue::Float64(x) if x.is_finite() => Value::from(*x),
+        v if v.is_integer() => v
+            .extract::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|| Value::from(display(v))),
+        v => Value::from(display(v)),
+    }
+}
+
+/// A value as a user would write it (text unquoted).
+fn display(value: &AnyValue) -> String {
+    match value {
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        AnyValue::Null => "null".into(),
+        v => v.to_string(),
+    }
+}

@@ -321,7 +321,7 @@ pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, Confi
         return Ok(Config::default());
     }
     let config: Config = serde_yaml::from_str(text).map_err(|err| {
-        let (message, help) = explain_serde_error(&err);
+        let (message, help) = yaml_span::explain_error(&err, ("keys", "config reference"));
         invalid(message, yaml_span::error_span(&err), "here", help)
     })?;
 
@@ -472,39 +472,6 @@ pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, Confi
         }
     }
     Ok(config)
-}
-
-/// Turns a yaml_serde error into a message and a help line that names the fix.
-fn explain_serde_error(err: &serde_yaml::Error) -> (String, String) {
-    let raw = err.to_string();
-    // yaml_serde appends " at line L column C"; the span shows the position.
-    let message = match raw.find(" at line ") {
-        Some(i) => raw[..i].to_string(),
-        None => raw.clone(),
-    };
-    let help = if let Some(rest) = message.strip_prefix("unknown field `") {
-        let field = rest.split('`').next().unwrap_or("");
-        // "unknown field `x`, expected one of `a`, `b`": the names sit between backticks.
-        let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
-        match closest(field, &expected) {
-            Some(c) => format!(
-                "did you mean `{c}`? The keys allowed here: {}",
-                expected.join(", ")
-            ),
-            None => format!(
-                "remove `{field}`; the keys allowed here: {}",
-                expected.join(", ")
-            ),
-        }
-    } else if message.contains("invalid type") {
-        "check the value's type against the README's config reference".to_string()
-    } else if message.contains("missing field") {
-        "add the missing key; the README's config reference shows a full example".to_string()
-    } else {
-        "fix the YAML syntax at the marked position (indentation, a missing `:` or quote)"
-            .to_string()
-    };
-    (message, help)
 }
 
 /// The known name closest to `word`, if it is close enough to be a typo.

@@ -13,6 +13,58 @@ pub fn error_span(err: &serde_yaml::Error) -> SourceSpan {
     }
 }
 
+/// What a YAML file calls its keys, for messages: `("keys", "config reference")`
+/// for mlscore.yaml, `("rules", "data schema reference")` for a data schema.
+pub type Vocabulary = (&'static str, &'static str);
+
+/// A yaml_serde error as a message and a help line that names the fix: the
+/// closest allowed key for an unknown one, the type for a wrong one.
+pub fn explain_error(err: &serde_yaml::Error, (noun, reference): Vocabulary) -> (String, String) {
+    let raw = err.to_string();
+    // yaml_serde appends " at line L column C"; the span shows the position.
+    let message = match raw.find(" at line ") {
+        Some(i) => raw[..i].to_string(),
+        None => raw.clone(),
+    };
+    // It may also prefix the path (`columns.age: unknown field ...`).
+    let unknown = message
+        .find("unknown field `")
+        .map(|i| &message[i + "unknown field `".len()..]);
+    let help = if let Some(rest) = unknown {
+        let field = rest.split('`').next().unwrap_or("");
+        // "unknown field `x`, expected one of `a`, `b`": the names sit between backticks.
+        let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
+        // A typo, or a longer spelling of a key (`maximum` for `max`).
+        let guess = crate::config::closest(field, &expected).or_else(|| {
+            expected
+                .iter()
+                .filter(|e| field.starts_with(**e))
+                .max_by_key(|e| e.len())
+                .copied()
+        });
+        match guess {
+            Some(c) => format!(
+                "did you mean `{c}`? The {noun} allowed here: {}",
+                expected.join(", ")
+            ),
+            None => format!(
+                "remove `{field}`; the {noun} allowed here: {}",
+                expected.join(", ")
+            ),
+        }
+    } else if message.contains("unknown variant") {
+        "use one of the values the message lists".to_string()
+    } else if message.contains("invalid type") || message.contains("did not match any variant") {
+        format!("check the value's type against the README's {reference}")
+    } else if message.contains("missing field") {
+        format!("add the missing key; the README's {reference} shows a full example")
+    } else {
+        "fix the YAML syntax at the marked position (indentation, a missing `:` or quote)"
+            .to_string()
+    };
+    (message, help)
+}
+
 /// 1-based line of a byte offset.
 pub fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())]

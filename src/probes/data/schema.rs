@@ -172,7 +172,8 @@ pub fn parse(name: &str, text: &str) -> Result<DataSchema, DataError> {
             help,
         };
     let schema: DataSchema = serde_yaml::from_str(text).map_err(|err| {
-        let (message, help) = explain(&err);
+        let (message, help) =
+            crate::yaml_span::explain_error(&err, ("rules", "data schema reference"));
         invalid(message, yaml_span::error_span(&err), "here", help)
     })?;
     for (column, rules) in &schema.columns {
@@ -212,49 +213,6 @@ pub fn parse(name: &str, text: &str) -> Result<DataSchema, DataError> {
         }
     }
     Ok(schema)
-}
-
-/// The message and fix of a yaml_serde error (position shown by the span).
-fn explain(err: &serde_yaml::Error) -> (String, String) {
-    let raw = err.to_string();
-    let message = match raw.find(" at line ") {
-        Some(i) => raw[..i].to_string(),
-        None => raw.clone(),
-    };
-    // yaml_serde may prefix the path (`columns.age: unknown field ...`).
-    let unknown = message
-        .find("unknown field `")
-        .map(|i| &message[i + "unknown field `".len()..]);
-    let help = if let Some(rest) = unknown {
-        let field = rest.split('`').next().unwrap_or("");
-        let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
-        // A typo, or a longer spelling of a rule (`maximum` for `max`).
-        let guess = crate::config::closest(field, &expected).or_else(|| {
-            expected
-                .iter()
-                .filter(|e| field.starts_with(**e))
-                .max_by_key(|e| e.len())
-                .copied()
-        });
-        match guess {
-            Some(c) => format!(
-                "did you mean `{c}`? The rules allowed here: {}",
-                expected.join(", ")
-            ),
-            None => format!(
-                "remove `{field}`; the rules allowed here: {}",
-                expected.join(", ")
-            ),
-        }
-    } else if message.contains("unknown variant") {
-        "use one of the values the message lists".to_string()
-    } else if message.contains("invalid type") || message.contains("did not match any variant") {
-        "check the value's type against the README's data schema reference".to_string()
-    } else {
-        "fix the YAML syntax at the marked position (indentation, a missing `:` or quote)"
-            .to_string()
-    };
-    (message, help)
 }
 
 /// Renders a schema as YAML, one flow-style map per column so a column reads

@@ -149,6 +149,10 @@ pub struct RepoArgs {
     /// Config file (default: mlscore.yaml or .mlscore.yaml in PATH).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
+    /// Do not run the probes configured in mlscore.yaml (a quick local run);
+    /// they still count as configured evidence.
+    #[arg(long)]
+    pub no_probes: bool,
 }
 
 /// Which reports to write, and where.
@@ -265,6 +269,23 @@ pub enum DataCommand {
         /// The data files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = DataFormatArg::Human)]
+        format: DataFormatArg,
+    },
+    /// Compare two data files column by column for training/serving skew
+    /// (drift): PSI, Jensen–Shannon, Kolmogorov–Smirnov and Wasserstein for
+    /// numbers; chi-square, L-infinity, Jensen–Shannon and unseen levels for
+    /// categories. Exit 1 when a column drifted or is missing.
+    Skew {
+        /// The reference data (training data, a baseline).
+        reference: PathBuf,
+        /// The current data (serving data, a new batch).
+        current: PathBuf,
+        /// A data schema: compare only its columns, with its types and its
+        /// `skew:` thresholds.
+        #[arg(long, short, value_name = "PATH")]
+        schema: Option<PathBuf>,
         /// Output format.
         #[arg(long, short, value_enum, default_value_t = DataFormatArg::Human)]
         format: DataFormatArg,

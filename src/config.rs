@@ -31,6 +31,10 @@ pub struct Config {
     /// When the merge gate fails.
     #[serde(default)]
     pub gate: GateConfig,
+    /// mlscore's own probes: the rubric tests it runs on the repository's data,
+    /// predictions, metrics and models.
+    #[serde(default)]
+    pub probes: crate::probes::configured::ProbesConfig,
 }
 
 /// The `metrics:` section.

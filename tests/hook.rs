@@ -185,6 +185,38 @@ fn the_hook_runs_on_push_and_refuses_a_failing_gate() {
 }
 
 #[test]
+fn a_failing_probe_refuses_the_push_unless_probes_are_skipped_for_it() {
+    let repo = repo_with(&[
+        ("eval/metrics.json", "{\"auc\": NaN}\n"),
+        (
+            "mlscore.yaml",
+            "probes:\n  stability:\n    - files: eval/metrics.json\n",
+        ),
+    ]);
+    let _remote = bare_origin(repo.path());
+    install(repo.path(), &[]).success();
+    let out = push(repo.path(), &["-q", "-u", "origin", "main"]);
+    assert!(!out.status.success(), "a NaN metric went through");
+    let err = stderr(&out);
+    assert!(err.contains("✗ stability"), "{err}");
+    assert!(err.contains("eval/metrics.json: auc = NaN"), "{err}");
+
+    let out = StdCommand::new("git")
+        .args(["push", "-q", "-u", "origin", "main"])
+        .current_dir(repo.path())
+        .env("PATH", path_with_mlscore())
+        .env("NO_COLOR", "1")
+        .env("MLSCORE_PRE_PUSH_ARGS", "--no-probes")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("✗ stability"), "{err}");
+    assert!(err.contains("stability probe configured for mlscore"), "{err}");
+}
+
+#[test]
 fn another_hook_is_refused_without_force_then_chained_and_restored() {
     let repo = repo_with(&[("README.md", "# model\n")]);
     let _remote = bare_origin(repo.path());

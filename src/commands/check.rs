@@ -12,6 +12,7 @@ pub fn run(args: &CheckArgs) -> Result<i32, Error> {
     let revs = Revisions {
         base: args.base.as_deref(),
         head: None,
+        run_probes: true,
     };
     let report = pipeline::run(&args.source, &revs, &args.gate)?;
     super::output::write(&report, &args.report, &args.source.path, false)?;

@@ -49,6 +49,7 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
     let revs = Revisions {
         base: ctx.base.as_deref(),
         head: None,
+        run_probes: true,
     };
     let report = pipeline::run(&args.source, &revs, &args.gate)?;
     let prefix = git

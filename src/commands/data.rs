@@ -1,11 +1,15 @@
-//! `mlscore data infer` and `mlscore data validate`: schemas for data files.
+//! `mlscore data infer`, `mlscore data validate` and `mlscore data skew`:
+//! schemas for data files, and drift between two of them.
 
 use std::path::Path;
 
 use crate::cli::{DataArgs, DataCommand, DataFormatArg};
 use crate::error::{Error, EXIT_GATE_FAILED, EXIT_OK};
 use crate::probes::data::validate::{FileReport, Level, Violation};
-use crate::probes::data::{infer, schema, validate, DataError};
+use crate::probes::data::skew::{
+    ColumnSkew, ColumnVerdict, DriftWhen, SkewReport, SkewThresholds, StatisticResult, Threshold,
+};
+use crate::probes::data::{infer, schema, skew, validate, DataError};
 
 /// Runs a `mlscore data` subcommand.
 pub fn run(args: &DataArgs) -> Result<i32, Error> {
@@ -20,6 +24,12 @@ pub fn run(args: &DataArgs) -> Result<i32, Error> {
             files,
             format,
         } => run_validate(schema, files, *format),
+        DataCommand::Skew {
+            reference,
+            current,
+            schema,
+            format,
+        } => run_skew(reference, current, schema.as_deref(), *format),
     }
 }
 
@@ -47,12 +57,7 @@ fn run_validate(
     format: DataFormatArg,
 ) -> Result<i32, Error> {
     let name = schema_path.display().to_string();
-    let text = std::fs::read_to_string(schema_path).map_err(|err| DataError::Read {
-        path: name.clone(),
-        reason: err.to_string(),
-        help: "pass the schema written by `mlscore data infer FILE -o schema.yaml`".into(),
-    })?;
-    let schema = schema::parse(&name, &text)?;
+    let schema = read_schema(schema_path)?;
     let reports = files
         .iter()
         .map(|file| validate::validate(file, &schema))
@@ -77,6 +82,257 @@ fn run_validate(
     } else {
         EXIT_OK
     })
+}
+
+/// Reads and parses a schema file.
+fn read_schema(path: &Path) -> Result<schema::DataSchema, DataError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|err| DataError::Read {
+        path: name.clone(),
+        reason: err.to_string(),
+        help: "pass the schema written by `mlscore data infer FILE -o schema.yaml`".into(),
+    })?;
+    schema::parse(&name, &text)
+}
+
+fn run_skew(
+    reference: &Path,
+    current: &Path,
+    schema_path: Option<&Path>,
+    format: DataFormatArg,
+) -> Result<i32, Error> {
+    let schema = schema_path.map(read_schema).transpose()?;
+    let report = skew::skew(
+        reference,
+        current,
+        schema.as_ref(),
+        &SkewThresholds::default(),
+    )?;
+    match format {
+        DataFormatArg::Json => {
+            // A struct, not `json!`, so keys keep the report's order.
+            #[derive(serde::Serialize)]
+            struct SkewJson<'a> {
+                schema: Option<String>,
+                drifted: usize,
+                #[serde(flatten)]
+                report: &'a SkewReport,
+            }
+            let json = SkewJson {
+                schema: schema_path.map(|p| p.display().to_string()),
+                drifted: report.drifted(),
+                report: &report,
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
+        }
+        DataFormatArg::Human => print!("{}", human_skew(&report)),
+    }
+    Ok(if report.drifted() > 0 {
+        EXIT_GATE_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// The readable skew report: the two files, one block per column with each
+/// statistic beside its threshold, then the verdict.
+fn human_skew(report: &SkewReport) -> String {
+    let mut out = String::new();
+    for (role, file) in [("reference", &report.reference), ("current", &report.current)] {
+        out.push_str(&format!(
+            "{role:<9} {}: {} rows, {} columns\n",
+            file.path,
+            thousands(file.rows),
+            file.columns
+        ));
+    }
+    out.push('\n');
+    for column in &report.columns {
+        out.push_str(&skew_column(column));
+    }
+    let summary = &report.summary;
+    let mut tail = Vec::new();
+    if summary.missing > 0 {
+        tail.push(format!("{} missing from current", summary.missing));
+    }
+    if summary.empty > 0 {
+        tail.push(format!("{} without usable values", summary.empty));
+    }
+    if summary.new > 0 {
+        tail.push(format!("{} new in current (not compared)", summary.new));
+    }
+    if summary.skipped > 0 {
+        tail.push(format!("{} skipped", summary.skipped));
+    }
+    let tail = if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", tail.join(", "))
+    };
+    if report.drifted() == 0 {
+        out.push_str(&format!(
+            "\nok: no drift in {} column{} compared{tail}\n",
+            summary.compared,
+            plural(summary.compared)
+        ));
+    } else {
+        let failed: Vec<&str> = report
+            .columns
+            .iter()
+            .filter(|c| c.failed)
+            .map(|c| c.column.as_str())
+            .collect();
+        out.push_str(&format!(
+            "\nDRIFT: {} failing column{} ({}): {} of {} compared drifted{tail}\n",
+            failed.len(),
+            plural(failed.len()),
+            failed.join(", "),
+            summary.drifted,
+            summary.compared,
+        ));
+    }
+    out
+}
+
+/// One column's block: a heading line, one line per statistic, then notes.
+fn skew_column(column: &ColumnSkew) -> String {
+    let kind = column.kind.map_or(String::new(), |k| format!(" ({k})"));
+    let name = &column.column;
+    let heading = match column.verdict {
+        ColumnVerdict::Stable => "ok",
+        ColumnVerdict::Drifted => "DRIFTED",
+        ColumnVerdict::Missing => "MISSING from the current file",
+        ColumnVerdict::New => "new in the current file, not compared",
+        ColumnVerdict::Empty if column.failed => "NO USABLE VALUE in the current file",
+        ColumnVerdict::Empty => "no usable value to compare",
+        ColumnVerdict::Skipped => "skipped",
+    };
+    let mut out = format!("{name}{kind}: {heading}");
+    if matches!(
+        column.verdict,
+        ColumnVerdict::Stable | ColumnVerdict::Drifted | ColumnVerdict::Empty
+    ) {
+        out.push_str(&format!(
+            " — values {} → {}",
+            thousands(column.values.reference),
+            thousands(column.values.current)
+        ));
+        if let Some(numeric) = &column.numeric {
+            out.push_str(&format!(
+                ", mean {} → {}",
+                number(numeric.mean.reference),
+                number(numeric.mean.current)
+            ));
+        }
+    }
+    out.push('\n');
+    for statistic in &column.statistics {
+        let line = format!(
+            "    {:<13} {:>10}  {:<9} {:<5}{}",
+            statistic.statistic.key(),
+            number(statistic.value),
+            threshold(statistic),
+            match (statistic.threshold, statistic.drifted) {
+                (Threshold::Off, _) => "",
+                (_, true) => "drift",
+                (_, false) => "ok",
+            },
+            statistic_detail(column, statistic),
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let mut details = Vec::new();
+    if column.nulls.reference + column.nulls.current > 0 {
+        details.push(format!(
+            "nulls {} → {}",
+            thousands(column.nulls.reference),
+            thousands(column.nulls.current)
+        ));
+    }
+    if column.dropped.reference + column.dropped.current > 0 {
+        details.push(format!(
+            "NaN/±Inf dropped {} → {}",
+            thousands(column.dropped.reference),
+            thousands(column.dropped.current)
+        ));
+    }
+    if !details.is_empty() {
+        out.push_str(&format!("    {}\n", details.join(", ")));
+    }
+    for note in &column.notes {
+        out.push_str(&format!("    note: {note}\n"));
+    }
+    out
+}
+
+/// A threshold as the condition that means drift: `> 0.2`, `< 0.05`, `off`.
+fn threshold(statistic: &StatisticResult) -> String {
+    match statistic.threshold {
+        Threshold::Off => "off".into(),
+        Threshold::Limit(limit) => match statistic.drift_when {
+            DriftWhen::Above => format!("> {limit}"),
+            DriftWhen::Below => format!("< {limit}"),
+        },
+    }
+}
+
+/// The figures behind a statistic, where there are some worth a glance.
+fn statistic_detail(column: &ColumnSkew, statistic: &StatisticResult) -> String {
+    use crate::probes::data::skew::SkewStatistic as S;
+    let details = match statistic.statistic {
+        S::KsPValue => column
+            .numeric
+            .as_ref()
+            .map(|n| format!("{:?}", n.ks_method).to_lowercase()),
+        S::Wasserstein => column.numeric.as_ref().map(|n| {
+            format!(
+                "distance {} / reference std {}",
+                number(n.wasserstein_distance),
+                number(n.reference_std)
+            )
+        }),
+        S::Chi2PValue => column.categorical.as_ref().and_then(|c| {
+            Some(format!(
+                "statistic {}, df {}",
+                number(c.chi2_statistic?),
+                c.chi2_df?
+            ))
+        }),
+        S::Linf => column
+            .categorical
+            .as_ref()
+            .map(|c| format!("at level {}", c.linf_level)),
+        S::Unseen => column.unseen.as_ref().filter(|u| u.levels > 0).map(|u| {
+            format!(
+                "{} level{}, {} value{}: {}",
+                u.levels,
+                plural(u.levels),
+                thousands(u.count),
+                plural(u.count as usize),
+                u.examples.join(", ")
+            )
+        }),
+        S::Psi | S::JsDistance | S::KsStatistic => None,
+    };
+    details.map_or(String::new(), |d| format!(" ({d})"))
+}
+
+/// A statistic for reading: 4 decimals, or scientific notation when tiny
+/// or huge.
+fn number(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else if !x.is_finite() {
+        x.to_string()
+    } else if x.abs() < 1e-4 || x.abs() >= 1e6 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
+    }
 }
 
 /// The readable report: per file a summary line, then one line per finding.

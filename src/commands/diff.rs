@@ -11,6 +11,7 @@ pub fn run(args: &DiffArgs) -> Result<i32, Error> {
     let revs = Revisions {
         base: Some(&args.base),
         head: args.head.as_deref(),
+        run_probes: false,
     };
     let report = pipeline::run(&args.source, &revs, &args.gate)?;
     super::output::write(&report, &args.report, &args.source.path, true)?;

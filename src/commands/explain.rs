@@ -54,6 +54,17 @@ pub fn render(check: &CheckDef, catalogue: &Catalogue) -> String {
             out.push_str(&format!("{heading}\n{}\n\n", para(text)));
         }
     }
+    for probe in &check.probes {
+        if let Some(example) = crate::probes::configured::example(probe) {
+            out.push_str(&format!(
+                "mlscore runs this test itself: the `{probe}` probe\n  Add to mlscore.yaml (README: Probes), and run mlscore in CI to make it automated:\n\n"
+            ));
+            for line in example.lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+            out.push('\n');
+        }
+    }
     out.push_str("What mlscore looks for\n");
     for rule in &check.evidence {
         let automated = match rule.automation() {

@@ -206,6 +206,46 @@ pub fn starter(found: &Detected) -> String {
             );
         }
     }
+    let dataset = found
+        .datasets
+        .first()
+        .map_or("data/train.csv".to_string(), |d| yaml_quote(d));
+    let metrics = found
+        .metrics
+        .first()
+        .map_or("reports/metrics.json".to_string(), |m| yaml_quote(m));
+    out.push_str(
+        "\n# mlscore's own probes run rubric tests on your data, predictions, metrics and\n",
+    );
+    out.push_str(
+        "# models; a failing probe fails the gate. Uncomment what applies (README: Probes).\n",
+    );
+    out.push_str("probes: {}\n");
+    let _ = writeln!(out, "#  schema:        # data-1; first run `mlscore data infer {dataset} -o schemas/train.yaml`");
+    let _ = writeln!(
+        out,
+        "#    - {{data: {dataset}, schema: schemas/train.yaml}}"
+    );
+    let _ = writeln!(
+        out,
+        "#  features:      # data-2, data-4: constant, deny-listed and personal columns"
+    );
+    let _ = writeln!(out, "#    - {{data: {dataset}, target: label}}");
+    out.push_str("#  pii:           # data-5: e-mails, phones, card numbers, national ids in committed data\n#    - {}\n");
+    let _ = writeln!(
+        out,
+        "#  skew:          # monitor-3: training against serving data"
+    );
+    let _ = writeln!(
+        out,
+        "#    - {{reference: {dataset}, current: data/serving_sample.csv}}"
+    );
+    let _ = writeln!(
+        out,
+        "#  stability:     # monitor-5: NaN or infinity in predictions and metrics"
+    );
+    let _ = writeln!(out, "#    - {{files: [{metrics}]}}");
+    out.push_str("#  staleness:     # model-4, monitor-4\n#    - {artifacts: [models/model.pkl], max_age: 30d}\n");
     out.push_str(
         "\n# When the run fails (exit code 1). Flags such as --min-score override these.\n",
     );
@@ -268,6 +308,18 @@ mod tests {
         assert_eq!(config.scan.exclude, vec!["data/raw/**", "*weird: dir/**"]);
         assert!(text.contains("# Datasets found (25):"));
         assert!(text.contains("… and 15 more"));
+        assert!(text.contains("#    - {data: data/raw/part-0.csv, schema: schemas/train.yaml}"));
+        // The commented probes, uncommented, are a valid config too.
+        let block = text
+            .split("probes: {}\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .expect("a probes block");
+        let uncommented = format!("probes:\n{}\n", block.replace("#  ", "  "));
+        let config = crate::config::parse("mlscore.yaml", &uncommented, &["infra-6"])
+            .expect("uncommented probes parse");
+        assert_eq!(config.probes.schema.len(), 1);
+        assert_eq!(config.probes.staleness.len(), 1);
     }
 
     #[test]

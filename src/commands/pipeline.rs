@@ -10,6 +10,7 @@ use crate::config::{self, Config};
 use crate::error::Error;
 use crate::gate::{self, GatePolicy};
 use crate::metrics::{self, MetricSets};
+use crate::probes::configured as probes;
 use crate::repo::{GitRepo, RepoIndex, ScanOptions, DEFAULT_MAX_FILE_SIZE};
 use crate::report::{BaseScore, BaseSection, Report};
 use crate::rubric::{self, Catalogue, CiLink, Evidence};
@@ -24,6 +25,8 @@ pub struct Revisions<'a> {
     pub base: Option<&'a str>,
     /// The head revision; the working tree when absent.
     pub head: Option<&'a str>,
+    /// Run the configured probes on the working tree (`check` and `ci`).
+    pub run_probes: bool,
 }
 
 /// Prints phase timings to stderr when `MLSCORE_TIMINGS` is set; for profiling
@@ -79,7 +82,22 @@ pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Res
     load_custom_checks(&mut head_catalogue, &head_index)?;
     let head_ci = CiModel::build(&head_index);
     timer.lap("ci");
-    let extra = probe_evidence(&config, &loaded_text(loaded.path.as_deref()), &head_ci);
+    let config_text = loaded_text(loaded.path.as_deref());
+    let outcomes = (revs.run_probes && revs.head.is_none() && !source.no_probes).then(|| {
+        let ctx = probes::Context {
+            root,
+            index: &head_index,
+        };
+        probes::run_all(&config.probes, &head_catalogue, &config_text, &ctx)
+    });
+    timer.lap("probes");
+    let extra = probe_evidence(
+        &config,
+        &config_text,
+        &head_ci,
+        &head_catalogue,
+        outcomes.as_deref(),
+    );
     let assessment = rubric::assess_with(
         &head_catalogue,
         &head_index,
@@ -100,6 +118,9 @@ pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Res
         head_index.files().len(),
     );
     report.head = revs.head.map(str::to_string);
+    if let Some(outcomes) = outcomes {
+        report.set_probes(outcomes);
+    }
 
     let mut metric_files = metrics::files(&head_index, &config.metrics);
     let (head_sets, head_errors) = metrics::read(&head_index, &metric_files);
@@ -117,7 +138,7 @@ pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Res
                 .text(config::CONFIG_NAMES[0])
                 .unwrap_or("")
                 .to_string();
-            let extra = probe_evidence(&base_config, &base_text, &base_ci);
+            let extra = probe_evidence(&base_config, &base_text, &base_ci, &catalogue, None);
             let base = rubric::assess_with(
                 &catalogue,
                 &base_index,
@@ -193,10 +214,20 @@ fn config_for_base(head: &Config) -> Config {
     }
 }
 
-/// Evidence from mlscore's own probes configured in mlscore.yaml: metric
-/// policies are the `regression` probe (monitor-6 for latency, throughput and
-/// memory; monitor-7 and infra-4 for quality). Automated when CI runs mlscore.
-fn probe_evidence(config: &Config, text: &str, ci: &CiModel) -> Vec<(String, Evidence)> {
+/// Evidence from mlscore's own probes configured in mlscore.yaml, automated
+/// when CI runs mlscore:
+/// - metric policies are the `regression` probe (monitor-6 for latency,
+///   throughput and memory; monitor-7 and infra-4 for quality);
+/// - every other probe is evidence for the tests whose check files name it:
+///   when it ran (`outcomes`), if it could run, pass or fail; when it was not
+///   run (the base revision, `--no-probes`), because it is configured.
+fn probe_evidence(
+    config: &Config,
+    text: &str,
+    ci: &CiModel,
+    catalogue: &Catalogue,
+    outcomes: Option<&[probes::ProbeOutcome]>,
+) -> Vec<(String, Evidence)> {
     let mlscore = ci.mlscore_command().and_then(|command| {
         let index = ci.commands.iter().position(|c| std::ptr::eq(c, command))?;
         let automatic = ci.jobs.get(command.job).is_some_and(|j| j.automatic);
@@ -211,7 +242,54 @@ fn probe_evidence(config: &Config, text: &str, ci: &CiModel) -> Vec<(String, Evi
             automatic,
         ))
     });
+    let automated = mlscore.as_ref().is_some_and(|(_, automatic)| *automatic);
+    let ci_link = mlscore.as_ref().map(|(link, _)| link.clone());
     let mut found = Vec::new();
+    let evidence = |what: String, line: Option<usize>, excerpt: String| Evidence {
+        what,
+        path: config::CONFIG_NAMES[0].into(),
+        line,
+        excerpt: Some(excerpt),
+        automated,
+        ci: ci_link.clone(),
+    };
+    match outcomes {
+        Some(outcomes) => {
+            for o in outcomes
+                .iter()
+                .filter(|o| o.status != probes::ProbeStatus::Error)
+            {
+                let verdict = match o.status {
+                    probes::ProbeStatus::Passed => "passed",
+                    _ => "failed",
+                };
+                for test in &o.tests {
+                    found.push((
+                        test.clone(),
+                        evidence(
+                            format!("{} probe run by mlscore ({verdict})", o.probe),
+                            o.config_line,
+                            o.name.clone(),
+                        ),
+                    ));
+                }
+            }
+        }
+        None => {
+            for c in probes::configured(&config.probes, catalogue, text) {
+                for test in &c.tests {
+                    found.push((
+                        test.clone(),
+                        evidence(
+                            format!("{} probe configured for mlscore", c.probe),
+                            c.config_line,
+                            c.name.clone(),
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     for (pattern, policy) in &config.metrics.policies {
         let judges = policy.min.is_some()
             || policy.max.is_some()
@@ -229,14 +307,11 @@ fn probe_evidence(config: &Config, text: &str, ci: &CiModel) -> Vec<(String, Evi
         for test in tests {
             found.push((
                 test.to_string(),
-                Evidence {
-                    what: "metric policy checked by mlscore (regression probe)".into(),
-                    path: config::CONFIG_NAMES[0].into(),
+                evidence(
+                    "metric policy checked by mlscore (regression probe)".into(),
                     line,
-                    excerpt: Some(pattern.clone()),
-                    automated: mlscore.as_ref().is_some_and(|(_, automatic)| *automatic),
-                    ci: mlscore.as_ref().map(|(link, _)| link.clone()),
-                },
+                    pattern.clone(),
+                ),
             ));
         }
     }

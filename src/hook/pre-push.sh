@@ -41,16 +41,21 @@ fi
 # The base is what the branch is meant to merge into: its upstream, else the
 # remote's default branch; with neither (a first push), the score alone.
 remote=${1:-origin}
+# Extra `mlscore check` arguments for this push, e.g.
+# MLSCORE_PRE_PUSH_ARGS=--no-probes git push (split on spaces on purpose).
+extra=${MLSCORE_PRE_PUSH_ARGS:-}
 base=$(git rev-parse --abbrev-ref --symbolic-full-name '@{upstream}' 2>/dev/null) || base=
 if [ -z "$base" ] || ! git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
     base=$(git rev-parse --abbrev-ref "refs/remotes/$remote/HEAD" 2>/dev/null) || base=
 fi
 if [ -n "$base" ] && git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
     echo "mlscore: checking $scope against $base before the push" >&2
-    mlscore check "$scope" --base "$base" --format human </dev/null >&2
+    # shellcheck disable=SC2086
+    mlscore check "$scope" --base "$base" --format human $extra </dev/null >&2
 else
     echo "mlscore: no upstream branch and no $remote/HEAD to compare with; checking $scope alone" >&2
-    mlscore check "$scope" --format human </dev/null >&2
+    # shellcheck disable=SC2086
+    mlscore check "$scope" --format human $extra </dev/null >&2
 fi
 status=$?
 

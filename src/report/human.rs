@@ -162,6 +162,42 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
     out
 }
 
+/// The probes that ran: one line each, then what failed, indented.
+pub fn probes(report: &Report, color: bool) -> String {
+    use crate::probes::configured::ProbeStatus;
+    let paint = |text: &str, style: Style| {
+        if color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    let mut out = paint("Probes", Style::new().bold());
+    out.push('\n');
+    for p in &report.probes {
+        let mark = match p.status {
+            ProbeStatus::Passed => paint("✓", Style::new().green()),
+            ProbeStatus::Failed => paint("✗", Style::new().red()),
+            ProbeStatus::Error => paint("!", Style::new().red().bold()),
+        };
+        let _ = writeln!(
+            out,
+            "  {mark} {:<13}{} ({}): {}",
+            p.probe,
+            p.name,
+            p.tests.join(", "),
+            p.summary
+        );
+        for detail in p.details.iter().take(p.failures.min(10)) {
+            let _ = writeln!(out, "      {detail}");
+        }
+        if p.failures > 10 {
+            let _ = writeln!(out, "      … {} more (see --format json)", p.failures - 10);
+        }
+    }
+    out
+}
+
 /// The gate's verdict, each condition with its value and threshold.
 pub fn verdict(report: &Report, color: bool) -> String {
     let Some(verdict) = &report.verdict else {
@@ -288,6 +324,11 @@ pub fn render(report: &Report, color: bool) -> String {
         for test in &report.custom_checks {
             write_test(&mut out, test, &paint, dim);
         }
+    }
+
+    if !report.probes.is_empty() {
+        out.push('\n');
+        out.push_str(&probes(report, color));
     }
 
     if !report.next_steps.is_empty() {

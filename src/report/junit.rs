@@ -3,7 +3,8 @@
 //! Suites: `mlscore rubric` (one case per rubric test and custom check; the
 //! score is informational, so a test without evidence is skipped, not failed),
 //! `mlscore metrics` (one case per metric with a policy), `mlscore gate` (one
-//! case per gate condition) and, when probes failed, `mlscore probes`.
+//! case per gate condition) and, when probes ran, `mlscore probes` (one case
+//! per probe).
 //!
 //! Written by hand rather than with quick-junit: quick-junit always writes a
 //! `skipped` attribute on `<testsuites>`, which the Jenkins/Ant schema most
@@ -11,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use super::{FindingKind, Level, Report};
+use super::Report;
 use crate::rubric::{Status, TestResult};
 
 /// One `<testcase>`.
@@ -207,26 +208,32 @@ fn gate(report: &Report) -> Suite {
     }
 }
 
+/// One case per probe that ran: passed, failed (`probe`), or an error when it
+/// could not run (`probe input`).
 fn probes(report: &Report) -> Suite {
+    use crate::probes::configured::ProbeStatus;
     let cases = report
-        .findings
+        .probes
         .iter()
-        .filter(|f| f.level == Level::Error && f.kind == FindingKind::Probe)
-        .map(|f| {
-            let place = match (&f.path, f.line) {
-                (Some(p), Some(l)) => format!(" {p}:{l}"),
-                (Some(p), None) => format!(" {p}"),
-                _ => String::new(),
+        .map(|p| {
+            let text = std::iter::once(p.summary.clone())
+                .chain(p.details.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let failed = |kind| Outcome::Failed {
+                message: p.summary.clone(),
+                kind,
+                text: text.clone(),
             };
             Case {
-                classname: format!("mlscore.probes.{}", f.check),
-                name: format!("{}{place}", f.check),
-                outcome: Outcome::Failed {
-                    message: f.message.clone(),
-                    kind: "probe",
-                    text: f.message.clone(),
+                classname: format!("mlscore.probes.{}", p.probe),
+                name: format!("{} {} ({})", p.probe, p.name, p.tests.join(", ")),
+                outcome: match p.status {
+                    ProbeStatus::Passed => Outcome::Passed,
+                    ProbeStatus::Failed => failed("probe"),
+                    ProbeStatus::Error => failed("probe input"),
                 },
-                system_out: None,
+                system_out: (p.status == ProbeStatus::Passed).then(|| text.clone()),
             }
         })
         .collect();
@@ -371,10 +378,7 @@ mod tests {
         assert!(xml.contains("<testsuite name=\"mlscore rubric\" tests=\"28\" failures=\"0\" errors=\"0\" skipped=\"17\">"), "{xml}");
         assert!(xml.contains("<testsuite name=\"mlscore metrics\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\">"));
         assert!(xml.contains("<testsuite name=\"mlscore gate\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\">"));
-        assert!(
-            !xml.contains("mlscore probes"),
-            "no probe failures, no suite"
-        );
+        assert!(!xml.contains("mlscore probes"), "no probes ran, no suite");
     }
 
     #[test]
@@ -389,19 +393,34 @@ mod tests {
     }
 
     #[test]
-    fn probe_failures_get_their_own_suite() {
-        let mut report = fixture::report();
-        report.findings.push(crate::report::Finding {
-            level: Level::Error,
-            kind: FindingKind::Probe,
-            check: "schema".into(),
-            message: "column age: 3 values above 120".into(),
+    fn every_probe_that_ran_is_a_case() {
+        use crate::probes::configured::{ProbeOutcome, ProbeStatus};
+        let outcome = |probe: &'static str, status, failures| ProbeOutcome {
+            probe,
+            name: "data/train.csv".into(),
+            tests: vec!["data-1".into()],
+            status,
+            summary: format!("{probe} summary"),
+            details: vec!["age: max 130 (allowed 120)".into()],
+            failures,
             path: Some("data/train.csv".into()),
-            line: None,
-        });
+            config_line: Some(3),
+        };
+        let mut report = fixture::report();
+        report.set_probes(vec![
+            outcome("schema", ProbeStatus::Failed, 1),
+            outcome("features", ProbeStatus::Passed, 0),
+            outcome("pii", ProbeStatus::Error, 1),
+        ]);
         let xml = render(&report);
-        assert!(xml.contains("<testsuite name=\"mlscore probes\" tests=\"1\" failures=\"1\""));
-        assert!(xml.contains("name=\"schema data/train.csv\""));
+        assert!(
+            xml.contains("<testsuite name=\"mlscore probes\" tests=\"3\" failures=\"2\""),
+            "{xml}"
+        );
+        assert!(xml.contains("name=\"schema data/train.csv (data-1)\""));
+        assert!(xml.contains("<failure message=\"schema summary\" type=\"probe\">"));
+        assert!(xml.contains("<failure message=\"pii summary\" type=\"probe input\">"));
+        assert!(xml.contains("features summary\nage: max 130 (allowed 120)</system-out>"));
     }
 
     #[test]

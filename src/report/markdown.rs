@@ -902,6 +902,7 @@ pub(crate) mod fixture {
             }),
             head: None,
             metrics,
+            probes: Vec::new(),
             verdict: Some(Verdict {
                 passed: false,
                 advisory: false,
@@ -1065,6 +1066,64 @@ mod tests {
 
     fn ctx() -> RenderContext {
         RenderContext::default()
+    }
+
+    #[test]
+    fn probes_table_shows_each_probe_and_keeps_its_columns_whatever_the_text() {
+        use crate::probes::configured::{ProbeOutcome, ProbeStatus};
+        let mut report = fixture::report();
+        report.set_probes(vec![
+            ProbeOutcome {
+                probe: "slices",
+                name: "preds|<img src=x onerror=alert(1)>".into(),
+                tests: vec!["model-6".into()],
+                status: ProbeStatus::Failed,
+                summary: "1 slice fails | `x`".into(),
+                details: vec![
+                    "country=US: accuracy 0.65 on 180 rows: below min 0.8".into(),
+                    "note that passed".into(),
+                ],
+                failures: 1,
+                path: Some("eval/preds.csv".into()),
+                config_line: Some(4),
+            },
+            ProbeOutcome {
+                probe: "schema",
+                name: "data/train.csv".into(),
+                tests: vec!["data-1".into(), "monitor-2".into()],
+                status: ProbeStatus::Passed,
+                summary: "every rule holds".into(),
+                details: vec![],
+                failures: 0,
+                path: None,
+                config_line: Some(2),
+            },
+        ]);
+        let text = render(Kind::Comment, &report, &ctx()).unwrap();
+        let rows: Vec<&str> = text
+            .lines()
+            .skip_while(|l| *l != "### Probes")
+            .skip(4)
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        assert_eq!(rows.len(), 2, "{text}");
+        for row in &rows {
+            let cells = row.replace("\\|", "").matches('|').count();
+            assert_eq!(cells, 5, "{row}");
+            assert!(!row.contains("<img"), "{row}");
+        }
+        assert!(rows[0].starts_with("| ❌ | slices: preds"), "{}", rows[0]);
+        assert!(rows[0].contains("<br>• country=US: accuracy 0.65 on 180 rows: below min 0.8"));
+        assert!(
+            !rows[0].contains("note that passed"),
+            "notes stay in the JSON"
+        );
+        assert!(rows[1]
+            .contains("| ✅ | schema: data/train.csv | data-1, monitor-2 | every rule holds |"));
+        assert!(
+            text.contains("slices probe \\`preds"),
+            "the failure is also a finding"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::ci::{CiModel, CiSystem};
 use crate::gate::Verdict;
 use crate::metrics::{MetricFileError, MetricRow};
+use crate::probes::configured::{ProbeOutcome, ProbeStatus};
 use crate::repo::ScanWarning;
 use crate::rubric::{Assessment, Band, Section, SectionScore, Status, TestResult};
 
@@ -40,6 +41,9 @@ pub struct Report {
     pub head: Option<String>,
     /// Metrics compared between base and head (or read at head alone).
     pub metrics: Vec<MetricRow>,
+    /// The probes configured in mlscore.yaml, as they ran; empty when none
+    /// ran (none configured, `--no-probes`, or a historical `--head`).
+    pub probes: Vec<ProbeOutcome>,
     /// The gate's verdict, once evaluated.
     pub verdict: Option<Verdict>,
 }
@@ -252,6 +256,7 @@ impl Report {
             base: None,
             head: None,
             metrics: Vec::new(),
+            probes: Vec::new(),
             verdict: None,
         }
     }
@@ -298,6 +303,39 @@ impl Report {
         self.metrics = rows;
     }
 
+    /// Adds the probes that ran, with an error finding for each that failed
+    /// (kind `probe`) or could not run (kind `input`).
+    pub fn set_probes(&mut self, outcomes: Vec<ProbeOutcome>) {
+        for o in &outcomes {
+            let (kind, verb) = match o.status {
+                ProbeStatus::Passed => continue,
+                ProbeStatus::Failed => (FindingKind::Probe, "failed"),
+                ProbeStatus::Error => (FindingKind::Input, "could not run"),
+            };
+            let first = o
+                .details
+                .first()
+                .map(|d| format!(" — {d}"))
+                .unwrap_or_default();
+            self.findings.push(Finding {
+                level: Level::Error,
+                kind,
+                check: o.probe.to_string(),
+                message: format!(
+                    "{} probe `{}` {verb}: {}{first}",
+                    o.probe, o.name, o.summary
+                ),
+                path: o.path.clone().or_else(|| self.config.path.clone()),
+                line: if o.path.is_some() {
+                    None
+                } else {
+                    o.config_line
+                },
+            });
+        }
+        self.probes = outcomes;
+    }
+
     /// The exit code the verdict asks for; 0 when nothing was gated.
     pub fn exit_code(&self) -> i32 {
         self.verdict
@@ -320,6 +358,7 @@ fn next_steps(tests: &[TestResult], sections: &[SectionScore]) -> Vec<NextStep> 
         let of = || tests.iter().filter(|t| t.section == section.section);
         for test in of().filter(|t| t.status == Status::Manual) {
             let action = match test.evidence.first() {
+                Some(e) if e.what.contains("mlscore") => "run mlscore in CI (`mlscore ci` in a workflow step or Jenkins stage); its configured probes then count as automated".to_string(),
                 Some(e) => format!("run `{}` from CI (a workflow step, a Makefile target CI calls, or a test path pytest covers in CI)", e.path),
                 None => "run the existing practice from CI".to_string(),
             };

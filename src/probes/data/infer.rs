@@ -1,12 +1,19 @@
-//! Infers a schema from a data file in one lazy aggregation pass: per column
-//! the type, null fraction, numeric range, distinct values (kept as the allowed
-//! set when there are few), and uniqueness.
+//! Infers a schema from a data file in one streamed aggregation pass: per
+//! column the type, null fraction, numeric range, distinct values (kept as the
+//! allowed set when there are few), and uniqueness.
+//!
+//! Memory stays bounded: a text column's domain is collected only up to one
+//! value more than is kept ([`Domain`]), and uniqueness is decided by a
+//! [`DistinctCounter`] that stops at the first repeated value.
 
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 
-use super::read;
+use super::progress::Progress;
+use super::read::{self, Aggregate, DistinctCounter, Source};
 use super::schema::{ColumnRules, ColumnType, DataSchema, RowBounds, Scalar};
 use super::DataError;
 
@@ -34,48 +41,59 @@ pub fn column_type(dtype: &DataType) -> Option<ColumnType> {
     }
 }
 
+/// Memory for the hashes of the columns that may be unique, shared among
+/// them; beyond it hashes spill to a temporary file.
+const DISTINCT_BUDGET: usize = 64 << 20;
+
 /// Infers the schema of `path`. String columns with at most `max_categories`
 /// distinct values get an `allowed` list.
 pub fn infer(path: &Path, max_categories: usize) -> Result<Inferred, DataError> {
-    let mut frame = read::scan(path)?;
-    let columns = read::columns(path, &mut frame)?;
+    let source = Source::open(path)?;
+    let columns = source.schema();
 
-    let mut exprs = vec![len().alias("rows")];
+    // Floats are never proposed as unique; every other column may be.
+    let may_be_unique = |dtype: &DataType| column_type(dtype).is_some() && !dtype.is_float();
+    let candidates = columns.iter_values().filter(|d| may_be_unique(d)).count();
+    let budget = DISTINCT_BUDGET / candidates.max(1);
+    let counters: Vec<Option<DistinctCounter>> = columns
+        .iter_values()
+        .map(|d| may_be_unique(d).then(|| DistinctCounter::new(budget, true)))
+        .collect();
+    let domains: Vec<Option<Domain>> = columns
+        .iter_values()
+        .map(|d| (column_type(d) == Some(ColumnType::String)).then(|| Domain::new(max_categories)))
+        .collect();
+
+    let bar = Progress::start(
+        &format!("inferring {}", path.display()),
+        read::file_size(path),
+    );
+    let mut exprs = vec![Aggregate::sum(len(), "rows")];
     for (i, (name, dtype)) in columns.iter().enumerate() {
         let c = || col(name.clone());
-        exprs.push(c().null_count().alias(format!("nulls{i}")));
-        exprs.push(c().drop_nulls().n_unique().alias(format!("distinct{i}")));
-        match column_type(dtype) {
-            Some(ColumnType::Int | ColumnType::Float) => {
-                exprs.push(c().min().alias(format!("min{i}")));
-                exprs.push(c().max().alias(format!("max{i}")));
-                if dtype.is_float() {
-                    exprs.push(
-                        c().is_nan()
-                            .or(c().is_infinite())
-                            .sum()
-                            .alias(format!("nonfinite{i}")),
-                    );
-                }
+        // The null count reads every row: the counters ride along on it.
+        let mut observed = c();
+        if i == 0 {
+            observed = bar.count_rows(observed);
+        }
+        if let Some(counter) = &counters[i] {
+            observed = counter.observe(observed);
+        }
+        if let Some(domain) = &domains[i] {
+            observed = domain.observe(observed);
+        }
+        exprs.push(Aggregate::sum(observed.null_count(), format!("nulls{i}")));
+        if matches!(column_type(dtype), Some(ColumnType::Int | ColumnType::Float)) {
+            exprs.push(Aggregate::min(c().min(), format!("min{i}")));
+            exprs.push(Aggregate::max(c().max(), format!("max{i}")));
+            if dtype.is_float() {
+                let nonfinite = c().is_nan().or(c().is_infinite()).sum();
+                exprs.push(Aggregate::sum(nonfinite, format!("nonfinite{i}")));
             }
-            Some(ColumnType::String) => {
-                // At most one more than kept: enough to know the domain is too big.
-                exprs.push(
-                    c().cast(DataType::String)
-                        .drop_nulls()
-                        .unique()
-                        .head(Some(max_categories + 1))
-                        .implode()
-                        .alias(format!("domain{i}")),
-                );
-            }
-            _ => {}
         }
     }
-    let stats = frame
-        .select(exprs)
-        .collect()
-        .map_err(|err| read::read_error(path, &err))?;
+    let stats = source.aggregate(&exprs, &bar)?;
+    bar.finish();
     let get = |name: &str| -> AnyValue<'static> {
         stats
             .column(name)
@@ -97,7 +115,6 @@ pub fn infer(path: &Path, max_categories: usize) -> Result<Inferred, DataError> 
     for (i, (name, dtype)) in columns.iter().enumerate() {
         let kind = column_type(dtype);
         let nulls = count(&format!("nulls{i}"));
-        let distinct = count(&format!("distinct{i}"));
         let mut rules = ColumnRules {
             kind,
             ..Default::default()
@@ -117,25 +134,84 @@ pub fn infer(path: &Path, max_categories: usize) -> Result<Inferred, DataError> 
             }
         }
         let non_null = rows - nulls;
-        if non_null > 1 && distinct == non_null && !dtype.is_float() {
+        let unique = match &counters[i] {
+            Some(counter) => counter
+                .finish()
+                .map_err(|err| DataError::Read {
+                    path: path.display().to_string(),
+                    reason: format!("cannot spill uniqueness hashes to a temporary file: {err}"),
+                    help: "free space in the temporary folder, or point TMPDIR at a bigger one"
+                        .into(),
+                })?
+                .all_distinct(),
+            None => false,
+        };
+        let allowed = domains[i].as_ref().and_then(Domain::values);
+        if non_null > 1 && unique {
             rules.unique = Some(true);
-        } else if kind == Some(ColumnType::String)
-            && distinct > 0
-            && distinct as usize <= max_categories
-        {
-            if let AnyValue::List(values) = get(&format!("domain{i}")) {
-                let mut allowed: Vec<String> = values
-                    .str()
-                    .map(|s| s.into_iter().flatten().map(str::to_string).collect())
-                    .unwrap_or_default();
-                allowed.sort();
-                rules.allowed = Some(allowed.into_iter().map(Scalar::Text).collect());
-                rules.unseen_tolerance = Some(0.0);
-            }
+        } else if let Some(allowed) = allowed.filter(|values| !values.is_empty()) {
+            rules.allowed = Some(allowed.into_iter().map(Scalar::Text).collect());
+            rules.unseen_tolerance = Some(0.0);
         }
         schema.columns.insert(name.to_string(), rules);
     }
     Ok(Inferred { schema, rows })
+}
+
+/// The distinct non-null values of a text column, collected while the column
+/// streams, as long as there are at most `limit` of them. Once there are more
+/// the set is dropped and later batches are skipped, so memory stays at
+/// `limit + 1` values (polars' `unique` would keep every distinct value).
+#[derive(Clone)]
+struct Domain {
+    seen: Arc<Mutex<Option<BTreeSet<String>>>>,
+    limit: usize,
+}
+
+impl Domain {
+    fn new(limit: usize) -> Domain {
+        Domain {
+            seen: Arc::new(Mutex::new(Some(BTreeSet::new()))),
+            limit,
+        }
+    }
+
+    /// `expr` unchanged; every batch it evaluates adds its distinct values.
+    fn observe(&self, expr: Expr) -> Expr {
+        let domain = self.clone();
+        expr.map(
+            move |column: Column| {
+                domain.add(&column)?;
+                Ok(column)
+            },
+            |_: &Schema, field: &Field| Ok(field.clone()),
+        )
+    }
+
+    fn add(&self, column: &Column) -> PolarsResult<()> {
+        if self.lock().is_none() {
+            return Ok(());
+        }
+        let values = column.drop_nulls().unique()?.cast(&DataType::String)?;
+        let values = values.str()?;
+        let mut seen = self.lock();
+        if let Some(set) = seen.as_mut() {
+            set.extend(values.into_iter().flatten().map(str::to_string));
+            if set.len() > self.limit {
+                *seen = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<BTreeSet<String>>> {
+        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The values, sorted, or `None` when there were more than the limit.
+    fn values(&self) -> Option<Vec<String>> {
+        self.lock().as_ref().map(|set| set.iter().cloned().collect())
+    }
 }
 
 /// A numeric aggregate as a schema scalar (`None` for null or NaN).

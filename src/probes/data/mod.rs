@@ -6,8 +6,10 @@
 //! data (plus tiny example queries for the rules that failed).
 
 pub mod infer;
+pub mod progress;
 pub mod read;
 pub mod schema;
+pub mod skew;
 pub mod validate;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};

@@ -10,6 +10,10 @@
 //!   country: {type: string, max_null_fraction: 0.01, allowed: [DE, FR, US], unseen_tolerance: 0}
 //!   id: {type: int, unique: true}
 //! ```
+//!
+//! An optional `skew:` block, at the top and in any column, sets the drift
+//! thresholds `mlscore data skew` applies ([`SkewThresholds`]); a column's
+//! block overrides the top-level one key by key.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,6 +21,7 @@ use std::fmt;
 use miette::{NamedSource, SourceSpan};
 use serde::{Deserialize, Serialize};
 
+use super::skew::SkewThresholds;
 use super::DataError;
 use crate::yaml_span;
 
@@ -33,6 +38,9 @@ pub struct DataSchema {
     /// The rules of each column, by column name.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnRules>,
+    /// Drift thresholds for `mlscore data skew`, for every column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skew: Option<SkewThresholds>,
 }
 
 /// Bounds on the number of rows; either may be absent.
@@ -158,6 +166,9 @@ pub struct ColumnRules {
     /// `true`: no NaN, +Inf or -Inf.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finite: Option<bool>,
+    /// Drift thresholds for this column, over the schema's top-level `skew:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skew: Option<SkewThresholds>,
 }
 
 /// Parses and checks schema text; `name` (the file's path) is used in messages.
@@ -176,6 +187,26 @@ pub fn parse(name: &str, text: &str) -> Result<DataSchema, DataError> {
             crate::yaml_span::explain_error(&err, ("rules", "data schema reference"));
         invalid(message, yaml_span::error_span(&err), "here", help)
     })?;
+    let skew_blocks = schema
+        .skew
+        .iter()
+        .map(|block| (vec!["skew"], block))
+        .chain(schema.columns.iter().filter_map(|(column, rules)| {
+            let block = rules.skew.as_ref()?;
+            Some((vec!["columns", column.as_str(), "skew"], block))
+        }));
+    for (mut path, block) in skew_blocks {
+        if let Err(err) = block.check() {
+            let dotted = path.join(".");
+            path.push(err.key);
+            return Err(invalid(
+                format!("{dotted}.{err}"),
+                yaml_span::key_span(text, &path),
+                "out of range",
+                err.help,
+            ));
+        }
+    }
     for (column, rules) in &schema.columns {
         let at = |key: &str| yaml_span::key_span(text, &["columns", column, key]);
         for (key, value) in [
@@ -229,6 +260,9 @@ pub fn to_yaml(schema: &DataSchema, header: &str) -> String {
     }
     if schema.extra_columns == ExtraColumns::Deny {
         out.push_str("extra_columns: deny\n");
+    }
+    if let Some(skew) = &schema.skew {
+        out.push_str(&format!("skew: {}\n", flow(skew)));
     }
     out.push_str("columns:\n");
     for (name, rules) in &schema.columns {
@@ -335,5 +369,60 @@ mod tests {
         };
         assert!(message.contains("unknown field `maximum`"), "{message}");
         assert!(help.contains("did you mean `max`"), "{help}");
+    }
+
+    const SKEW: &str = "skew:\n  psi: 0.3\n  ks_p_value: off\ncolumns:\n  age:\n    type: int\n    skew:\n      psi: 0.5\n  country: {type: string, skew: {unseen: 0}}\n";
+
+    #[test]
+    fn skew_blocks_parse_and_round_trip() {
+        use crate::probes::data::skew::Threshold;
+        let schema = parse("s.yaml", SKEW).unwrap();
+        let top = schema.skew.unwrap();
+        assert_eq!(top.psi, Some(Threshold::Limit(0.3)));
+        assert_eq!(top.ks_p_value, Some(Threshold::Off));
+        assert_eq!(top.linf, None);
+        let age = schema.columns["age"].skew.unwrap();
+        assert_eq!(age.psi, Some(Threshold::Limit(0.5)));
+        let country = schema.columns["country"].skew.unwrap();
+        assert_eq!(country.unseen, Some(Threshold::Limit(0.0)));
+
+        let text = to_yaml(&schema, "with thresholds");
+        assert!(text.contains("skew: {psi: 0.3, ks_p_value: off}\n"), "{text}");
+        assert!(
+            text.contains("  country: {type: string, skew: {unseen: 0.0}}\n"),
+            "{text}"
+        );
+        assert_eq!(parse("s.yaml", &text).unwrap(), schema);
+    }
+
+    #[test]
+    fn unknown_skew_key_names_its_line_and_the_fix() {
+        let text = SKEW.replace("      psi: 0.5", "      pssi: 0.5");
+        let err = parse("s.yaml", &text).unwrap_err();
+        let DataError::Schema {
+            message, help, span, ..
+        } = err
+        else {
+            panic!("not a schema error")
+        };
+        assert!(message.contains("unknown field `pssi`"), "{message}");
+        assert!(help.contains("did you mean `psi`"), "{help}");
+        assert_eq!(yaml_span::line_of(&text, span.offset()), 8);
+    }
+
+    #[test]
+    fn out_of_range_skew_threshold_points_at_its_key() {
+        let text = SKEW.replace("      psi: 0.5", "      linf: 2");
+        let err = parse("s.yaml", &text).unwrap_err();
+        let DataError::Schema {
+            message, help, span, ..
+        } = err
+        else {
+            panic!("not a schema error")
+        };
+        assert_eq!(message, "columns.age.skew.linf: 2 is not a valid threshold");
+        assert!(help.contains("between 0 and 1"), "{help}");
+        assert_eq!(&text[span.offset()..span.offset() + span.len()], "linf");
+        assert_eq!(yaml_span::line_of(&text, span.offset()), 8);
     }
 }

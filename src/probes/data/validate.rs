@@ -1,7 +1,9 @@
 //! Validates a data file against a schema. Every rule's aggregate goes into
-//! ONE lazy `select`, collected once; then each rule compares its aggregate
-//! with its threshold. Only a rule that fails runs a second, tiny query for up
-//! to three example values.
+//! ONE lazy `select`, collected once with the streaming engine; then each rule
+//! compares its aggregate with its threshold. Only a rule that fails runs a
+//! second, tiny query (filtered, limited, also streamed) for up to three
+//! example values. Uniqueness is counted in bounded memory by
+//! [`read::DistinctCounter`], not by polars' `n_unique`.
 
 use std::path::Path;
 
@@ -10,12 +12,17 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::infer::column_type;
-use super::read;
+use super::progress::Progress;
+use super::read::{self, Aggregate, DistinctCount, DistinctCounter, Source};
 use super::schema::{ColumnRules, ColumnType, DataSchema, ExtraColumns, Scalar};
 use super::DataError;
 
 /// How many example values a violation shows.
 pub const EXAMPLES: usize = 3;
+
+/// Memory for the hashes of `unique` columns, shared among them; beyond it
+/// hashes spill to a temporary file.
+const DISTINCT_BUDGET: usize = 64 << 20;
 
 /// Whether a finding fails the data gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,14 +79,22 @@ struct Planned<'a> {
     index: usize,
     dtype: DataType,
     rules: &'a ColumnRules,
+    /// Counts distinct values for the `unique` rule.
+    distinct: Option<DistinctCounter>,
 }
 
 /// Validates `path` against `schema`.
 pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataError> {
-    let mut frame = read::scan(path)?;
-    let columns = read::columns(path, &mut frame)?;
+    let source = Source::open(path)?;
+    let columns = source.schema();
     let mut violations = Vec::new();
 
+    let unique_columns = schema
+        .columns
+        .iter()
+        .filter(|(name, r)| r.unique == Some(true) && columns.contains(name.as_str()))
+        .count();
+    let budget = DISTINCT_BUDGET / unique_columns.max(1);
     let mut planned = Vec::new();
     for (index, (name, rules)) in schema.columns.iter().enumerate() {
         match columns.get(name.as_str()) {
@@ -88,6 +103,8 @@ pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataErro
                 index,
                 dtype: dtype.clone(),
                 rules,
+                distinct: (rules.unique == Some(true))
+                    .then(|| DistinctCounter::new(budget, false)),
             }),
             None if rules.required != Some(false) => violations.push(Violation {
                 level: Level::Error,
@@ -102,20 +119,24 @@ pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataErro
         }
     }
 
-    let mut exprs = vec![len().alias("rows")];
+    let bar = Progress::start(
+        &format!("validating {}", path.display()),
+        read::file_size(path),
+    );
+    let mut exprs = vec![Aggregate::sum(len(), "rows")];
     // Every column is parsed (a cheap null count each), so a malformed row is
-    // found even in a column no rule names.
+    // found even in a column no rule names. The first also counts rows for
+    // the progress spinner.
     for (j, name) in columns.iter_names().enumerate() {
-        exprs.push(col(name.clone()).null_count().alias(format!("parsed{j}")));
+        let c = col(name.clone());
+        let c = if j == 0 { bar.count_rows(c) } else { c };
+        exprs.push(Aggregate::sum(c.null_count(), format!("parsed{j}")));
     }
     for p in &planned {
         exprs.extend(aggregates(p));
     }
-    let stats = frame
-        .clone()
-        .select(exprs)
-        .collect()
-        .map_err(|err| read::read_error(path, &err))?;
+    let stats = source.aggregate(&exprs, &bar)?;
+    bar.finish();
     let get = |alias: &str| -> AnyValue<'static> {
         stats
             .column(alias)
@@ -162,12 +183,21 @@ pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataErro
     }
 
     let mut warnings = Vec::new();
+    // The `unique` rule finds its examples while counting repeats.
+    let mut unique_examples: Vec<(&str, Vec<String>)> = Vec::new();
     for p in &planned {
         let i = p.index;
         let r = p.rules;
         let column = || Some(p.name.to_string());
         let nulls = count(&format!("nulls{i}"));
         let non_null = rows - nulls.min(rows);
+        let unique = match &p.distinct {
+            Some(counter) => {
+                let seen = counter.finish().map_err(|err| spill_error(path, &err))?;
+                Some(repeats(&source, p, &seen)?)
+            }
+            None => None,
+        };
         let mut push = |rule: &'static str, observed: Value, threshold: Value, n: u64| {
             violations.push(Violation {
                 level: Level::Error,
@@ -258,16 +288,15 @@ pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataErro
                 push("pattern", Value::from(n), Value::from(pattern.clone()), n);
             }
         }
-        if r.unique == Some(true) {
-            let distinct = count(&format!("distinct{i}"));
-            let repeats = non_null.saturating_sub(distinct);
+        if let Some((repeats, examples)) = unique {
             if repeats > 0 {
                 push(
                     "unique",
-                    Value::from(distinct),
+                    Value::from(non_null - repeats),
                     Value::from(non_null),
                     repeats,
                 );
+                unique_examples.push((p.name, examples));
             }
         }
         if r.finite == Some(true) && p.dtype.is_float() {
@@ -293,13 +322,19 @@ pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataErro
     // Examples: one tiny query per failing rule, filtered and limited.
     for v in &mut violations {
         let Some(name) = &v.column else { continue };
+        if v.rule == "unique" {
+            if let Some((_, examples)) = unique_examples.iter().find(|(n, _)| n == name) {
+                v.examples = examples.clone();
+            }
+            continue;
+        }
         let Some(p) = planned.iter().find(|p| p.name == name.as_str()) else {
             continue;
         };
-        if let Some(query) = example_query(&frame, p, v.rule) {
-            v.examples = query
-                .limit(EXAMPLES as IdxSize)
-                .collect()
+        if let Some(query) = example_query(p, v.rule) {
+            // Pieces are read only until the examples are found.
+            v.examples = source
+                .first_rows(&query, EXAMPLES)
                 .ok()
                 .and_then(|df| df.columns().first().cloned())
                 .map(|c| {
@@ -319,60 +354,127 @@ pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataErro
     })
 }
 
-/// The aggregate expressions a column's rules need, aliased by rule and index.
-fn aggregates(p: &Planned) -> Vec<Expr> {
+/// The aggregates a column's rules need, named by rule and index.
+fn aggregates(p: &Planned) -> Vec<Aggregate> {
     let i = p.index;
     let r = p.rules;
     let c = || col(p.name);
-    let mut exprs = vec![c().null_count().alias(format!("nulls{i}"))];
+    let counted = match &p.distinct {
+        Some(counter) => counter.observe(c()),
+        None => c(),
+    };
+    let mut aggregates = vec![Aggregate::sum(counted.null_count(), format!("nulls{i}"))];
     if column_type(&p.dtype).is_some() {
         // min/max serve the range rules and the constant-column warning.
-        exprs.push(c().min().alias(format!("min{i}")));
-        exprs.push(c().max().alias(format!("max{i}")));
+        aggregates.push(Aggregate::min(c().min(), format!("min{i}")));
+        aggregates.push(Aggregate::max(c().max(), format!("max{i}")));
     }
     if let Some(pred) = below(p) {
-        exprs.push(pred.sum().alias(format!("below{i}")));
+        aggregates.push(Aggregate::sum(pred.sum(), format!("below{i}")));
     }
     if let Some(pred) = above(p) {
-        exprs.push(pred.sum().alias(format!("above{i}")));
+        aggregates.push(Aggregate::sum(pred.sum(), format!("above{i}")));
     }
     if let Some(allowed) = &r.allowed {
-        exprs.push(unseen(c(), allowed).sum().alias(format!("unseen{i}")));
+        aggregates.push(Aggregate::sum(unseen(c(), allowed).sum(), format!("unseen{i}")));
     }
     if let Some(pattern) = &r.pattern {
-        exprs.push(mismatch(c(), pattern).sum().alias(format!("nomatch{i}")));
-    }
-    if r.unique == Some(true) {
-        exprs.push(c().drop_nulls().n_unique().alias(format!("distinct{i}")));
+        aggregates.push(Aggregate::sum(mismatch(c(), pattern).sum(), format!("nomatch{i}")));
     }
     if r.finite == Some(true) && p.dtype.is_float() {
-        exprs.push(nonfinite(c()).sum().alias(format!("nonfinite{i}")));
+        aggregates.push(Aggregate::sum(nonfinite(c()).sum(), format!("nonfinite{i}")));
     }
-    exprs
+    aggregates
 }
 
 /// The query listing offending values of `rule`, if the rule has values to show.
-fn example_query(frame: &LazyFrame, p: &Planned, rule: &str) -> Option<LazyFrame> {
-    let c = || col(p.name);
+fn example_query(p: &Planned, rule: &str) -> Option<Box<dyn Fn(LazyFrame) -> LazyFrame>> {
+    let name = p.name.to_string();
     let r = p.rules;
-    let filtered = |predicate: Expr| Some(frame.clone().filter(predicate).select([c()]));
+    let filtered = |predicate: Expr| -> Option<Box<dyn Fn(LazyFrame) -> LazyFrame>> {
+        let name = name.clone();
+        Some(Box::new(move |frame: LazyFrame| {
+            frame.filter(predicate.clone()).select([col(name.as_str())])
+        }))
+    };
+    let c = || col(p.name);
     match rule {
         "min" => filtered(below(p)?),
         "max" => filtered(above(p)?),
         "allowed" => filtered(unseen(c(), r.allowed.as_ref()?)),
         "pattern" => filtered(mismatch(c(), r.pattern.as_ref()?)),
         "finite" => filtered(nonfinite(c())),
-        "unique" => Some(
+        _ => None,
+    }
+}
+
+/// How many values of a `unique` column repeat an earlier one, and up to
+/// three of them. The hash counts say which hashes repeat; one more streamed
+/// query groups just the rows holding those hashes, which gives the values
+/// and, when every repeated hash was kept, the exact count (two different
+/// values sharing a hash are told apart here).
+fn repeats(
+    source: &Source,
+    p: &Planned,
+    seen: &DistinctCount,
+) -> Result<(u64, Vec<String>), DataError> {
+    let by_hash = seen.values - seen.distinct.unwrap_or(seen.values);
+    if by_hash == 0 {
+        return Ok((0, vec![]));
+    }
+    let c = || col(p.name);
+    const N: &str = "__mlscore_repeats";
+    // Per piece: how often each value holding a repeated hash occurs; then
+    // the pieces' counts add up per value.
+    let mut parts = Vec::new();
+    source.each_piece(
+        &|frame| {
             frame
-                .clone()
                 .select([c()])
                 .drop_nulls(None)
+                .filter(read::hash_is_in(c(), &seen.repeated))
                 .group_by([c()])
-                .agg([len().alias("__mlscore_repeats")])
-                .filter(col("__mlscore_repeats").gt(lit(1)))
-                .select([c()]),
-        ),
-        _ => None,
+                .agg([len().cast(DataType::UInt64).alias(N)])
+        },
+        None,
+        &mut |part| {
+            parts.push(part.lazy());
+            true
+        },
+    )?;
+    let path = source.path();
+    let groups = concat(parts, UnionArgs::default())
+        .and_then(|all| {
+            all.group_by([c()])
+                .agg([col(N).sum()])
+                .filter(col(N).gt(lit(1)))
+                .sort([p.name], SortMultipleOptions::default())
+                .collect()
+        })
+        .map_err(|err| read::read_error(path, &err))?;
+    let exact: u64 = groups
+        .column(N)
+        .ok()
+        .and_then(|c| c.as_materialized_series().sum::<u64>().ok())
+        .map_or(0, |total| total - groups.height() as u64);
+    let examples = groups
+        .column(p.name)
+        .map(|c| {
+            (0..c.len().min(EXAMPLES))
+                .filter_map(|k| c.get(k).ok().map(|v| display(&v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let count = if seen.repeated_complete { exact } else { by_hash };
+    Ok((count, examples))
+}
+
+/// The temporary file for uniqueness hashes failed (full disk, say).
+fn spill_error(path: &Path, err: &std::io::Error) -> DataError {
+    DataError::Read {
+        path: path.display().to_string(),
+        reason: format!("cannot spill uniqueness hashes to a temporary file: {err}"),
+        help: "free space in the temporary folder, or point TMPDIR at a bigger one".into(),
     }
 }
 
@@ -398,13 +500,25 @@ fn without_nan(p: &Planned, predicate: Expr) -> Expr {
 }
 
 /// True where a non-null value is outside `allowed` (compared as text).
+///
+/// Not `Expr::is_in`: the streaming engine runs `is_in` against a literal as
+/// a semi-join whose build phase stalls the scan's other consumers, and the
+/// scan then buffers the whole file in memory (10 GB on a 4 GiB CSV). The
+/// same hash lookup run batch by batch as an elementwise function streams.
 fn unseen(column: Expr, allowed: &[Scalar]) -> Expr {
     let values: Vec<String> = allowed.iter().map(Scalar::to_string).collect();
-    let set = Series::new("allowed".into(), values);
-    column
-        .cast(DataType::String)
-        .is_in(lit(set).implode(), false)
-        .not()
+    // `is_in` looks values up in a one-row list.
+    let set = Series::new(
+        "allowed".into(),
+        [Series::new("allowed".into(), values)],
+    );
+    column.cast(DataType::String).map(
+        move |batch: Column| {
+            let inside = is_in(batch.as_materialized_series(), &set, false)?;
+            Ok((!inside).into_column())
+        },
+        |_: &Schema, field: &Field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+    )
 }
 
 /// True where a non-null value does not match `pattern` in full.

@@ -1,0 +1,558 @@
+//! The probes a repository configures in the `probes:` section of
+//! `mlscore.yaml`: each runs on the working tree, and each that runs is
+//! evidence for the rubric tests whose check files name it.
+//!
+//! One module per probe holds its configuration and the function that runs it;
+//! this module reads the section, runs every configured probe and
+//! turns what they found into [`ProbeOutcome`]s.
+
+pub mod baseline;
+pub mod fairness;
+pub mod features;
+pub mod frame;
+pub mod pii;
+pub mod predictions;
+pub mod reproducible;
+pub mod schema;
+pub mod skew;
+pub mod slices;
+pub mod stability;
+pub mod staleness;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::value::MetricValue;
+use crate::repo::RepoIndex;
+use crate::rubric::Catalogue;
+
+/// The `probes:` section: each probe is a list, so one repository can check
+/// several datasets or models.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbesConfig {
+    #[serde(default)]
+    pub schema: Vec<schema::SchemaProbe>,
+    #[serde(default)]
+    pub features: Vec<features::FeaturesProbe>,
+    #[serde(default)]
+    pub pii: Vec<pii::PiiProbe>,
+    #[serde(default)]
+    pub skew: Vec<skew::SkewProbe>,
+    #[serde(default)]
+    pub baseline: Vec<baseline::BaselineProbe>,
+    #[serde(default)]
+    pub slices: Vec<slices::SlicesProbe>,
+    #[serde(default)]
+    pub fairness: Vec<fairness::FairnessProbe>,
+    #[serde(default)]
+    pub reproducible: Vec<reproducible::ReproducibleProbe>,
+    #[serde(default)]
+    pub staleness: Vec<staleness::StalenessProbe>,
+    #[serde(default)]
+    pub stability: Vec<stability::StabilityProbe>,
+}
+
+/// Whether a probe passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeStatus {
+    /// It ran and everything it checks holds.
+    Passed,
+    /// It ran and found a problem: an error finding, and the gate fails.
+    Failed,
+    /// It could not run (a missing file, a column that is not there).
+    Error,
+}
+
+/// One configured probe after it ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeOutcome {
+    /// The probe: `schema`, `skew`, ...
+    pub probe: &'static str,
+    /// The entry's `name`, or what it checks (a path).
+    pub name: String,
+    /// The rubric tests it is evidence for.
+    pub tests: Vec<String>,
+    pub status: ProbeStatus,
+    /// One line: what was checked and the verdict.
+    pub summary: String,
+    /// Each measured value that matters, beside its threshold; failures first.
+    pub details: Vec<String>,
+    /// How many of `details` (the first ones) are failures.
+    pub failures: usize,
+    /// The file the outcome is mostly about, repository-relative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The entry's line in mlscore.yaml.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_line: Option<usize>,
+}
+
+/// What a probe found when it ran.
+#[derive(Debug, Clone, Default)]
+pub struct Judgement {
+    pub passed: bool,
+    pub summary: String,
+    /// Failures first, then notes.
+    pub details: Vec<String>,
+    /// How many of `details` are failures.
+    pub failures: usize,
+    pub path: Option<String>,
+}
+
+impl Judgement {
+    /// A judgement that passes when `failures` is empty; the failures lead the
+    /// details, followed by `notes` (values that passed).
+    pub fn from_lists(
+        summary: String,
+        failures: Vec<String>,
+        notes: Vec<String>,
+        path: Option<String>,
+    ) -> Judgement {
+        let passed = failures.is_empty();
+        let count = failures.len();
+        let mut details = failures;
+        details.extend(notes);
+        Judgement {
+            passed,
+            summary,
+            details,
+            failures: count,
+            path,
+        }
+    }
+}
+
+/// Why a probe could not run; the fix goes in `help`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unrunnable {
+    pub message: String,
+    pub help: String,
+    pub path: Option<String>,
+}
+
+impl Unrunnable {
+    pub fn new(message: impl Into<String>, help: impl Into<String>) -> Unrunnable {
+        Unrunnable {
+            message: message.into(),
+            help: help.into(),
+            path: None,
+        }
+    }
+
+    pub fn at(mut self, path: impl Into<String>) -> Unrunnable {
+        self.path = Some(path.into());
+        self
+    }
+}
+
+impl From<crate::probes::data::DataError> for Unrunnable {
+    fn from(err: crate::probes::data::DataError) -> Unrunnable {
+        use crate::probes::data::DataError;
+        match err {
+            DataError::Read { path, reason, help } => {
+                Unrunnable::new(format!("cannot read {path}: {reason}"), help).at(path)
+            }
+            DataError::Format { path } => Unrunnable::new(
+                format!("cannot read {path}: unknown data format"),
+                "name the file .csv, .tsv, .csv.gz, .parquet, .jsonl or .ndjson",
+            )
+            .at(path),
+            DataError::Schema {
+                path,
+                message,
+                source_code,
+                span,
+                help,
+                ..
+            } => {
+                let line = crate::yaml_span::line_of(source_code.inner(), span.offset());
+                Unrunnable::new(format!("{path}:{line}: {message}"), help).at(path)
+            }
+            DataError::Write { path, reason } => {
+                Unrunnable::new(format!("cannot write {path}: {reason}"), "").at(path)
+            }
+        }
+    }
+}
+
+/// What every probe needs to run: where the repository is and what is in it.
+pub struct Context<'a> {
+    pub root: &'a Path,
+    pub index: &'a RepoIndex,
+}
+
+impl Context<'_> {
+    /// The files a configured path names: a glob matches indexed files; a plain
+    /// path may also be a file git ignores (data pulled by `dvc pull`).
+    pub fn resolve(&self, pattern: &str) -> Result<Vec<String>, Unrunnable> {
+        let pattern = pattern.trim_start_matches("./");
+        if pattern.contains(['*', '?', '[', '{']) {
+            let glob = crate::glob::compile(pattern)
+                .map_err(|why| {
+                    Unrunnable::new(
+                        format!("`{pattern}` is not a valid glob ({why})"),
+                        "globs use `*` within a folder and `**` across folders",
+                    )
+                })?
+                .compile_matcher();
+            let found: Vec<String> = self
+                .index
+                .files()
+                .iter()
+                .filter(|f| glob.is_match(&f.path))
+                .map(|f| f.path.clone())
+                .collect();
+            if found.is_empty() {
+                return Err(Unrunnable::new(
+                    format!("`{pattern}` matches no file in the repository"),
+                    "fix the glob, or check that the files are not excluded by .gitignore or scan.exclude",
+                ));
+            }
+            return Ok(found);
+        }
+        if self.root.join(pattern).is_file() {
+            Ok(vec![pattern.to_string()])
+        } else {
+            Err(Unrunnable::new(
+                format!("`{pattern}` does not exist"),
+                "paths in mlscore.yaml are relative to the repository root; fetch data tracked by DVC with `dvc pull` before running mlscore",
+            )
+            .at(pattern))
+        }
+    }
+
+    /// The one file a configured path names.
+    pub fn resolve_one(&self, pattern: &str) -> Result<String, Unrunnable> {
+        let mut found = self.resolve(pattern)?;
+        if found.len() > 1 {
+            return Err(Unrunnable::new(
+                format!(
+                    "`{pattern}` matches {} files; this setting takes one",
+                    found.len()
+                ),
+                "name one file",
+            ));
+        }
+        Ok(found.remove(0))
+    }
+
+    /// The flattened metrics of one metrics file (JSON, YAML, TOML, CSV, TSV).
+    pub fn metrics(
+        &self,
+        pattern: &str,
+    ) -> Result<(String, BTreeMap<String, MetricValue>), Unrunnable> {
+        let file = self.resolve_one(pattern)?;
+        let format = crate::metrics::parse::Format::of(&file).ok_or_else(|| {
+            Unrunnable::new(
+                format!("cannot tell the format of `{file}`"),
+                "metric files are .json, .yaml, .yml, .toml, .csv or .tsv",
+            )
+            .at(&file)
+        })?;
+        let text = std::fs::read_to_string(self.path(&file)).map_err(|err| {
+            Unrunnable::new(format!("cannot read {file}: {err}"), "check the path").at(&file)
+        })?;
+        let values = crate::metrics::parse::parse(format, &text, None).map_err(|err| {
+            let at = err.line.map(|l| format!(":{l}")).unwrap_or_default();
+            Unrunnable::new(
+                format!("{file}{at}: {}", err.message),
+                "fix the file; the metric diff reads it the same way",
+            )
+            .at(&file)
+        })?;
+        Ok((file, values))
+    }
+
+    /// The absolute path of a repository-relative one.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+}
+
+/// Runs one configured entry.
+type Runner<'a> = Box<dyn Fn(&Context<'_>) -> Result<Judgement, Unrunnable> + Send + Sync + 'a>;
+
+/// One configured entry, ready to run.
+struct Entry<'a> {
+    probe: &'static str,
+    index: usize,
+    name: String,
+    run: Runner<'a>,
+    /// Rubric tests it serves beyond the checks that name the probe, or fewer:
+    /// `None` means "every check that lists the probe".
+    tests: Option<Vec<&'static str>>,
+}
+
+fn entries(config: &ProbesConfig) -> Vec<Entry<'_>> {
+    let mut all: Vec<Entry<'_>> = Vec::new();
+    macro_rules! add {
+        ($field:ident, $probe:literal, $label:expr, $tests:expr) => {
+            for (i, p) in config.$field.iter().enumerate() {
+                all.push(Entry {
+                    probe: $probe,
+                    index: i,
+                    name: p.name.clone().unwrap_or_else(|| $label(p)),
+                    run: Box::new(move |ctx| p.run(ctx)),
+                    tests: $tests(p),
+                });
+            }
+        };
+    }
+    add!(
+        schema,
+        "schema",
+        schema::SchemaProbe::label,
+        |p: &schema::SchemaProbe| Some(p.tests())
+    );
+    add!(features, "features", features::FeaturesProbe::label, |_| {
+        None
+    });
+    add!(pii, "pii", pii::PiiProbe::label, |_| None);
+    add!(skew, "skew", skew::SkewProbe::label, |_| None);
+    add!(baseline, "baseline", baseline::BaselineProbe::label, |_| {
+        None
+    });
+    add!(slices, "slices", slices::SlicesProbe::label, |_| None);
+    add!(fairness, "fairness", fairness::FairnessProbe::label, |_| {
+        None
+    });
+    add!(
+        reproducible,
+        "reproducible",
+        reproducible::ReproducibleProbe::label,
+        |_| None
+    );
+    add!(
+        staleness,
+        "staleness",
+        staleness::StalenessProbe::label,
+        |_| None
+    );
+    add!(
+        stability,
+        "stability",
+        stability::StabilityProbe::label,
+        |_| None
+    );
+    all
+}
+
+/// A configured probe, without running it: what the base revision's config
+/// (or a run with probes off) claims.
+#[derive(Debug, Clone)]
+pub struct Configured {
+    pub probe: &'static str,
+    pub name: String,
+    pub tests: Vec<String>,
+    pub config_line: Option<usize>,
+}
+
+/// The probes `config` configures, with the tests each serves and its line in
+/// `text` (the config file's text).
+pub fn configured(config: &ProbesConfig, catalogue: &Catalogue, text: &str) -> Vec<Configured> {
+    entries(config)
+        .into_iter()
+        .map(|e| Configured {
+            probe: e.probe,
+            tests: tests_of(e.probe, e.tests.as_deref(), catalogue),
+            config_line: line_of(text, e.probe, e.index),
+            name: e.name,
+        })
+        .collect()
+}
+
+/// Runs every configured probe on the working tree at `ctx.root`.
+pub fn run_all(
+    config: &ProbesConfig,
+    catalogue: &Catalogue,
+    text: &str,
+    ctx: &Context<'_>,
+) -> Vec<ProbeOutcome> {
+    // One after another: each polars query already uses every core, and a
+    // polars query started from a rayon task can re-enter polars' own runtime.
+    entries(config)
+        .into_iter()
+        .map(|e| {
+            let tests = tests_of(e.probe, e.tests.as_deref(), catalogue);
+            let config_line = line_of(text, e.probe, e.index);
+            match (e.run)(ctx) {
+                Ok(j) => ProbeOutcome {
+                    probe: e.probe,
+                    name: e.name,
+                    tests,
+                    status: if j.passed {
+                        ProbeStatus::Passed
+                    } else {
+                        ProbeStatus::Failed
+                    },
+                    summary: j.summary,
+                    details: j.details,
+                    failures: j.failures,
+                    path: j.path,
+                    config_line,
+                },
+                Err(u) => ProbeOutcome {
+                    probe: e.probe,
+                    name: e.name,
+                    tests,
+                    status: ProbeStatus::Error,
+                    summary: u.message,
+                    failures: usize::from(!u.help.is_empty()),
+                    details: if u.help.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![format!("fix: {}", u.help)]
+                    },
+                    path: u.path,
+                    config_line,
+                },
+            }
+        })
+        .collect()
+}
+
+fn tests_of(probe: &str, only: Option<&[&'static str]>, catalogue: &Catalogue) -> Vec<String> {
+    catalogue
+        .checks
+        .iter()
+        .filter(|c| c.probes.iter().any(|p| p == probe))
+        .filter(|c| only.is_none_or(|o| o.contains(&c.id.as_str())))
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+fn line_of(text: &str, probe: &str, index: usize) -> Option<usize> {
+    if text.is_empty() {
+        return None;
+    }
+    let span = crate::yaml_span::key_span(text, &["probes", probe, &index.to_string()]);
+    (span.offset() > 0).then(|| crate::yaml_span::line_of(text, span.offset()))
+}
+
+/// A starting `mlscore.yaml` entry for a probe, as `explain` prints it; the
+/// README's "Probes" section documents every key.
+pub fn example(probe: &str) -> Option<&'static str> {
+    Some(match probe {
+        "schema" => "probes:\n  schema:\n    - data: data/train.csv            # training data\n      schema: schemas/train.yaml      # from `mlscore data infer data/train.csv`\n    - data: logs/serving_sample.csv   # serving inputs: monitor-2\n      schema: schemas/train.yaml\n      serving: true\n",
+        "features" => "probes:\n  features:\n    - data: data/train.csv\n      target: label\n      deny: [\"*_ssn\"]\n",
+        "pii" => "probes:\n  pii:\n    - {}                              # every committed text data file\n",
+        "skew" => "probes:\n  skew:\n    - reference: data/train.parquet\n      current: logs/serving_sample.parquet\n",
+        "baseline" => "probes:\n  baseline:\n    - model: reports/metrics.json\n      baseline: reports/baseline_metrics.json\n      metrics: {auc: higher}\n",
+        "slices" => "probes:\n  slices:\n    - predictions: reports/predictions.csv\n      slice_by: [country]\n      min: 0.8\n      max_gap: 0.05\n",
+        "fairness" => "probes:\n  fairness:\n    - predictions: reports/predictions.csv\n      sensitive: [gender]\n",
+        "reproducible" => "probes:\n  reproducible:\n    - runs: [reports/run_seed1.json, reports/run_seed2.json]\n",
+        "staleness" => "probes:\n  staleness:\n    - artifacts: [models/model.pkl]\n      max_age: 30d\n",
+        "stability" => "probes:\n  stability:\n    - files: [reports/predictions.csv, reports/metrics.json]\n",
+        "regression" => "metrics:\n  policies:\n    eval.auc: {direction: higher, min: 0.8, max_regression: 0.01}\n",
+        _ => return None,
+    })
+}
+
+/// Reads a setting that takes one path or a list of paths.
+pub fn paths<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    match Raw::deserialize(de) {
+        Ok(Raw::One(p)) => Ok(vec![p]),
+        Ok(Raw::Many(list)) if !list.is_empty() => Ok(list),
+        Ok(Raw::Many(_)) => Err(serde::de::Error::custom(
+            "the list of paths is empty; name at least one file",
+        )),
+        Err(_) => Err(serde::de::Error::custom(
+            "expected a path or a list of paths, e.g. `data/train.csv` or `[data/a.csv, data/b.csv]`",
+        )),
+    }
+}
+
+/// A number as shown beside its threshold: at most 4 decimals, no trailing zeros.
+pub fn num(value: f64) -> String {
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    // p-values and other tiny numbers keep their magnitude.
+    if value != 0.0 && value.abs() < 5e-5 {
+        return format!("{value:.2e}");
+    }
+    let s = format!("{value:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// `12 of 1,000 (1.2%)`.
+pub fn share(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return format!("{part}");
+    }
+    format!(
+        "{part} of {whole} ({}%)",
+        num(100.0 * part as f64 / whole as f64)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_shown_short_and_exact_enough() {
+        assert_eq!(num(0.1), "0.1");
+        assert_eq!(num(0.123456), "0.1235");
+        assert_eq!(num(2.0), "2");
+        assert_eq!(num(-0.00001), "-1.00e-5");
+        assert_eq!(num(3.2e-12), "3.20e-12");
+        assert_eq!(num(0.00005), "0.0001");
+        assert_eq!(num(f64::NAN), "NaN");
+        assert_eq!(share(3, 200), "3 of 200 (1.5%)");
+    }
+
+    #[test]
+    fn every_probe_a_check_names_has_an_example_that_parses() {
+        let catalogue = Catalogue::embedded().unwrap();
+        for check in &catalogue.checks {
+            for probe in &check.probes {
+                let text = example(probe).unwrap_or_else(|| panic!("no example for {probe}"));
+                let config: crate::config::Config = serde_yaml::from_str(text)
+                    .unwrap_or_else(|e| panic!("{probe}: {e}\n{text}"));
+                let found = configured(&config.probes, &catalogue, text);
+                if config.metrics.policies.is_empty() {
+                    assert!(
+                        found.iter().any(|c| c.probe == probe && c.tests.contains(&check.id)),
+                        "{probe} for {}",
+                        check.id
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn configured_probes_name_their_tests_and_lines() {
+        let text = "probes:\n  schema:\n    - data: a.csv\n      schema: s.yaml\n    - data: b.csv\n      schema: s.yaml\n      serving: true\n  staleness:\n    - artifacts: [m.pkl]\n      max_age: 30d\n";
+        let config: crate::config::Config = serde_yaml::from_str(text).unwrap();
+        let catalogue = Catalogue::embedded().unwrap();
+        let found = configured(&config.probes, &catalogue, text);
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[0].tests, vec!["data-1"]);
+        assert_eq!(found[0].config_line, Some(3));
+        assert_eq!(found[1].tests, vec!["data-1", "monitor-2"]);
+        assert_eq!(found[1].config_line, Some(5));
+        assert_eq!(found[2].probe, "staleness");
+        assert_eq!(found[2].tests, vec!["model-4", "monitor-4"]);
+        assert_eq!(found[2].name, "m.pkl");
+    }
+}

@@ -113,9 +113,9 @@ impl Judgement {
         path: Option<String>,
     ) -> Judgement {
         let passed = failures.is_empty();
-        let count = failures.len();
-        let mut details = failures;
-        details.extend(notes);
+        let mut details = capped(failures, MAX_FAILURES, "failing");
+        let count = details.len();
+        details.extend(capped(notes, MAX_NOTES, "passing"));
         Judgement {
             passed,
             summary,
@@ -124,6 +124,21 @@ impl Judgement {
             path,
         }
     }
+}
+
+/// Failure lines kept per probe; a slice column with thousands of values must
+/// not make a report of thousands of lines.
+const MAX_FAILURES: usize = 100;
+/// Lines about values that passed kept per probe.
+const MAX_NOTES: usize = 50;
+
+fn capped(mut lines: Vec<String>, max: usize, what: &str) -> Vec<String> {
+    if lines.len() > max {
+        let rest = lines.len() - max;
+        lines.truncate(max);
+        lines.push(format!("… and {rest} more {what} (this list stops at {max})"));
+    }
+    lines
 }
 
 /// Why a probe could not run; the fix goes in `help`.
@@ -507,6 +522,20 @@ pub fn share(part: u64, whole: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lists_are_capped_and_say_how_much_was_left_out() {
+        let lines = |n: usize, w: &str| (0..n).map(|i| format!("{w} {i}")).collect::<Vec<_>>();
+        let j = Judgement::from_lists("s".into(), lines(130, "bad"), lines(60, "ok"), None);
+        assert!(!j.passed);
+        assert_eq!(j.failures, 101);
+        assert_eq!(j.details[100], "… and 30 more failing (this list stops at 100)");
+        assert_eq!(j.details.len(), 101 + 51);
+        assert_eq!(j.details[151], "… and 10 more passing (this list stops at 50)");
+        let j = Judgement::from_lists("s".into(), vec![], lines(3, "ok"), None);
+        assert!(j.passed);
+        assert_eq!((j.failures, j.details.len()), (0, 3));
+    }
 
     #[test]
     fn numbers_are_shown_short_and_exact_enough() {

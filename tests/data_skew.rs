@@ -137,7 +137,9 @@ fn a_shifted_numeric_column_drifts() {
     // reference's top, so D = 0.25 exactly, and the Wasserstein distance is
     // the shift itself over the reference std (√((2000² − 1)/12) ≈ 577.35).
     assert_eq!(value(&report, "x", "ks_statistic"), 0.25);
-    assert!(stat(&report, "x", "ks_statistic")["drifted"].as_bool().unwrap());
+    assert!(stat(&report, "x", "ks_statistic")["drifted"]
+        .as_bool()
+        .unwrap());
     let std = ((2000.0f64 * 2000.0 - 1.0) / 12.0).sqrt();
     let w = value(&report, "x", "wasserstein");
     assert!((w - 500.0 / std).abs() < 1e-12, "{w}");
@@ -168,7 +170,10 @@ fn a_shifted_numeric_column_drifts() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("    psi           {:>10}  > 0.2     drift\n", format!("{psi:.4}"))),
+        text.contains(&format!(
+            "    psi           {:>10}  > 0.2     drift\n",
+            format!("{psi:.4}")
+        )),
         "{text}"
     );
     assert!(
@@ -191,11 +196,15 @@ fn a_new_category_is_reported_as_unseen() {
     assert_eq!(country["unseen"]["examples"], serde_json::json!(["XX"]));
     let fraction = 60.0 / 3060.0;
     assert!((value(&report, "country", "unseen") - fraction).abs() < 1e-12);
-    assert!(stat(&report, "country", "unseen")["drifted"].as_bool().unwrap());
+    assert!(stat(&report, "country", "unseen")["drifted"]
+        .as_bool()
+        .unwrap());
     assert_eq!(stat(&report, "country", "unseen")["threshold"], 0.01);
     // 2% of new values barely moves the shares: L-infinity is XX's 0.0196.
     assert!((value(&report, "country", "linf") - fraction).abs() < 1e-12);
-    assert!(!stat(&report, "country", "linf")["drifted"].as_bool().unwrap());
+    assert!(!stat(&report, "country", "linf")["drifted"]
+        .as_bool()
+        .unwrap());
     assert_eq!(country["categorical"]["linf_level"], "XX");
     assert_eq!(country["categorical"]["levels"]["current"], 4);
     // Chi-square is over the reference's levels, whose shares are unchanged.
@@ -221,7 +230,7 @@ fn schema_thresholds_change_the_verdict() {
     write(
         dir.path(),
         "loose.yaml",
-        "skew:\n  unseen: 0.05\ncolumns:\n  x:\n    type: float\n    skew:\n      psi: off\n      js_distance: off\n      ks_statistic: 0.3\n      wasserstein: 1\n  country: {type: string}\n",
+        "skew:\n  unseen: 0.05\n  js_distance: 0.2\ncolumns:\n  x:\n    type: float\n    skew:\n      psi: off\n      js_distance: off\n      ks_statistic: 0.3\n      wasserstein: 1\n  country: {type: string}\n",
     );
     let (code, report) = skew_json(dir.path(), "ref.csv", "cur.csv", Some("loose.yaml"));
     assert_eq!(code, 0, "{report:#}");
@@ -234,6 +243,7 @@ fn schema_thresholds_change_the_verdict() {
     // The top-level block applies to every column, the built-in defaults to
     // what no block sets.
     assert_eq!(stat(&report, "country", "unseen")["threshold"], 0.05);
+    assert_eq!(stat(&report, "country", "js_distance")["threshold"], 0.2);
     assert_eq!(stat(&report, "country", "linf")["threshold"], 0.1);
 
     // A strict p-value threshold makes a stable column drift.
@@ -249,7 +259,9 @@ fn schema_thresholds_change_the_verdict() {
     // id 0..1800 against 0..2000: D = 0.1 (not above 0.1), but p ≈ 1e-8.
     assert_eq!(column(&report, "id")["verdict"], "drifted");
     assert!(value(&report, "id", "ks_p_value") < 1e-6);
-    assert!(!stat(&report, "id", "ks_statistic")["drifted"].as_bool().unwrap());
+    assert!(!stat(&report, "id", "ks_statistic")["drifted"]
+        .as_bool()
+        .unwrap());
     assert_eq!(column(&report, "ok")["verdict"], "stable");
     let (code, _) = skew_json(dir.path(), "ref.csv", "same.csv", Some("strict.yaml"));
     assert_eq!(code, 0);
@@ -260,11 +272,18 @@ fn an_allowed_set_makes_an_integer_column_categorical() {
     let dir = TempDir::new().unwrap();
     write(dir.path(), "ref.csv", "grade\n1\n2\n3\n1\n2\n3\n");
     write(dir.path(), "cur.csv", "grade\n1\n2\n3\n1\n2\n4\n");
-    write(dir.path(), "s.yaml", "columns:\n  grade: {type: int, allowed: [1, 2, 3]}\n");
+    write(
+        dir.path(),
+        "s.yaml",
+        "columns:\n  grade: {type: int, allowed: [1, 2, 3]}\n",
+    );
     let (code, report) = skew_json(dir.path(), "ref.csv", "cur.csv", Some("s.yaml"));
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(column(&report, "grade")["kind"], "categorical");
-    assert_eq!(column(&report, "grade")["unseen"]["examples"], serde_json::json!(["4"]));
+    assert_eq!(
+        column(&report, "grade")["unseen"]["examples"],
+        serde_json::json!(["4"])
+    );
     let (_, report) = skew_json(dir.path(), "ref.csv", "cur.csv", None);
     assert_eq!(column(&report, "grade")["kind"], "numeric");
 }
@@ -290,10 +309,7 @@ fn parquet_csv_and_ndjson_compare_with_each_other() {
         let f: Vec<&str> = line.split(',').collect();
         ndjson.push_str(&format!(
             "{{\"id\": {}, \"x\": {}, \"country\": \"{}\", \"ok\": {}}}\n",
-            f[0],
-            f[1],
-            f[2],
-            f[3]
+            f[0], f[1], f[2], f[3]
         ));
     }
     write(dir.path(), "cur.ndjson", &ndjson);
@@ -314,7 +330,10 @@ fn parquet_csv_and_ndjson_compare_with_each_other() {
     let (code, report) = skew_json(dir.path(), "ref.csv", "shifted.parquet", None);
     assert_eq!(code, 1);
     assert_eq!(value(&report, "x", "ks_statistic"), 0.25);
-    assert_eq!(column(&report, "x")["numeric"]["wasserstein_distance"], 250.0);
+    assert_eq!(
+        column(&report, "x")["numeric"]["wasserstein_distance"],
+        250.0
+    );
 }
 
 #[test]
@@ -355,9 +374,18 @@ fn missing_new_empty_and_non_finite_columns_are_reported() {
 
     let (code, text, _) = skew_human(dir.path(), &["ref.csv", "cur.csv"]);
     assert_eq!(code, 1);
-    assert!(text.contains("gone (numeric): MISSING from the current file\n"), "{text}");
-    assert!(text.contains("fresh (numeric): new in the current file, not compared\n"), "{text}");
-    assert!(text.contains("blank (numeric): NO USABLE VALUE in the current file"), "{text}");
+    assert!(
+        text.contains("gone (numeric): MISSING from the current file\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fresh (numeric): new in the current file, not compared\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("blank (numeric): NO USABLE VALUE in the current file"),
+        "{text}"
+    );
     assert!(text.contains("    NaN/±Inf dropped 0 → 2\n"), "{text}");
 }
 
@@ -383,20 +411,25 @@ fn human_output_reads_well() {
     write(dir.path(), "cur.csv", "n,c\n1,a\n2,b\n3,b\n9,z\n");
     let (code, text, _) = skew_human(dir.path(), &["ref.csv", "cur.csv"]);
     assert_eq!(code, 1);
+    // n: 9 lands in the reference's open top bin with 4, so PSI and JS see
+    // nothing (bins are reference quantiles); KS (D = 1/4) and Wasserstein
+    // (∫|F − G| = 5/4 over the reference std √1.25) do.
+    // c: chi-square over a and b, expected 1.5 each for 1 and 2 observed:
+    // (0.5² + 0.5²)/1.5 = 1/3, p = 0.5637 at 1 df; L-infinity |1/2 − 1/4| at a.
     insta::assert_snapshot!(text, @r"
     reference ref.csv: 4 rows, 2 columns
     current   cur.csv: 4 rows, 2 columns
 
     n (numeric): DRIFTED — values 4 → 4, mean 2.5000 → 3.7500
-        psi               2.2020  > 0.2     drift
-        js_distance       0.3548  > 0.1     drift
+        psi                    0  > 0.2     ok
+        js_distance            0  > 0.1     ok
         ks_statistic      0.2500  > 0.1     drift
         ks_p_value        1.0000  off             (exact)
         wasserstein       1.1180  > 0.1     drift (distance 1.2500 / reference std 1.1180)
     c (categorical): DRIFTED — values 4 → 4
-        chi2_p_value      0.3173  off             (statistic 1.0000, df 1)
+        chi2_p_value      0.5637  off             (statistic 0.3333, df 1)
         linf              0.2500  > 0.1     drift (at level a)
-        js_distance       0.3389  > 0.1     drift
+        js_distance       0.3945  > 0.1     drift
         unseen            0.2500  > 0.01    drift (1 level, 1 value: z)
 
     DRIFT: 2 failing columns (n, c): 2 of 2 compared drifted
@@ -419,36 +452,69 @@ fn bad_input_exits_2_with_a_clear_message() {
     let d = dir.path();
     write(d, "ref.csv", &table(50, 0, 0));
     expect_input_error(d, &["nope.csv", "ref.csv"], &["nope.csv", "does not exist"]);
-    expect_input_error(d, &["ref.csv", "nope.parquet"], &["nope.parquet", "does not exist"]);
+    expect_input_error(
+        d,
+        &["ref.csv", "nope.parquet"],
+        &["nope.parquet", "does not exist"],
+    );
 
     write(d, "ragged.csv", "id,x\n1,2\n3,4,5\n6,7\n");
     expect_input_error(d, &["ref.csv", "ragged.csv"], &["ragged.csv"]);
-    write(d, "bad.parquet", "this is not parquet at all, just some garbage bytes");
+    write(
+        d,
+        "bad.parquet",
+        "this is not parquet at all, just some garbage bytes",
+    );
     expect_input_error(d, &["bad.parquet", "ref.csv"], &["bad.parquet", "Parquet"]);
 
-    write(d, "absent.yaml", "columns:\n  x: {type: float}\n  income: {type: float}\n");
+    write(
+        d,
+        "absent.yaml",
+        "columns:\n  x: {type: float}\n  income: {type: float}\n",
+    );
     expect_input_error(
         d,
         &["ref.csv", "ref.csv", "--schema", "absent.yaml"],
         &["ref.csv", "`income` is not in this file", "required: false"],
     );
     // An optional column absent from the files is left out, not an error.
-    write(d, "optional.yaml", "columns:\n  x: {type: float}\n  income: {type: float, required: false}\n");
+    write(
+        d,
+        "optional.yaml",
+        "columns:\n  x: {type: float}\n  income: {type: float, required: false}\n",
+    );
     let (code, report) = skew_json(d, "ref.csv", "ref.csv", Some("optional.yaml"));
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["columns"].as_array().unwrap().len(), 1);
 
-    write(d, "typo.yaml", "columns:\n  x:\n    type: float\n    skew:\n      pssi: 0.3\n");
+    write(
+        d,
+        "typo.yaml",
+        "columns:\n  x:\n    type: float\n    skew:\n      pssi: 0.3\n",
+    );
     expect_input_error(
         d,
         &["ref.csv", "ref.csv", "--schema", "typo.yaml"],
-        &["typo.yaml", "unknown field `pssi`", "did you mean `psi`", "5 │       pssi: 0.3"],
+        &[
+            "typo.yaml",
+            "unknown field `pssi`",
+            "did you mean `psi`",
+            "5 │       pssi: 0.3",
+        ],
     );
-    write(d, "range.yaml", "skew:\n  linf: 3\ncolumns:\n  x: {type: float}\n");
+    write(
+        d,
+        "range.yaml",
+        "skew:\n  linf: 3\ncolumns:\n  x: {type: float}\n",
+    );
     expect_input_error(
         d,
         &["ref.csv", "ref.csv", "--schema", "range.yaml"],
-        &["range.yaml", "skew.linf: 3 is not a valid threshold", "between 0 and 1"],
+        &[
+            "range.yaml",
+            "skew.linf: 3 is not a valid threshold",
+            "between 0 and 1",
+        ],
     );
     write(d, "word.yaml", "columns:\n  x:\n    skew: {psi: high}\n");
     expect_input_error(

@@ -60,11 +60,13 @@ def run_polars(schema_path, path):
     exprs += [pl.col(n).null_count().alias(f"parsed_{n}") for n in names]
     for name, r in schema["columns"].items():
         c = pl.col(name)
-        exprs += [c.null_count().alias(f"nulls_{name}"), c.min().alias(f"min_{name}"), c.max().alias(f"max_{name}")]
+        exprs.append(c.null_count().alias(f"nulls_{name}"))
         if "min" in r:
             exprs.append((c < bound(r["min"], r)).sum().alias(f"below_{name}"))
+            exprs.append(c.min().alias(f"min_{name}"))
         if "max" in r:
             exprs.append((c > bound(r["max"], r)).sum().alias(f"above_{name}"))
+            exprs.append(c.max().alias(f"max_{name}"))
         if "allowed" in r:
             exprs.append((~c.cast(pl.String).is_in([str(v) for v in r["allowed"]])).sum().alias(f"unseen_{name}"))
         if "pattern" in r:

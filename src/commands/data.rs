@@ -5,10 +5,10 @@ use std::path::Path;
 
 use crate::cli::{DataArgs, DataCommand, DataFormatArg};
 use crate::error::{Error, EXIT_GATE_FAILED, EXIT_OK};
-use crate::probes::data::validate::{FileReport, Level, Violation};
 use crate::probes::data::skew::{
     ColumnSkew, ColumnVerdict, DriftWhen, SkewReport, SkewThresholds, StatisticResult, Threshold,
 };
+use crate::probes::data::validate::{FileReport, Level, Violation};
 use crate::probes::data::{infer, schema, skew, validate, DataError};
 
 /// Runs a `mlscore data` subcommand.
@@ -141,7 +141,10 @@ fn run_skew(
 /// statistic beside its threshold, then the verdict.
 fn human_skew(report: &SkewReport) -> String {
     let mut out = String::new();
-    for (role, file) in [("reference", &report.reference), ("current", &report.current)] {
+    for (role, file) in [
+        ("reference", &report.reference),
+        ("current", &report.current),
+    ] {
         out.push_str(&format!(
             "{role:<9} {}: {} rows, {} columns\n",
             file.path,

@@ -136,7 +136,9 @@ fn capped(mut lines: Vec<String>, max: usize, what: &str) -> Vec<String> {
     if lines.len() > max {
         let rest = lines.len() - max;
         lines.truncate(max);
-        lines.push(format!("… and {rest} more {what} (this list stops at {max})"));
+        lines.push(format!(
+            "… and {rest} more {what} (this list stops at {max})"
+        ));
     }
     lines
 }
@@ -529,9 +531,15 @@ mod tests {
         let j = Judgement::from_lists("s".into(), lines(130, "bad"), lines(60, "ok"), None);
         assert!(!j.passed);
         assert_eq!(j.failures, 101);
-        assert_eq!(j.details[100], "… and 30 more failing (this list stops at 100)");
+        assert_eq!(
+            j.details[100],
+            "… and 30 more failing (this list stops at 100)"
+        );
         assert_eq!(j.details.len(), 101 + 51);
-        assert_eq!(j.details[151], "… and 10 more passing (this list stops at 50)");
+        assert_eq!(
+            j.details[151],
+            "… and 10 more passing (this list stops at 50)"
+        );
         let j = Judgement::from_lists("s".into(), vec![], lines(3, "ok"), None);
         assert!(j.passed);
         assert_eq!((j.failures, j.details.len()), (0, 3));
@@ -555,12 +563,14 @@ mod tests {
         for check in &catalogue.checks {
             for probe in &check.probes {
                 let text = example(probe).unwrap_or_else(|| panic!("no example for {probe}"));
-                let config: crate::config::Config = serde_yaml::from_str(text)
-                    .unwrap_or_else(|e| panic!("{probe}: {e}\n{text}"));
+                let config: crate::config::Config =
+                    serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{probe}: {e}\n{text}"));
                 let found = configured(&config.probes, &catalogue, text);
                 if config.metrics.policies.is_empty() {
                     assert!(
-                        found.iter().any(|c| c.probe == probe && c.tests.contains(&check.id)),
+                        found
+                            .iter()
+                            .any(|c| c.probe == probe && c.tests.contains(&check.id)),
                         "{probe} for {}",
                         check.id
                     );

@@ -424,7 +424,7 @@ fn scan_parquet(
         let (Ok(rows), Ok(values)) = (rows.idx(), values.str()) else {
             continue;
         };
-        for (row, value) in rows.into_iter().zip(values.into_iter()) {
+        for (row, value) in rows.into_iter().zip(values) {
             let (Some(row), Some(value)) = (row, value) else {
                 continue;
             };

@@ -65,7 +65,7 @@ pub fn infer(path: &Path, max_categories: usize) -> Result<Inferred, DataError> 
         .collect();
 
     let bar = Progress::start(
-        &format!("inferring {}", path.display()),
+        &format!("inferring {}", read::file_name(path)),
         read::file_size(path),
     );
     let mut exprs = vec![Aggregate::sum(len(), "rows")];
@@ -83,7 +83,10 @@ pub fn infer(path: &Path, max_categories: usize) -> Result<Inferred, DataError> 
             observed = domain.observe(observed);
         }
         exprs.push(Aggregate::sum(observed.null_count(), format!("nulls{i}")));
-        if matches!(column_type(dtype), Some(ColumnType::Int | ColumnType::Float)) {
+        if matches!(
+            column_type(dtype),
+            Some(ColumnType::Int | ColumnType::Float)
+        ) {
             exprs.push(Aggregate::min(c().min(), format!("min{i}")));
             exprs.push(Aggregate::max(c().max(), format!("max{i}")));
             if dtype.is_float() {
@@ -205,12 +208,16 @@ impl Domain {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<BTreeSet<String>>> {
-        self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The values, sorted, or `None` when there were more than the limit.
     fn values(&self) -> Option<Vec<String>> {
-        self.lock().as_ref().map(|set| set.iter().cloned().collect())
+        self.lock()
+            .as_ref()
+            .map(|set| set.iter().cloned().collect())
     }
 }
 

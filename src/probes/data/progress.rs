@@ -33,9 +33,10 @@ const TICK: Duration = Duration::from_millis(120);
 
 /// Before any byte count is known: a spinner.
 const SPINNER: &str = "{spinner} {prefix} ({total}) · {msg} · {elapsed}";
-/// Once bytes are counted: a bar with the share read and the time left.
+/// Once bytes are counted: a bar (as wide as the terminal leaves room for)
+/// with the share read and the time left.
 const BAR: &str =
-    "{spinner} {prefix} [{bar:24}] {bytes}/{total_bytes} · {msg} · {elapsed} (about {eta} left)";
+    "{spinner} {prefix} [{wide_bar}] {bytes}/{total_bytes} · {msg} · {elapsed} ({eta} left)";
 
 /// A running scan's spinner. Hidden when standard error is not a terminal;
 /// cleared when finished or dropped (so an error path leaves no stray line).
@@ -55,7 +56,9 @@ impl Progress {
         } else {
             ProgressBar::hidden()
         };
-        bar.set_style(style(&SPINNER.replace("{total}", &HumanBytes(bytes).to_string())));
+        bar.set_style(style(
+            &SPINNER.replace("{total}", &HumanBytes(bytes).to_string()),
+        ));
         bar.set_prefix(label.to_string());
         bar.set_message("0 rows");
         if !bar.is_hidden() {
@@ -76,7 +79,8 @@ impl Progress {
         let rows = Arc::clone(&self.rows);
         expr.map(
             move |column: Column| {
-                let seen = rows.fetch_add(column.len() as u64, Ordering::Relaxed) + column.len() as u64;
+                let seen =
+                    rows.fetch_add(column.len() as u64, Ordering::Relaxed) + column.len() as u64;
                 if !bar.is_hidden() {
                     bar.set_message(format!("{} rows", HumanCount(seen)));
                 }
@@ -139,7 +143,10 @@ mod tests {
             .select([bar.count_rows(col("a")).sum().alias("sum")])
             .collect_with_engine(Engine::Streaming)
             .unwrap();
-        assert_eq!(out.column("sum").unwrap().get(0).unwrap(), AnyValue::Int64(10));
+        assert_eq!(
+            out.column("sum").unwrap().get(0).unwrap(),
+            AnyValue::Int64(10)
+        );
         assert_eq!(bar.rows(), 4);
         bar.set_bytes(10);
         bar.finish();

@@ -187,14 +187,12 @@ pub fn parse(name: &str, text: &str) -> Result<DataSchema, DataError> {
             crate::yaml_span::explain_error(&err, ("rules", "data schema reference"));
         invalid(message, yaml_span::error_span(&err), "here", help)
     })?;
-    let skew_blocks = schema
-        .skew
-        .iter()
-        .map(|block| (vec!["skew"], block))
-        .chain(schema.columns.iter().filter_map(|(column, rules)| {
+    let skew_blocks = schema.skew.iter().map(|block| (vec!["skew"], block)).chain(
+        schema.columns.iter().filter_map(|(column, rules)| {
             let block = rules.skew.as_ref()?;
             Some((vec!["columns", column.as_str(), "skew"], block))
-        }));
+        }),
+    );
     for (mut path, block) in skew_blocks {
         if let Err(err) = block.check() {
             let dotted = path.join(".");
@@ -387,7 +385,10 @@ mod tests {
         assert_eq!(country.unseen, Some(Threshold::Limit(0.0)));
 
         let text = to_yaml(&schema, "with thresholds");
-        assert!(text.contains("skew: {psi: 0.3, ks_p_value: off}\n"), "{text}");
+        assert!(
+            text.contains("skew: {psi: 0.3, ks_p_value: off}\n"),
+            "{text}"
+        );
         assert!(
             text.contains("  country: {type: string, skew: {unseen: 0.0}}\n"),
             "{text}"
@@ -400,7 +401,10 @@ mod tests {
         let text = SKEW.replace("      psi: 0.5", "      pssi: 0.5");
         let err = parse("s.yaml", &text).unwrap_err();
         let DataError::Schema {
-            message, help, span, ..
+            message,
+            help,
+            span,
+            ..
         } = err
         else {
             panic!("not a schema error")
@@ -415,7 +419,10 @@ mod tests {
         let text = SKEW.replace("      psi: 0.5", "      linf: 2");
         let err = parse("s.yaml", &text).unwrap_err();
         let DataError::Schema {
-            message, help, span, ..
+            message,
+            help,
+            span,
+            ..
         } = err
         else {
             panic!("not a schema error")

@@ -9,18 +9,21 @@
 //! statistic is judged against its threshold ([`SkewThresholds`]); a column
 //! drifts when any of them crosses.
 //!
-//! Cost: only the compared columns are read, with polars' streaming engine.
-//! Each numeric column becomes one `Vec<f64>` per side, sorted once (as
-//! `u64` order keys, which sort faster than `f64::total_cmp`), and every
-//! statistic is read off the two sorted samples. Columns are processed in
-//! parallel, at most [`MEMORY_BUDGET`] bytes of values per side at a time:
-//! a Parquet column is read by the task that compares it (projection is
-//! cheap), text files (CSV, NDJSON) are read in groups of columns that fit
-//! the budget, since each read parses the whole file.
+//! Cost: only the compared columns are read, with polars' streaming engine,
+//! and no polars column of a whole file is ever built: batches stream into
+//! one `Vec<f64>` per numeric column and side, and into level counts per
+//! categorical column. Each numeric sample is sorted once (as `u64` order
+//! keys, which sort faster than `f64::total_cmp`) and every statistic is read
+//! off the two sorted samples. Columns are compared in parallel while the
+//! next one is read, with at most [`MEMORY_BUDGET`] bytes of numbers per side
+//! being compared at a time. A Parquet file is read one column at a time
+//! (projection is cheap); a text file (CSV, NDJSON) is parsed once, its
+//! numbers kept in memory when they fit the budget and spilled to anonymous
+//! temporary files otherwise.
 
 use std::fmt;
 use std::path::Path;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -42,6 +45,21 @@ pub const MAX_LEVELS: usize = 100_000;
 
 /// How many unseen levels a column lists as examples (the most frequent).
 pub const UNSEEN_EXAMPLES: usize = 3;
+
+/// The bounds a comparison runs within ([`MEMORY_BUDGET`], [`MAX_LEVELS`]);
+/// tests shrink them to reach the temporary-file and too-many-levels paths.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    memory_budget: u64,
+    max_levels: usize,
+    count_text_up_to: u64,
+}
+
+const LIMITS: Limits = Limits {
+    memory_budget: MEMORY_BUDGET,
+    max_levels: MAX_LEVELS,
+    count_text_up_to: COUNT_TEXT_UP_TO,
+};
 
 // ---------------------------------------------------------------------------
 // Thresholds
@@ -361,7 +379,9 @@ impl SkewThresholds {
                 return Err(InvalidThreshold {
                     key,
                     value,
-                    help: format!("write `{key}` as {range}, or `off` to report it without judging"),
+                    help: format!(
+                        "write `{key}` as {range}, or `off` to report it without judging"
+                    ),
                 });
             }
         }
@@ -600,7 +620,7 @@ impl SkewReport {
     /// usable value left in it while the reference has some. Non-zero fails
     /// the gate.
     pub fn drifted(&self) -> usize {
-        self.summary.failed
+        self.columns.iter().filter(|column| column.failed).count()
     }
 }
 
@@ -622,8 +642,18 @@ pub fn skew(
     schema: Option<&DataSchema>,
     defaults: &SkewThresholds,
 ) -> Result<SkewReport, DataError> {
-    let reference = Side::open(reference)?;
-    let current = Side::open(current)?;
+    skew_within(reference, current, schema, defaults, LIMITS)
+}
+
+fn skew_within(
+    reference: &Path,
+    current: &Path,
+    schema: Option<&DataSchema>,
+    defaults: &SkewThresholds,
+    limits: Limits,
+) -> Result<SkewReport, DataError> {
+    let mut reference = Side::open(reference, limits)?;
+    let mut current = Side::open(current, limits)?;
     let schema_defaults = schema
         .and_then(|s| s.skew.as_ref())
         .map_or(*defaults, |block| block.or(defaults));
@@ -655,13 +685,7 @@ pub fn skew(
                     .skew
                     .as_ref()
                     .map_or(schema_defaults, |block| block.or(&schema_defaults));
-                entries.push(plan(
-                    name,
-                    Some(rules),
-                    &reference,
-                    &current,
-                    thresholds,
-                ));
+                entries.push(plan(name, Some(rules), &reference, &current, thresholds));
             }
         }
         None => {
@@ -680,18 +704,20 @@ pub fn skew(
         }
     }
 
-    compare_planned(&reference, &current, &mut entries)?;
+    compare_planned(&mut reference, &mut current, &mut entries, limits)?;
     let columns: Vec<ColumnSkew> = entries
         .into_iter()
         .map(|entry| match entry {
             Entry::Done(column) => column,
             // compare_planned replaces every planned entry.
-            Entry::Planned(planned) => ColumnSkew::bare(&planned.name, None, ColumnVerdict::Skipped),
+            Entry::Planned(planned) => {
+                ColumnSkew::bare(&planned.name, None, ColumnVerdict::Skipped)
+            }
         })
         .collect();
     Ok(SkewReport {
-        reference: reference.summary(),
-        current: current.summary(),
+        reference: reference.summary()?,
+        current: current.summary()?,
         summary: summarize(&columns),
         columns,
     })
@@ -716,56 +742,91 @@ fn summarize(columns: &[ColumnSkew]) -> SkewSummary {
     summary
 }
 
-/// A file opened lazily, with its columns and row count.
+/// Text files at most this big have their rows counted when opened;
+/// bigger ones are counted by the pass that reads them, since counting
+/// lines costs about as much as parsing them.
+const COUNT_TEXT_UP_TO: u64 = 16 << 20;
+
+/// A file opened lazily, with its columns and, once known, its row count.
 struct Side<'a> {
     path: &'a Path,
     frame: LazyFrame,
     columns: Schema,
-    rows: u64,
+    /// Known when opened for Parquet (its footer says) and small text
+    /// files, after the reading pass for big text files.
+    rows: Option<u64>,
     /// Whether reading one column costs only that column (Parquet), so
-    /// each column is read by the task comparing it.
+    /// each column is read when its turn comes.
     columnar: bool,
 }
 
 impl<'a> Side<'a> {
-    fn open(path: &'a Path) -> Result<Self, DataError> {
+    fn open(path: &'a Path, limits: Limits) -> Result<Self, DataError> {
         let mut frame = read::scan(path)?;
         let columns = read::columns(path, &mut frame)?;
-        let counted = frame
+        let columnar = DataFormat::of(path) == Some(DataFormat::Parquet);
+        let mut side = Side {
+            path,
+            frame,
+            columns,
+            rows: None,
+            columnar,
+        };
+        if columnar || read::file_size(path) <= limits.count_text_up_to {
+            side.rows = Some(side.count_rows()?);
+        }
+        Ok(side)
+    }
+
+    fn count_rows(&self) -> Result<u64, DataError> {
+        let counted = self
+            .frame
             .clone()
             .select([len().alias("rows")])
             .collect_with_engine(Engine::Streaming)
-            .map_err(|err| read::read_error(path, &err))?;
-        let rows = counted
+            .map_err(|err| read::read_error(self.path, &err))?;
+        Ok(counted
             .column("rows")
             .ok()
             .and_then(|c| c.get(0).ok())
             .and_then(|v| v.extract::<u64>())
-            .unwrap_or(0);
-        Ok(Side {
-            path,
-            frame,
-            columns,
-            rows,
-            columnar: DataFormat::of(path) == Some(DataFormat::Parquet),
-        })
+            .unwrap_or(0))
+    }
+
+    /// Whether the file is known to have no rows (its types then say
+    /// nothing: a header-only CSV reads as text).
+    fn is_empty(&self) -> bool {
+        self.rows == Some(0)
     }
 
     fn shown(&self) -> String {
         self.path.display().to_string()
     }
 
-    fn summary(&self) -> FileSummary {
-        FileSummary {
+    fn summary(&self) -> Result<FileSummary, DataError> {
+        let rows = match self.rows {
+            Some(rows) => rows,
+            // No column was read from it (all missing): count now.
+            None => self.count_rows()?,
+        };
+        Ok(FileSummary {
             path: self.shown(),
-            rows: self.rows,
+            rows,
             columns: self.columns.len(),
-        }
+        })
     }
 
-    /// Reads the given columns, cast for their comparison, in one streaming
-    /// pass.
-    fn read(&self, planned: &[&Planned]) -> Result<Vec<Column>, DataError> {
+    /// Streams the given columns, cast for their comparison, through one
+    /// pass over the file: numbers are copied out (into memory, moved to
+    /// anonymous temporary files once they outgrow `budget` bytes),
+    /// categories are counted as the batches pass, so no polars column of
+    /// the whole file is built. Learns the row count on the way.
+    fn collect(
+        &mut self,
+        planned: &[&Planned],
+        budget: u64,
+        max_levels: usize,
+    ) -> Result<Vec<Collected>, DataError> {
         let exprs: Vec<Expr> = planned
             .iter()
             .map(|p| {
@@ -773,12 +834,60 @@ impl<'a> Side<'a> {
                 read_expr(&p.name, p.kind, dtype)
             })
             .collect();
+        // Known rows (Parquet) size each column's buffer once.
+        let capacity = match self.rows {
+            Some(rows) if rows.saturating_mul(8) <= budget => usize::try_from(rows).unwrap_or(0),
+            _ => 0,
+        };
+        let accumulators = planned
+            .iter()
+            .map(|p| Accumulator::new(p.kind, capacity, max_levels))
+            .collect();
+        let collector = Arc::new(Mutex::new(Collector {
+            accumulators,
+            rows: 0,
+            budget,
+            failure: None,
+        }));
+        let sink = Arc::clone(&collector);
+        let callback = PlanCallback::new(move |batch: DataFrame| -> PolarsResult<bool> {
+            let mut collector = sink.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(collector.add(&batch))
+        });
         self.frame
             .clone()
             .select(exprs)
-            .collect_with_engine(Engine::Streaming)
-            .map(DataFrame::into_columns)
-            .map_err(|err| read::read_error(self.path, &err))
+            .sink_batches(callback, false, None)
+            .and_then(|frame| frame.collect_with_engine(Engine::Streaming))
+            .map_err(|err| read::read_error(self.path, &err))?;
+        let collector = std::mem::replace(
+            &mut *collector.lock().unwrap_or_else(|p| p.into_inner()),
+            Collector {
+                accumulators: Vec::new(),
+                rows: 0,
+                budget,
+                failure: None,
+            },
+        );
+        if let Some(err) = collector.failure {
+            return Err(self.spill_error(&err));
+        }
+        self.rows = Some(collector.rows);
+        collector
+            .accumulators
+            .into_iter()
+            .map(Accumulator::finish)
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|err| self.spill_error(&err))
+    }
+
+    fn spill_error(&self, err: &std::io::Error) -> DataError {
+        DataError::Read {
+            path: self.shown(),
+            reason: format!("cannot write its values to a temporary file: {err}"),
+            help: "free disk space in the temporary folder, or point TMPDIR at a folder with room"
+                .into(),
+        }
     }
 }
 
@@ -807,7 +916,11 @@ struct Planned {
     name: String,
     kind: ColumnKind,
     thresholds: SkewThresholds,
-    notes: Vec<String>,
+    /// The kind each file's type implies, for a column that turns out empty.
+    dtype_kinds: Pair<Option<ColumnKind>>,
+    /// Why the files' types made it categorical, shown only when both sides
+    /// have values (an all-empty CSV column reads as text).
+    type_note: Option<String>,
 }
 
 /// What a dtype allows.
@@ -834,10 +947,9 @@ fn kind_of(dtype: &DataType) -> DtypeKind {
     match dtype {
         DataType::Null => DtypeKind::Null,
         d if d.is_numeric() || d.is_temporal() => DtypeKind::Numeric,
-        DataType::String
-        | DataType::Boolean
-        | DataType::Categorical(..)
-        | DataType::Enum(..) => DtypeKind::Categorical,
+        DataType::String | DataType::Boolean | DataType::Categorical(..) | DataType::Enum(..) => {
+            DtypeKind::Categorical
+        }
         _ => DtypeKind::Unsupported,
     }
 }
@@ -873,9 +985,9 @@ fn plan(
     };
     // A file without rows has no types to speak of (CSV headers read as
     // text): it takes the other side's.
-    let kind_in = |side: &Side, dtype| match side.rows {
-        0 => DtypeKind::Null,
-        _ => kind_of(dtype),
+    let kind_in = |side: &Side, dtype| match side.is_empty() {
+        true => DtypeKind::Null,
+        false => kind_of(dtype),
     };
     let (r, c) = (
         kind_in(reference, reference_dtype),
@@ -894,11 +1006,11 @@ fn plan(
         }
     }
     let numeric_ok = |k: DtypeKind| matches!(k, DtypeKind::Numeric | DtypeKind::Null);
-    let mut notes = Vec::new();
+    let mut type_note = None;
     let wanted = rules.and_then(schema_kind);
     let kind = match wanted {
         Some(ColumnKind::Numeric) if !(numeric_ok(r) && numeric_ok(c)) => {
-            notes.push(format!(
+            type_note = Some(format!(
                 "the schema says numeric but the files hold {reference_dtype} (reference) and \
                  {current_dtype} (current): compared as categories"
             ));
@@ -907,7 +1019,7 @@ fn plan(
         Some(kind) => kind,
         None => match (r.kind(), c.kind()) {
             (Some(a), Some(b)) if a != b => {
-                notes.push(format!(
+                type_note = Some(format!(
                     "the files disagree on the type ({reference_dtype} in the reference, \
                      {current_dtype} in the current file): compared as categories"
                 ));
@@ -921,17 +1033,12 @@ fn plan(
         name: name.to_owned(),
         kind,
         thresholds,
-        notes,
+        dtype_kinds: Pair {
+            reference: r.kind(),
+            current: c.kind(),
+        },
+        type_note,
     })
-}
-
-/// Bytes one column's values take per row once read, roughly: an `f64`, or a
-/// string view plus a short string.
-fn bytes_per_row(kind: ColumnKind) -> u64 {
-    match kind {
-        ColumnKind::Numeric => 8,
-        ColumnKind::Categorical => 24,
-    }
 }
 
 /// A counting semaphore: how many columns may be read or compared at once.
@@ -964,15 +1071,20 @@ impl Permits {
 
 /// Compares every planned entry in place, within the memory budget.
 ///
-/// The calling thread reads (polars parallelizes each read on its own
-/// pool) and hands each column to a rayon pool that converts, sorts and
-/// compares it, while it reads the next. Reads stay off the rayon workers on
-/// purpose: a worker waiting on polars steals other columns' work, so reads
-/// pile up under long comparisons and memory grows with them.
+/// A text side (CSV, NDJSON) is streamed once up front, since each pass
+/// parses the whole file; its numbers stay in memory if they fit the budget,
+/// else they go to temporary files. A Parquet side is streamed one column at
+/// a time, as each column's turn comes. The calling thread does the reading
+/// (polars parallelizes each read on its own pool) and hands each column to
+/// a rayon pool that sorts and compares it while the next is read. Reads
+/// stay off the rayon workers on purpose: a worker waiting on polars steals
+/// other columns' work, so reads pile up under long comparisons and memory
+/// grows with them.
 fn compare_planned(
-    reference: &Side,
-    current: &Side,
+    reference: &mut Side,
+    current: &mut Side,
     entries: &mut [Entry],
+    limits: Limits,
 ) -> Result<(), DataError> {
     let planned: Vec<(usize, &Planned)> = entries
         .iter()
@@ -985,15 +1097,26 @@ fn compare_planned(
     if planned.is_empty() {
         return Ok(());
     }
-    let rows = reference.rows.max(current.rows).max(1);
-    let widest = planned
-        .iter()
-        .map(|(_, p)| bytes_per_row(p.kind))
-        .max()
-        .unwrap_or(8);
-    // A column being compared holds its polars column and its copy (twice
-    // its values) for a moment; a column read in a group holds its values.
-    let comparing = (MEMORY_BUDGET / (2 * rows * widest)).max(1) as usize;
+    let columns: Vec<&Planned> = planned.iter().map(|(_, p)| *p).collect();
+    let up_front = |side: &mut Side| -> Result<Vec<Option<Collected>>, DataError> {
+        Ok(if side.columnar {
+            columns.iter().map(|_| None).collect()
+        } else {
+            side.collect(&columns, limits.memory_budget, limits.max_levels)?
+                .into_iter()
+                .map(Some)
+                .collect()
+        })
+    };
+    let (early_reference, early_current) = (up_front(reference)?, up_front(current)?);
+
+    // A column being compared holds both sides' values, once sorted.
+    let rows = reference
+        .rows
+        .unwrap_or(0)
+        .max(current.rows.unwrap_or(0))
+        .max(1);
+    let comparing = (limits.memory_budget / (rows * 8)).max(1) as usize;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = threads.min(comparing).max(1);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -1004,51 +1127,38 @@ fn compare_planned(
             reason: format!("cannot start worker threads: {err}"),
             help: "retry with more free memory or a higher thread limit".into(),
         })?;
-    // A text side is parsed once per group, so groups fill the budget;
-    // Parquet reads each column on its own, as cheaply.
-    let group_size = if reference.columnar && current.columnar {
-        planned.len()
-    } else {
-        (MEMORY_BUDGET / (rows * widest)).max(1) as usize
-    };
-    // One more than the workers: the next column is read while they compare.
-    let permits = Permits::new(workers + 1);
+    // One more than the workers, when the budget holds it: the next column
+    // is read while they compare.
+    let permits = Permits::new(workers + usize::from(comparing > workers));
     let results = Mutex::new(Vec::with_capacity(planned.len()));
 
     pool.in_place_scope(|scope| -> Result<(), DataError> {
-        for group in planned.chunks(group_size) {
-            let only: Vec<&Planned> = group.iter().map(|(_, p)| *p).collect();
-            let pre_read = |side: &Side| -> Result<Vec<Option<Column>>, DataError> {
-                Ok(if side.columnar {
-                    vec![None; only.len()]
-                } else {
-                    side.read(&only)?.into_iter().map(Some).collect()
-                })
+        for ((&(i, planned), r), c) in planned.iter().zip(early_reference).zip(early_current) {
+            permits.acquire();
+            // One column read on its own is never spilled: it is sorted
+            // in memory next anyway.
+            let read = |side: &mut Side, early: Option<Collected>| match early {
+                Some(collected) => Ok(collected),
+                None => side
+                    .collect(&[planned], u64::MAX, limits.max_levels)
+                    .map(|mut one| one.remove(0)),
             };
-            let (pre_reference, pre_current) = (pre_read(reference)?, pre_read(current)?);
-            for ((&(i, planned), r), c) in group.iter().zip(pre_reference).zip(pre_current) {
-                permits.acquire();
-                let read = |side: &Side, pre: Option<Column>| match pre {
-                    Some(column) => Ok(column),
-                    None => side.read(&[planned]).map(first),
-                };
-                let (r, c) = match (read(reference, r), read(current, c)) {
-                    (Ok(r), Ok(c)) => (r, c),
-                    (Err(err), _) | (_, Err(err)) => {
-                        permits.release();
-                        return Err(err);
-                    }
-                };
-                let (results, permits) = (&results, &permits);
-                scope.spawn(move |_| {
-                    let compared = compare_column(planned, r, c);
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((i, compared));
+            let (r, c) = match (read(reference, r), read(current, c)) {
+                (Ok(r), Ok(c)) => (r, c),
+                (Err(err), _) | (_, Err(err)) => {
                     permits.release();
-                });
-            }
+                    return Err(err);
+                }
+            };
+            let (results, permits) = (&results, &permits);
+            scope.spawn(move |_| {
+                let compared = compare_column(planned, r, c, limits);
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((i, compared));
+                permits.release();
+            });
         }
         Ok(())
     })?;
@@ -1058,40 +1168,311 @@ fn compare_planned(
     Ok(())
 }
 
-fn first(columns: Vec<Column>) -> Column {
-    columns
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| Column::new_empty(PlSmallStr::EMPTY, &DataType::Null))
+/// One side of one column once read: its numbers, or its level counts.
+enum Collected {
+    Numbers {
+        values: Stored,
+        nulls: u64,
+    },
+    Categories {
+        counts: CategoryCounts,
+        /// Counting stopped past the limit of distinct values.
+        overflow: bool,
+    },
+}
+
+/// Numbers in memory, or in an anonymous temporary file (8 bytes each,
+/// little-endian), deleted when closed.
+enum Stored {
+    Memory(Vec<f64>),
+    Spilled { file: std::fs::File, len: usize },
+}
+
+impl Stored {
+    fn load(self) -> std::io::Result<Vec<f64>> {
+        use std::io::{Read, Seek};
+        match self {
+            Stored::Memory(values) => Ok(values),
+            Stored::Spilled { mut file, len } => {
+                file.rewind()?;
+                let mut values = Vec::with_capacity(len);
+                let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+                let mut bytes = vec![0u8; 1 << 16];
+                let mut left = len * 8;
+                while left > 0 {
+                    let take = left.min(bytes.len());
+                    reader.read_exact(&mut bytes[..take])?;
+                    values.extend(
+                        bytes[..take]
+                            .chunks_exact(8)
+                            .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8]))),
+                    );
+                    left -= take;
+                }
+                Ok(values)
+            }
+        }
+    }
+}
+
+/// The batches of one streaming pass, folded into one accumulator per column.
+struct Collector {
+    accumulators: Vec<Accumulator>,
+    /// Rows seen.
+    rows: u64,
+    /// Bytes of numbers kept in memory before they move to temporary files.
+    budget: u64,
+    /// The first temporary-file error; the pass stops there.
+    failure: Option<std::io::Error>,
+}
+
+impl Collector {
+    /// Folds one batch in; true stops the pass.
+    fn add(&mut self, batch: &DataFrame) -> bool {
+        self.rows += batch.height() as u64;
+        let folded = (|| -> std::io::Result<()> {
+            for (accumulator, column) in self.accumulators.iter_mut().zip(batch.columns()) {
+                accumulator.add(column)?;
+            }
+            let in_memory: u64 = self.accumulators.iter().map(Accumulator::memory).sum();
+            if in_memory > self.budget {
+                for accumulator in &mut self.accumulators {
+                    accumulator.spill()?;
+                }
+            }
+            Ok(())
+        })();
+        match folded {
+            Ok(()) => false,
+            Err(err) => {
+                self.failure = Some(err);
+                true
+            }
+        }
+    }
+}
+
+/// One column's values so far.
+enum Accumulator {
+    Numbers {
+        sink: NumberSink,
+        nulls: u64,
+    },
+    Categories {
+        levels: PlHashMap<String, u64>,
+        missing: u64,
+        max_levels: usize,
+        overflow: bool,
+    },
+}
+
+enum NumberSink {
+    Memory(Vec<f64>),
+    Spilling {
+        writer: std::io::BufWriter<std::fs::File>,
+        len: usize,
+    },
+}
+
+impl Accumulator {
+    fn new(kind: ColumnKind, capacity: usize, max_levels: usize) -> Self {
+        match kind {
+            ColumnKind::Numeric => Accumulator::Numbers {
+                sink: NumberSink::Memory(Vec::with_capacity(capacity)),
+                nulls: 0,
+            },
+            ColumnKind::Categorical => Accumulator::Categories {
+                levels: PlHashMap::default(),
+                missing: 0,
+                max_levels,
+                overflow: false,
+            },
+        }
+    }
+
+    /// Bytes of numbers held in memory.
+    fn memory(&self) -> u64 {
+        match self {
+            Accumulator::Numbers {
+                sink: NumberSink::Memory(values),
+                ..
+            } => values.capacity() as u64 * 8,
+            _ => 0,
+        }
+    }
+
+    /// Moves the numbers held in memory to a temporary file, where the
+    /// rest will follow.
+    fn spill(&mut self) -> std::io::Result<()> {
+        if let Accumulator::Numbers { sink, .. } = self {
+            if let NumberSink::Memory(values) = sink {
+                let mut writer = std::io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
+                write_numbers(&mut writer, values)?;
+                *sink = NumberSink::Spilling {
+                    writer,
+                    len: values.len(),
+                };
+            }
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, column: &Column) -> std::io::Result<()> {
+        match self {
+            Accumulator::Numbers { sink, nulls } => {
+                let Ok(floats) = column.f64() else {
+                    return Ok(());
+                };
+                let batch_nulls = floats.null_count();
+                *nulls += batch_nulls as u64;
+                for array in floats.downcast_iter() {
+                    let values: std::borrow::Cow<[f64]> = if batch_nulls == 0 {
+                        std::borrow::Cow::Borrowed(array.values().as_slice())
+                    } else {
+                        std::borrow::Cow::Owned(array.iter().flatten().copied().collect())
+                    };
+                    match sink {
+                        NumberSink::Memory(all) => all.extend_from_slice(&values),
+                        NumberSink::Spilling { writer, len } => {
+                            write_numbers(writer, &values)?;
+                            *len += values.len();
+                        }
+                    }
+                }
+            }
+            Accumulator::Categories {
+                levels,
+                missing,
+                max_levels,
+                overflow,
+            } => {
+                let Ok(text) = column.str() else {
+                    return Ok(());
+                };
+                *missing += text.null_count() as u64;
+                if *overflow {
+                    return Ok(());
+                }
+                for level in text.iter().flatten() {
+                    match levels.get_mut(level) {
+                        Some(count) => *count += 1,
+                        None => {
+                            if levels.len() == *max_levels {
+                                // An identifier, not a category: stop
+                                // counting and free what was counted.
+                                *overflow = true;
+                                *levels = PlHashMap::default();
+                                return Ok(());
+                            }
+                            levels.insert(level.to_owned(), 1);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> std::io::Result<Collected> {
+        Ok(match self {
+            Accumulator::Numbers { sink, nulls } => Collected::Numbers {
+                values: match sink {
+                    NumberSink::Memory(values) => Stored::Memory(values),
+                    NumberSink::Spilling { writer, len } => Stored::Spilled {
+                        file: writer.into_inner().map_err(|err| err.into_error())?,
+                        len,
+                    },
+                },
+                nulls,
+            },
+            Accumulator::Categories {
+                levels,
+                missing,
+                overflow,
+                ..
+            } => {
+                let mut counts = CategoryCounts::from_pairs(levels);
+                counts.add_missing(missing);
+                Collected::Categories { counts, overflow }
+            }
+        })
+    }
+}
+
+/// Writes numbers as 8 little-endian bytes each.
+fn write_numbers(writer: &mut impl std::io::Write, values: &[f64]) -> std::io::Result<()> {
+    for chunk in values.chunks(1 << 13) {
+        let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
+        writer.write_all(&bytes)?;
+    }
+    Ok(())
 }
 
 /// Compares one column read from both files.
-fn compare_column(planned: &Planned, reference: Column, current: Column) -> ColumnSkew {
+fn compare_column(
+    planned: &Planned,
+    reference: Collected,
+    current: Collected,
+    limits: Limits,
+) -> ColumnSkew {
     let mut result = ColumnSkew::bare(&planned.name, Some(planned.kind), ColumnVerdict::Stable);
-    result.notes.clone_from(&planned.notes);
-    match planned.kind {
-        ColumnKind::Numeric => {
-            let (r, c) = rayon::join(|| numeric_sample(reference), || numeric_sample(current));
-            compare_numeric(&mut result, &r, &c, &planned.thresholds);
-        }
-        ColumnKind::Categorical => {
-            let (r, c) = rayon::join(
-                || category_counts(reference),
-                || category_counts(current),
-            );
+    match (reference, current) {
+        (
+            Collected::Numbers {
+                values: r,
+                nulls: r_nulls,
+            },
+            Collected::Numbers {
+                values: c,
+                nulls: c_nulls,
+            },
+        ) => {
+            let (r, c) = rayon::join(|| numeric_sample(r, r_nulls), || numeric_sample(c, c_nulls));
             match (r, c) {
-                (Ok(r), Ok(c)) => compare_categorical(&mut result, &r, &c, &planned.thresholds),
-                (Err(levels), _) | (_, Err(levels)) => {
+                (Ok(r), Ok(c)) => compare_numeric(&mut result, &r, &c, &planned.thresholds),
+                (Err(err), _) | (_, Err(err)) => {
                     result.verdict = ColumnVerdict::Skipped;
                     result.notes.push(format!(
-                        "more than {} distinct values ({levels} counted): an identifier or free \
-                         text, not a category; give it a numeric `type` in the schema or leave it \
-                         out",
-                        thousands(MAX_LEVELS as u64)
+                        "cannot read its values back from a temporary file: {err}"
                     ));
                 }
             }
         }
+        (
+            Collected::Categories {
+                counts: r,
+                overflow: r_overflow,
+            },
+            Collected::Categories {
+                counts: c,
+                overflow: c_overflow,
+            },
+        ) => {
+            if r_overflow || c_overflow {
+                result.verdict = ColumnVerdict::Skipped;
+                result.notes.push(format!(
+                    "more than {} distinct values: an identifier or free text, not a category; \
+                     give it a numeric `type` in the schema or leave it out",
+                    thousands(limits.max_levels as u64)
+                ));
+            } else {
+                compare_categorical(&mut result, &r, &c, &planned.thresholds);
+            }
+        }
+        // Both sides are read with the planned kind.
+        _ => result.verdict = ColumnVerdict::Skipped,
+    }
+    if result.verdict == ColumnVerdict::Empty {
+        // The side with values knows the column's kind; the other side's
+        // type (text, for an all-empty CSV column) says nothing.
+        let known = match (result.values.reference, result.values.current) {
+            (0, 0) => None,
+            (0, _) => planned.dtype_kinds.current,
+            _ => planned.dtype_kinds.reference,
+        };
+        result.kind = known.or(result.kind);
+    } else if let Some(note) = &planned.type_note {
+        result.notes.push(note.clone());
     }
     result.failed = match result.verdict {
         ColumnVerdict::Drifted | ColumnVerdict::Missing => true,
@@ -1107,31 +1488,13 @@ struct Numbers {
     nulls: u64,
 }
 
-/// Reads a column cast to `f64` into a sorted sample, dropping the polars
-/// column as soon as its values are copied.
-fn numeric_sample(column: Column) -> Numbers {
-    let series = column.take_materialized_series();
-    let nulls = series.null_count() as u64;
-    let mut values = Vec::with_capacity(series.len() - nulls as usize);
-    if let Ok(floats) = series.f64() {
-        for array in floats.downcast_iter() {
-            if nulls == 0 {
-                values.extend_from_slice(array.values());
-            } else {
-                values.extend(array.iter().flatten().copied());
-            }
-        }
-    }
-    drop(series);
-    let t = std::time::Instant::now();
-    let sorted = sort_by_order_keys(values);
-    let t1 = t.elapsed();
-    let sample = NumericSample::from_vec(sorted);
-    if std::env::var_os("SKEW_TIMING").is_some() { eprintln!("  sort {:?} from_vec {:?}", t1, t.elapsed() - t1); }
-    Numbers {
-        sample,
+/// Loads a column's numbers and sorts them into a sample.
+fn numeric_sample(values: Stored, nulls: u64) -> std::io::Result<Numbers> {
+    let values = values.load()?;
+    Ok(Numbers {
+        sample: NumericSample::from_vec(sort_by_order_keys(values)),
         nulls,
-    }
+    })
 }
 
 /// Sorts `values` in `f64::total_cmp` order by sorting their order keys as
@@ -1157,7 +1520,11 @@ fn order_key(value: f64) -> u64 {
 }
 
 fn from_order_key(key: u64) -> f64 {
-    f64::from_bits(if key >> 63 == 1 { key & !(1 << 63) } else { !key })
+    f64::from_bits(if key >> 63 == 1 {
+        key & !(1 << 63)
+    } else {
+        !key
+    })
 }
 
 fn compare_numeric(
@@ -1180,15 +1547,12 @@ fn compare_numeric(
         current: c.dropped(),
     };
     let computed = (|| -> Result<_, StatsError> {
-        let t = std::time::Instant::now();
-        let a = stats::psi_samples(r, c, DEFAULT_BINS)?;
-        let b = stats::jensen_shannon_samples(r, c, DEFAULT_BINS)?;
-        let t1 = t.elapsed();
-        let k = stats::ks_2samp_samples(r, c)?;
-        let t2 = t.elapsed();
-        let w = stats::wasserstein_samples(r, c)?;
-        if std::env::var_os("SKEW_TIMING").is_some() { eprintln!("  bins {:?} ks {:?} w {:?}", t1, t2 - t1, t.elapsed() - t2); }
-        Ok((a, b, k, w))
+        Ok((
+            stats::psi_samples(r, c, DEFAULT_BINS)?,
+            stats::jensen_shannon_samples(r, c, DEFAULT_BINS)?,
+            stats::ks_2samp_samples(r, c)?,
+            stats::wasserstein_samples(r, c)?,
+        ))
     })();
     let (psi, js, ks, wasserstein) = match computed {
         Ok(all) => all,
@@ -1202,7 +1566,11 @@ fn compare_numeric(
         StatisticResult::judge(SkewStatistic::JsDistance, js.distance, thresholds),
         StatisticResult::judge(SkewStatistic::KsStatistic, ks.statistic, thresholds),
         StatisticResult::judge(SkewStatistic::KsPValue, ks.p_value, thresholds),
-        StatisticResult::judge(SkewStatistic::Wasserstein, wasserstein.normalized, thresholds),
+        StatisticResult::judge(
+            SkewStatistic::Wasserstein,
+            wasserstein.normalized,
+            thresholds,
+        ),
     ];
     result.numeric = Some(NumericDetails {
         bins: psi.bins,
@@ -1224,36 +1592,6 @@ fn verdict_of(statistics: &[StatisticResult]) -> ColumnVerdict {
     } else {
         ColumnVerdict::Stable
     }
-}
-
-/// Counts a text column's levels, or gives up with the number counted once
-/// there are more than [`MAX_LEVELS`].
-fn category_counts(column: Column) -> Result<CategoryCounts, usize> {
-    let series = column.take_materialized_series();
-    let mut levels: PlHashMap<&str, u64> = PlHashMap::default();
-    let mut missing = 0;
-    if let Ok(text) = series.str() {
-        for array in text.downcast_iter() {
-            for value in array.iter() {
-                let Some(level) = value else {
-                    missing += 1;
-                    continue;
-                };
-                match levels.get_mut(level) {
-                    Some(count) => *count += 1,
-                    None => {
-                        levels.insert(level, 1);
-                        if levels.len() > MAX_LEVELS {
-                            return Err(levels.len());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let mut counts = CategoryCounts::from_pairs(levels);
-    counts.add_missing(missing);
-    Ok(counts)
 }
 
 fn compare_categorical(
@@ -1413,7 +1751,8 @@ mod tests {
         let t = parse("psi: 0.3\nlinf: off\n").unwrap();
         let json = serde_json::to_value(t).unwrap();
         assert_eq!(json, serde_json::json!({"psi": 0.3, "linf": "off"}));
-        let again: SkewThresholds = serde_yaml::from_str(&serde_yaml::to_string(&t).unwrap()).unwrap();
+        let again: SkewThresholds =
+            serde_yaml::from_str(&serde_yaml::to_string(&t).unwrap()).unwrap();
         assert_eq!(again, t);
     }
 
@@ -1495,6 +1834,19 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn order_key_sort_is_total_cmp_sort(
+            values in proptest::collection::vec(proptest::num::f64::ANY, 0..300)
+        ) {
+            let mut expected = values.clone();
+            expected.sort_unstable_by(f64::total_cmp);
+            let sorted = sort_by_order_keys(values);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(bits(&sorted), bits(&expected));
+        }
+    }
+
     fn counts(pairs: &[(&str, u64)]) -> CategoryCounts {
         CategoryCounts::from_pairs(pairs.iter().copied())
     }
@@ -1516,20 +1868,38 @@ mod tests {
 
     #[test]
     fn a_new_level_makes_a_categorical_column_drift() {
-        let reference = counts(&[("a", 50), ("b", 50)]);
-        let current = counts(&[("a", 49), ("b", 49), ("new", 2)]);
+        let reference = counts(&[("a", 500), ("b", 500)]);
+        let current = counts(&[("a", 985), ("b", 985), ("new", 30)]);
         let mut result = planned_column(ColumnKind::Categorical);
-        compare_categorical(&mut result, &reference, &current, &SkewThresholds::default());
+        compare_categorical(
+            &mut result,
+            &reference,
+            &current,
+            &SkewThresholds::default(),
+        );
         assert_eq!(result.verdict, ColumnVerdict::Drifted);
-        let unseen = result
-            .statistics
-            .iter()
-            .find(|s| s.statistic == SkewStatistic::Unseen)
-            .unwrap();
-        assert!((unseen.value - 0.02).abs() < 1e-15);
-        assert!(unseen.drifted);
-        // Linf and JS stay under their thresholds: only unseen drifted.
-        assert_eq!(result.statistics.iter().filter(|s| s.drifted).count(), 1);
+        let value = |key| {
+            let s = result
+                .statistics
+                .iter()
+                .find(|s| s.statistic == key)
+                .unwrap();
+            (s.value, s.drifted)
+        };
+        let (unseen, drifted) = value(SkewStatistic::Unseen);
+        assert!((unseen - 0.015).abs() < 1e-15);
+        assert!(drifted);
+        // L-infinity (0.015) and the JS distance (≈ 0.0868: divergence
+        // ½·ln(0.5/0.49625) + ½·(0.985·ln(0.4925/0.49625) + 0.015·ln 2) nats,
+        // in bits, square-rooted) stay under their thresholds.
+        assert_eq!(value(SkewStatistic::Linf), (0.015, false));
+        let (js, drifted) = value(SkewStatistic::JsDistance);
+        let nats = 0.5 * (0.5f64 / 0.49625).ln()
+            + 0.5 * (0.985 * (0.4925f64 / 0.49625).ln() + 0.015 * 2f64.ln());
+        assert!((js - (nats / 2f64.ln()).sqrt()).abs() < 1e-12, "{js}");
+        assert!(!drifted);
+        // The chi-square test sees the reference's levels in equal shares.
+        assert_eq!(value(SkewStatistic::Chi2PValue), (1.0, false));
 
         // Tolerating 5% unseen values keeps it stable.
         let tolerant = parse("unseen: 0.05\n").unwrap();
@@ -1548,7 +1918,11 @@ mod tests {
             &SkewThresholds::default(),
         );
         assert_eq!(result.verdict, ColumnVerdict::Drifted);
-        assert!(result.notes[0].contains("no chi-square test"), "{:?}", result.notes);
+        assert!(
+            result.notes[0].contains("no chi-square test"),
+            "{:?}",
+            result.notes
+        );
         let keys: Vec<_> = result.statistics.iter().map(|s| s.statistic).collect();
         assert_eq!(
             keys,
@@ -1571,14 +1945,26 @@ mod tests {
         let reference = numbers(base.clone());
 
         let mut same = planned_column(ColumnKind::Numeric);
-        compare_numeric(&mut same, &reference, &numbers(base.clone()), &SkewThresholds::default());
+        compare_numeric(
+            &mut same,
+            &reference,
+            &numbers(base.clone()),
+            &SkewThresholds::default(),
+        );
         assert_eq!(same.verdict, ColumnVerdict::Stable);
-        assert!(same.statistics.iter().all(|s| s.statistic == SkewStatistic::KsPValue
-            || s.value.abs() < 1e-12));
+        assert!(same
+            .statistics
+            .iter()
+            .all(|s| s.statistic == SkewStatistic::KsPValue || s.value.abs() < 1e-12));
 
         let shifted: Vec<f64> = base.iter().map(|v| v + 30.0).collect();
         let mut moved = planned_column(ColumnKind::Numeric);
-        compare_numeric(&mut moved, &reference, &numbers(shifted), &SkewThresholds::default());
+        compare_numeric(
+            &mut moved,
+            &reference,
+            &numbers(shifted),
+            &SkewThresholds::default(),
+        );
         assert_eq!(moved.verdict, ColumnVerdict::Drifted);
         let ks = &moved.statistics[2];
         assert_eq!(ks.statistic, SkewStatistic::KsStatistic);
@@ -1604,9 +1990,109 @@ mod tests {
             &SkewThresholds::default(),
         );
         assert_eq!(result.verdict, ColumnVerdict::Empty);
-        assert_eq!(result.dropped, Dropped { reference: 0, current: 2 });
+        assert_eq!(
+            result.dropped,
+            Dropped {
+                reference: 0,
+                current: 2
+            }
+        );
         assert_eq!(result.nulls.current, 3);
         assert!(result.statistics.is_empty());
+    }
+
+    /// Writes a reference and a current CSV: a shifted number, a date, a
+    /// category with a new level, an ID-like text column.
+    fn write_pair(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+        let mut reference = String::from("x,day,country,code\n");
+        let mut current = reference.clone();
+        for i in 0..400 {
+            let country = ["DE", "FR", "US"][i % 3];
+            reference.push_str(&format!("{i},2024-01-{:02},{country},id{i}\n", i % 28 + 1));
+            let country = if i % 10 == 0 { "XX" } else { country };
+            current.push_str(&format!(
+                "{},2024-01-{:02},{country},id{i}\n",
+                i + 40,
+                i % 28 + 1
+            ));
+        }
+        let (r, c) = (dir.join("ref.csv"), dir.join("cur.csv"));
+        std::fs::write(&r, reference).unwrap();
+        std::fs::write(&c, current).unwrap();
+        (r, c)
+    }
+
+    #[test]
+    fn spilling_to_temporary_files_changes_nothing() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (r, c) = write_pair(dir.path());
+        let defaults = SkewThresholds::default();
+        let in_memory = skew(&r, &c, None, &defaults).unwrap();
+        // A one-byte budget: every number goes through a temporary file,
+        // one column is compared at a time.
+        // and rows are counted by the reading pass.
+        let tight = Limits {
+            memory_budget: 1,
+            max_levels: MAX_LEVELS,
+            count_text_up_to: 0,
+        };
+        let spilled = skew_within(&r, &c, None, &defaults, tight).unwrap();
+        assert_eq!(spilled, in_memory);
+        assert_eq!(spilled.reference.rows, 400);
+        // Nothing in common, so no pass: the rows are counted apart.
+        let other = dir.path().join("other.csv");
+        std::fs::write(&other, "q\n1\n2\n").unwrap();
+        let apart = skew_within(&r, &other, None, &defaults, tight).unwrap();
+        assert_eq!((apart.reference.rows, apart.current.rows), (400, 2));
+        assert_eq!((apart.summary.missing, apart.summary.new), (4, 1));
+        let x = &in_memory.columns[0];
+        assert_eq!(
+            (x.column.as_str(), x.verdict),
+            ("x", ColumnVerdict::Drifted)
+        );
+        // 0..400 against 40..440: D = 40/400.
+        assert_eq!(x.statistics[2].value, 0.1);
+        assert_eq!(
+            x.values,
+            Pair {
+                reference: 400,
+                current: 400
+            }
+        );
+        let day = &in_memory.columns[1];
+        assert_eq!(
+            (day.kind, day.verdict),
+            (Some(ColumnKind::Numeric), ColumnVerdict::Stable)
+        );
+        let country = &in_memory.columns[2];
+        assert_eq!(country.unseen.as_ref().unwrap().count, 40);
+    }
+
+    #[test]
+    fn too_many_levels_skips_the_column() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let (r, c) = write_pair(dir.path());
+        let few = Limits {
+            max_levels: 5,
+            ..LIMITS
+        };
+        let report = skew_within(&r, &c, None, &SkewThresholds::default(), few).unwrap();
+        let code = &report.columns[3];
+        assert_eq!(
+            (code.column.as_str(), code.verdict),
+            ("code", ColumnVerdict::Skipped)
+        );
+        assert!(!code.failed);
+        assert!(
+            code.notes[0].contains("more than 5 distinct values"),
+            "{:?}",
+            code.notes
+        );
+        // Countries have 3 or 4 levels: still compared.
+        assert_eq!(report.columns[2].verdict, ColumnVerdict::Drifted);
+        assert_eq!(report.summary.skipped, 1);
+        // x and country drift.
+        assert_eq!(report.drifted(), 2);
     }
 
     #[test]
@@ -1614,7 +2100,10 @@ mod tests {
         let rules = |yaml: &str| -> ColumnRules { serde_yaml::from_str(yaml).unwrap() };
         assert_eq!(schema_kind(&rules("type: int")), Some(ColumnKind::Numeric));
         assert_eq!(schema_kind(&rules("type: date")), Some(ColumnKind::Numeric));
-        assert_eq!(schema_kind(&rules("type: bool")), Some(ColumnKind::Categorical));
+        assert_eq!(
+            schema_kind(&rules("type: bool")),
+            Some(ColumnKind::Categorical)
+        );
         assert_eq!(
             schema_kind(&rules("{type: int, allowed: [1, 2]}")),
             Some(ColumnKind::Categorical)

@@ -6,6 +6,7 @@
 //! [`read::DistinctCounter`], not by polars' `n_unique`.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -81,6 +82,8 @@ struct Planned<'a> {
     rules: &'a ColumnRules,
     /// Counts distinct values for the `unique` rule.
     distinct: Option<DistinctCounter>,
+    /// Finds out whether the column holds a single value (typed columns).
+    single: Option<SingleValue>,
 }
 
 /// Validates `path` against `schema`.
@@ -103,8 +106,8 @@ pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataErro
                 index,
                 dtype: dtype.clone(),
                 rules,
-                distinct: (rules.unique == Some(true))
-                    .then(|| DistinctCounter::new(budget, false)),
+                distinct: (rules.unique == Some(true)).then(|| DistinctCounter::new(budget, false)),
+                single: column_type(dtype).is_some().then(SingleValue::default),
             }),
             None if rules.required != Some(false) => violations.push(Violation {
                 level: Level::Error,
@@ -120,7 +123,7 @@ pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataErro
     }
 
     let bar = Progress::start(
-        &format!("validating {}", path.display()),
+        &format!("validating {}", read::file_name(path)),
         read::file_size(path),
     );
     let mut exprs = vec![Aggregate::sum(len(), "rows")];
@@ -305,13 +308,13 @@ pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataErro
                 push("finite", Value::from(n), Value::from(0), n);
             }
         }
-        let (min, max) = (get(&format!("min{i}")), get(&format!("max{i}")));
-        if non_null > 1 && !min.is_null() && min == max {
+        let value = p.single.as_ref().and_then(SingleValue::value);
+        if let Some(value) = value.filter(|_| non_null > 1) {
             warnings.push(Violation {
                 level: Level::Warning,
                 column: column(),
                 rule: "constant",
-                observed: json_of(&min),
+                observed: json_of(&value),
                 threshold: Value::from("more than one value"),
                 count: non_null,
                 examples: vec![],
@@ -359,14 +362,21 @@ fn aggregates(p: &Planned) -> Vec<Aggregate> {
     let i = p.index;
     let r = p.rules;
     let c = || col(p.name);
-    let counted = match &p.distinct {
-        Some(counter) => counter.observe(c()),
-        None => c(),
-    };
+    // The null count reads every value: the trackers ride along on it.
+    let mut counted = c();
+    if let Some(single) = &p.single {
+        counted = single.observe(counted);
+    }
+    if let Some(counter) = &p.distinct {
+        counted = counter.observe(counted);
+    }
     let mut aggregates = vec![Aggregate::sum(counted.null_count(), format!("nulls{i}"))];
-    if column_type(&p.dtype).is_some() {
-        // min/max serve the range rules and the constant-column warning.
+    // The extremes, reported beside a broken bound; only when there is one,
+    // as a text column's min and max compare every value.
+    if r.min.is_some() && below(p).is_some() {
         aggregates.push(Aggregate::min(c().min(), format!("min{i}")));
+    }
+    if r.max.is_some() && above(p).is_some() {
         aggregates.push(Aggregate::max(c().max(), format!("max{i}")));
     }
     if let Some(pred) = below(p) {
@@ -376,13 +386,22 @@ fn aggregates(p: &Planned) -> Vec<Aggregate> {
         aggregates.push(Aggregate::sum(pred.sum(), format!("above{i}")));
     }
     if let Some(allowed) = &r.allowed {
-        aggregates.push(Aggregate::sum(unseen(c(), allowed).sum(), format!("unseen{i}")));
+        aggregates.push(Aggregate::sum(
+            unseen(c(), allowed).sum(),
+            format!("unseen{i}"),
+        ));
     }
     if let Some(pattern) = &r.pattern {
-        aggregates.push(Aggregate::sum(mismatch(c(), pattern).sum(), format!("nomatch{i}")));
+        aggregates.push(Aggregate::sum(
+            mismatch(c(), pattern).sum(),
+            format!("nomatch{i}"),
+        ));
     }
     if r.finite == Some(true) && p.dtype.is_float() {
-        aggregates.push(Aggregate::sum(nonfinite(c()).sum(), format!("nonfinite{i}")));
+        aggregates.push(Aggregate::sum(
+            nonfinite(c()).sum(),
+            format!("nonfinite{i}"),
+        ));
     }
     aggregates
 }
@@ -465,7 +484,11 @@ fn repeats(
                 .collect()
         })
         .unwrap_or_default();
-    let count = if seen.repeated_complete { exact } else { by_hash };
+    let count = if seen.repeated_complete {
+        exact
+    } else {
+        by_hash
+    };
     Ok((count, examples))
 }
 
@@ -475,6 +498,65 @@ fn spill_error(path: &Path, err: &std::io::Error) -> DataError {
         path: path.display().to_string(),
         reason: format!("cannot spill uniqueness hashes to a temporary file: {err}"),
         help: "free space in the temporary folder, or point TMPDIR at a bigger one".into(),
+    }
+}
+
+/// Whether a column holds a single non-null value, found out while it
+/// streams: one value is kept until a second turns up, and from then on
+/// every batch is skipped, so a varied column costs one batch's `unique`.
+#[derive(Clone, Default)]
+struct SingleValue {
+    seen: Arc<Mutex<Seen>>,
+}
+
+#[derive(Default)]
+enum Seen {
+    #[default]
+    Nothing,
+    One(AnyValue<'static>),
+    Several,
+}
+
+impl SingleValue {
+    /// `expr` unchanged; every batch it evaluates is looked at.
+    fn observe(&self, expr: Expr) -> Expr {
+        let single = self.clone();
+        expr.map(
+            move |column: Column| {
+                single.add(&column)?;
+                Ok(column)
+            },
+            |_: &Schema, field: &Field| Ok(field.clone()),
+        )
+    }
+
+    fn add(&self, column: &Column) -> PolarsResult<()> {
+        if matches!(*self.lock(), Seen::Several) {
+            return Ok(());
+        }
+        let values = column.drop_nulls().unique()?;
+        let mut seen = self.lock();
+        *seen = match (std::mem::take(&mut *seen), values.len()) {
+            (seen, 0) => seen,
+            (Seen::Nothing, 1) => Seen::One(values.get(0)?.into_static()),
+            (Seen::One(value), 1) if values.get(0)? == value => Seen::One(value),
+            _ => Seen::Several,
+        };
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The value, if the column held exactly one.
+    fn value(&self) -> Option<AnyValue<'static>> {
+        match &*self.lock() {
+            Seen::One(value) => Some(value.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -508,10 +590,7 @@ fn without_nan(p: &Planned, predicate: Expr) -> Expr {
 fn unseen(column: Expr, allowed: &[Scalar]) -> Expr {
     let values: Vec<String> = allowed.iter().map(Scalar::to_string).collect();
     // `is_in` looks values up in a one-row list.
-    let set = Series::new(
-        "allowed".into(),
-        [Series::new("allowed".into(), values)],
-    );
+    let set = Series::new("allowed".into(), [Series::new("allowed".into(), values)]);
     column.cast(DataType::String).map(
         move |batch: Column| {
             let inside = is_in(batch.as_materialized_series(), &set, false)?;

@@ -213,7 +213,10 @@ fn a_failing_probe_refuses_the_push_unless_probes_are_skipped_for_it() {
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(!err.contains("✗ stability"), "{err}");
-    assert!(err.contains("stability probe configured for mlscore"), "{err}");
+    assert!(
+        err.contains("stability probe configured for mlscore"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -300,7 +300,9 @@ fn pii_probe_reads_the_text_columns_of_parquet_files() {
     assert_eq!(code, 1, "{report:#}");
     let text = details(probe(&report));
     assert!(
-        text.contains("data/users.parquet: 1 e-mail address (row 2, column contact: j***@gmail.com)"),
+        text.contains(
+            "data/users.parquet: 1 e-mail address (row 2, column contact: j***@gmail.com)"
+        ),
         "{text}"
     );
     assert!(

@@ -108,8 +108,10 @@ pub fn collect(path: &Path, frame: LazyFrame) -> Result<DataFrame, DataError> {
 
 /// The last component of `path`, for progress messages.
 pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
 }
 
 /// The size of `path` in bytes, for progress messages (0 if unknown).

@@ -3,11 +3,13 @@
 //! file larger than memory is checked in bounded memory.
 //!
 //! Two things polars does not bound, and what this module does instead:
-//! - polars' CSV and NDJSON readers memory-map the whole file, so every page
-//!   read stays resident and peak RSS reaches the file's size. A [`Source`]
-//!   cuts text files into pieces of whole lines read with plain `read` calls
-//!   and scans one piece at a time ([`Source::aggregate`] folds the pieces'
-//!   aggregates). Parquet is left to polars, which reads it by row group.
+//! - polars memory-maps the file it scans, so every page it has read stays
+//!   resident until the scan ends and peak RSS grows with the file. A
+//!   [`Source`] scans a file in pieces instead: text files in pieces of whole
+//!   lines read with plain `read` calls, Parquet a few row groups at a time
+//!   (each piece its own scan, so its pages are unmapped when it ends).
+//!   [`Source::aggregate`] folds the pieces' aggregates, running one piece
+//!   per core.
 //! - An exact distinct count keeps every distinct value in a hash table (3.2
 //!   GB for 50M distinct integers). [`DistinctCounter`] hashes values instead
 //!   and merges sorted runs of hashes on disk.
@@ -20,6 +22,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use polars::io::csv::read::_csv_read_internal::{
+    cast_columns, prepare_csv_schema, read_chunk, validate_utf8,
+};
 use polars::prelude::*;
 use polars_buffer::Buffer;
 
@@ -85,16 +90,94 @@ pub fn scan(path: &Path) -> Result<LazyFrame, DataError> {
     })?;
     let pl_path = PlRefPath::try_from_path(path).map_err(|err| read_error(path, &err))?;
     let frame = match format {
-        DataFormat::Delimited { separator } => LazyCsvReader::new(pl_path)
-            .with_separator(separator)
-            .with_has_header(true)
-            .with_infer_schema_length(Some(10_000))
-            .with_try_parse_dates(true)
-            .finish(),
+        DataFormat::Delimited { separator } => {
+            let reader = |dates: Option<SchemaRef>| {
+                LazyCsvReader::new(pl_path.clone())
+                    .with_separator(separator)
+                    .with_has_header(true)
+                    .with_infer_schema_length(Some(INFER_ROWS))
+                    .with_dtype_overwrite(dates)
+                    .finish()
+            };
+            reader(None).and_then(|mut frame| match date_columns(&mut frame)? {
+                Some(dates) => reader(Some(Arc::new(dates))),
+                None => Ok(frame),
+            })
+        }
         DataFormat::Parquet => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
         DataFormat::NdJson => LazyJsonLineReader::new(pl_path).finish(),
     };
     frame.map_err(|err| read_error(path, &err))
+}
+
+/// Rows of a CSV file sampled to infer its column types.
+const INFER_ROWS: usize = 10_000;
+
+/// The text columns of a CSV frame that hold dates, datetimes or times,
+/// typed as polars types them.
+///
+/// polars finds them itself (`try_parse_dates`), but it tries a few dozen
+/// chrono formats on every sampled value of every text column, which costs
+/// most of a second per file before a row is read. Here only the columns
+/// whose first value starts like a date or a time go through that inference:
+/// their sample is written back out as CSV and read with `try_parse_dates`,
+/// so the types are exactly polars' own.
+fn date_columns(frame: &mut LazyFrame) -> PolarsResult<Option<Schema>> {
+    let schema = frame.collect_schema()?;
+    let text: Vec<PlSmallStr> = schema
+        .iter()
+        .filter(|(_, dtype)| dtype.is_string())
+        .map(|(name, _)| name.clone())
+        .collect();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let sample = frame
+        .clone()
+        .select(
+            text.iter()
+                .map(|name| col(name.clone()))
+                .collect::<Vec<_>>(),
+        )
+        .limit(INFER_ROWS as IdxSize)
+        .collect()?;
+    let candidates: Vec<Column> = sample
+        .columns()
+        .iter()
+        .filter(|column| {
+            column
+                .str()
+                .is_ok_and(|values| values.iter().flatten().next().is_some_and(looks_like_date))
+        })
+        .cloned()
+        .collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let mut candidates = DataFrame::new_infer_height(candidates)?;
+    let mut text = Vec::new();
+    CsvWriter::new(&mut text).finish(&mut candidates)?;
+    let typed =
+        LazyCsvReader::new_with_sources(ScanSources::Buffers(Arc::from([Buffer::from_vec(text)])))
+            .with_infer_schema_length(Some(INFER_ROWS))
+            .with_try_parse_dates(true)
+            .finish()?
+            .collect_schema()?;
+    let dates: Schema = typed
+        .iter()
+        .filter(|(_, dtype)| !dtype.is_string())
+        .map(|(name, dtype)| (name.clone(), dtype.clone()))
+        .collect();
+    Ok((!dates.is_empty()).then_some(dates))
+}
+
+/// Whether a text value could be a date, a datetime or a time in one of the
+/// formats polars infers (all start with a digit and separate their parts).
+fn looks_like_date(value: &str) -> bool {
+    let value = value.trim();
+    (5..=40).contains(&value.len())
+        && value.starts_with(|c: char| c.is_ascii_digit())
+        && value.contains(['-', '/', '.', ':'])
 }
 
 /// Runs `frame` with polars' streaming engine: the file is read in batches of
@@ -153,10 +236,13 @@ pub fn read_error(path: &Path, err: &PolarsError) -> DataError {
 // ---------------------------------------------------------------------------
 // Sources read in pieces
 
-/// Bytes of text handed to polars at a time: large enough that per-query
+/// Bytes of text handed to polars at a time: large enough that per-scan
 /// overhead vanishes, small enough that the few in flight (one per core, plus
 /// the one being read) stay far below 1 GiB.
 const PIECE_BYTES: usize = 32 << 20;
+
+/// Decoded bytes of Parquet row groups scanned together.
+const ROW_SLICE_BYTES: usize = 64 << 20;
 
 /// How one aggregate's per-piece values combine into the whole file's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,17 +308,51 @@ enum TextFormat {
     NdJson,
 }
 
+/// How a file is cut into pieces.
+#[derive(Debug, Clone)]
+enum Layout {
+    /// Text, read by mlscore in pieces of whole lines.
+    Text(TextFormat),
+    /// Parquet, scanned a few row groups at a time: polars memory-maps the
+    /// file for each scan, so only the row groups of one piece are resident.
+    RowGroups(Vec<RowSlice>),
+    /// Read whole by polars (text compressed with zstd or zlib).
+    Whole,
+}
+
+/// Consecutive Parquet row groups scanned together.
+#[derive(Debug, Clone, Copy)]
+struct RowSlice {
+    offset: i64,
+    rows: IdxSize,
+    /// Their compressed size, for progress.
+    bytes: u64,
+}
+
+/// One piece of a file, ready to scan.
+enum Piece {
+    Text(Vec<u8>),
+    Rows(RowSlice),
+}
+
 /// A data file opened for queries in bounded memory.
 pub struct Source {
     path: PathBuf,
     frame: LazyFrame,
     schema: SchemaRef,
-    /// Text files are read in pieces; `None` for Parquet (and compression
-    /// other than gzip), which polars reads whole.
-    text: Option<TextFormat>,
-    /// The size of a piece ([`PIECE_BYTES`]; tests use tiny pieces).
+    layout: Layout,
+    /// The size of a text piece ([`PIECE_BYTES`]; tests use tiny pieces).
     piece_bytes: usize,
+    /// The parser of CSV pieces, when polars' own parser can take the
+    /// file's column types without its line counter (see [`CsvPieces`]).
+    csv: Option<CsvPieces>,
+    /// Text pieces' buffers, handed back once polars is done with them:
+    /// reusing them spares the kernel faulting in fresh pages for every piece.
+    spare: Spare,
 }
+
+/// Buffers of finished pieces, kept for the next ones.
+type Spare = Arc<Mutex<Vec<Vec<u8>>>>;
 
 impl Source {
     /// Opens `path` and learns its columns (from a header and a sample of
@@ -240,18 +360,28 @@ impl Source {
     pub fn open(path: &Path) -> Result<Source, DataError> {
         let mut frame = scan(path)?;
         let schema = Arc::new(columns(path, &mut frame)?);
-        let text = match DataFormat::of(path) {
-            Some(DataFormat::Delimited { separator }) => Some(TextFormat::Delimited { separator }),
-            Some(DataFormat::NdJson) => Some(TextFormat::NdJson),
+        let compression = sniff(path).map_err(|err| io_error(path, &err))?;
+        let layout = match DataFormat::of(path) {
+            _ if compression == Compression::Other => Layout::Whole,
+            Some(DataFormat::Delimited { separator }) => {
+                Layout::Text(TextFormat::Delimited { separator })
+            }
+            Some(DataFormat::NdJson) => Layout::Text(TextFormat::NdJson),
+            Some(DataFormat::Parquet) => Layout::RowGroups(row_slices(path, ROW_SLICE_BYTES)?),
+            None => Layout::Whole,
+        };
+        let csv = match layout {
+            Layout::Text(TextFormat::Delimited { separator }) => CsvPieces::new(&schema, separator),
             _ => None,
         };
-        let compression = sniff(path).map_err(|err| io_error(path, &err))?;
         Ok(Source {
             path: path.to_path_buf(),
             frame,
             schema,
-            text: text.filter(|_| compression != Compression::Other),
+            layout,
+            csv,
             piece_bytes: PIECE_BYTES,
+            spare: Spare::default(),
         })
     }
 
@@ -265,8 +395,8 @@ impl Source {
         &self.schema
     }
 
-    /// The whole file as one lazy frame (memory-mapped by polars for text:
-    /// use it for plans, not for scans of large files).
+    /// The whole file as one lazy frame (memory-mapped by polars: use it for
+    /// plans, not for scans of large files).
     pub fn frame(&self) -> LazyFrame {
         self.frame.clone()
     }
@@ -280,16 +410,16 @@ impl Source {
         bar: Option<&Progress>,
         visit: &mut dyn FnMut(DataFrame) -> bool,
     ) -> Result<(), DataError> {
-        let Some(text) = self.text else {
+        let Some(mut pieces) = self.pieces()? else {
             visit(collect(&self.path, query(self.frame()))?);
             return Ok(());
         };
-        let mut pieces = Pieces::open(&self.path, text, self.piece_bytes)
-            .map_err(|err| io_error(&self.path, &err))?;
         let mut any = false;
         while let Some(piece) = pieces.next().map_err(|err| io_error(&self.path, &err))? {
             any = true;
-            let result = collect(&self.path, query(self.piece_frame(text, piece)?))?;
+            let (frame, buffer) = self.piece_frame(piece)?;
+            let result = collect(&self.path, query(frame))?;
+            self.recycle(buffer);
             if let Some(bar) = bar {
                 bar.set_bytes(pieces.consumed());
             }
@@ -341,15 +471,13 @@ impl Source {
         query: &(dyn Fn(LazyFrame) -> LazyFrame + Sync),
         bar: &Progress,
     ) -> Result<Vec<DataFrame>, DataError> {
-        let Some(text) = self.text else {
+        let Some(mut pieces) = self.pieces()? else {
             return Ok(vec![collect(&self.path, query(self.frame()))?]);
         };
-        let mut pieces = Pieces::open(&self.path, text, self.piece_bytes)
-            .map_err(|err| io_error(&self.path, &err))?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
         std::thread::scope(|scope| {
             // A rendezvous: a piece is read ahead only once a worker is free.
-            let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(0);
+            let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Piece>(0);
             let piece_rx = Arc::new(Mutex::new(piece_rx));
             let (done_tx, done_rx) = std::sync::mpsc::channel();
             for _ in 0..workers {
@@ -360,9 +488,11 @@ impl Source {
                         Err(_) => return,
                     };
                     let Ok(piece) = piece else { return };
-                    let result = self
-                        .piece_frame(text, piece)
-                        .and_then(|frame| collect(&self.path, query(frame)));
+                    let result = self.piece_frame(piece).and_then(|(frame, buffer)| {
+                        let result = collect(&self.path, query(frame));
+                        self.recycle(buffer);
+                        result
+                    });
                     if done_tx.send(result).is_err() {
                         return;
                     }
@@ -449,11 +579,41 @@ impl Source {
         Ok(found.map_or_else(DataFrame::empty, |rows| rows.head(Some(n))))
     }
 
-    /// A lazy frame over one piece of text, with the whole file's columns.
-    fn piece_frame(&self, text: TextFormat, piece: Vec<u8>) -> Result<LazyFrame, DataError> {
-        let sources = ScanSources::Buffers(Arc::from([Buffer::from_vec(piece)]));
-        let frame = match text {
+    /// The file's pieces, or `None` when polars reads it whole.
+    fn pieces(&self) -> Result<Option<PieceReader>, DataError> {
+        Ok(match &self.layout {
+            Layout::Text(text) => Some(PieceReader::Text(
+                Pieces::open(&self.path, *text, self.piece_bytes, Arc::clone(&self.spare))
+                    .map_err(|err| io_error(&self.path, &err))?,
+            )),
+            Layout::RowGroups(slices) => Some(PieceReader::Rows {
+                slices: slices.clone().into_iter(),
+                consumed: 0,
+            }),
+            Layout::Whole => None,
+        })
+    }
+
+    /// A lazy frame over one piece, with the whole file's columns, and the
+    /// text piece's buffer to hand to [`Source::recycle`] once it is scanned.
+    fn piece_frame(&self, piece: Piece) -> Result<(LazyFrame, Option<Buffer<u8>>), DataError> {
+        let (text, piece) = match (piece, &self.layout) {
+            (Piece::Text(bytes), Layout::Text(text)) => (*text, bytes),
+            (Piece::Rows(slice), _) => {
+                return Ok((self.frame().slice(slice.offset, slice.rows), None))
+            }
+            (Piece::Text(_), _) => return Ok((self.frame(), None)),
+        };
+        if let (TextFormat::Delimited { .. }, Some(csv)) = (text, &self.csv) {
             // The header was cut off the first piece: columns come from the schema.
+            let frame = csv
+                .parse(&piece)
+                .map_err(|err| read_error(&self.path, &err))?;
+            return Ok((frame.lazy(), Some(Buffer::from_vec(piece))));
+        }
+        let buffer = Buffer::from_vec(piece);
+        let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
+        let frame = match text {
             TextFormat::Delimited { separator } => LazyCsvReader::new_with_sources(sources)
                 .with_separator(separator)
                 .with_has_header(false)
@@ -463,8 +623,152 @@ impl Source {
                 .with_schema(Some(self.schema.clone()))
                 .finish(),
         };
-        frame.map_err(|err| read_error(&self.path, &err))
+        let frame = frame.map_err(|err| read_error(&self.path, &err))?;
+        Ok((frame, Some(buffer)))
     }
+
+    /// Keeps a scanned piece's buffer for the next piece, if polars holds no
+    /// part of it any more (parsed text is copied out, so it normally doesn't).
+    fn recycle(&self, buffer: Option<Buffer<u8>>) {
+        let Some(bytes) = buffer.and_then(|buffer| buffer.into_mut().right()) else {
+            return;
+        };
+        let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+        // One per piece in flight is all that is ever reused.
+        if spare.len() < 16 {
+            spare.push(bytes);
+        }
+    }
+}
+
+/// Parses pieces of CSV with polars' field parser, skipping the line counter
+/// that its CSV scans run over every byte first. Without SIMD (polars needs
+/// nightly Rust for it) that counter is a quarter of a scan's CPU time, and
+/// a piece needs no counting: [`Pieces`] already cut it at line ends. This
+/// is the sequence polars' own streaming CSV source runs per batch of lines
+/// (`ChunkReader::read_chunk` in polars-stream), through the entry points
+/// polars-io exports for it.
+struct CsvPieces {
+    /// The file's columns, with types the parser cannot produce replaced by
+    /// text (then cast back to `to_cast`).
+    schema: SchemaRef,
+    to_cast: Vec<Field>,
+    options: CsvParseOptions,
+    projection: Vec<usize>,
+    check_utf8: bool,
+}
+
+impl CsvPieces {
+    /// `None` if polars cannot prepare the schema, in which case pieces go
+    /// through polars' whole CSV scan instead.
+    fn new(schema: &SchemaRef, separator: u8) -> Option<CsvPieces> {
+        let mut reader_schema = schema.clone();
+        let mut to_cast = Vec::new();
+        prepare_csv_schema(&mut reader_schema, &mut to_cast).ok()?;
+        if reader_schema.is_empty() {
+            return None;
+        }
+        let options = CsvParseOptions {
+            separator,
+            ..CsvParseOptions::default()
+        };
+        let check_utf8 = reader_schema
+            .iter_fields()
+            .any(|field| field.dtype().is_string());
+        Some(CsvPieces {
+            projection: (0..reader_schema.len()).collect(),
+            schema: reader_schema,
+            to_cast,
+            options,
+            check_utf8,
+        })
+    }
+
+    /// The rows of `bytes`, whole lines without a header.
+    fn parse(&self, bytes: &[u8]) -> PolarsResult<DataFrame> {
+        if self.check_utf8 && !validate_utf8(bytes) {
+            polars_bail!(ComputeError: "invalid utf-8 sequence");
+        }
+        // Exact unless quoted fields hold newlines; only a capacity hint.
+        let lines = memchr::memchr_iter(self.options.eol_char, bytes).count() + 1;
+        let mut frame = read_chunk(
+            bytes,
+            &self.options,
+            &self.schema,
+            false,
+            &self.projection,
+            0,
+            lines,
+            None,
+            usize::MAX,
+            bytes.len(),
+            Some(0),
+        )?;
+        cast_columns(&mut frame, &self.to_cast, false, false)?;
+        Ok(frame)
+    }
+}
+
+/// Yields a file's pieces in order.
+enum PieceReader {
+    Text(Pieces),
+    Rows {
+        slices: std::vec::IntoIter<RowSlice>,
+        consumed: u64,
+    },
+}
+
+impl PieceReader {
+    fn next(&mut self) -> io::Result<Option<Piece>> {
+        Ok(match self {
+            PieceReader::Text(pieces) => pieces.next()?.map(Piece::Text),
+            PieceReader::Rows { slices, consumed } => slices.next().map(|slice| {
+                *consumed += slice.bytes;
+                Piece::Rows(slice)
+            }),
+        })
+    }
+
+    /// Bytes of the file read (or handed to polars) so far.
+    fn consumed(&self) -> u64 {
+        match self {
+            PieceReader::Text(pieces) => pieces.consumed(),
+            PieceReader::Rows { consumed, .. } => *consumed,
+        }
+    }
+}
+
+/// A Parquet file's row groups, grouped into slices of about `slice_bytes`
+/// of decoded data (a larger row group is a slice alone).
+fn row_slices(path: &Path, slice_bytes: usize) -> Result<Vec<RowSlice>, DataError> {
+    let file = File::open(path).map_err(|err| io_error(path, &err))?;
+    let mut reader = ParquetReader::new(file);
+    let metadata = reader
+        .get_metadata()
+        .map_err(|err| read_error(path, &err))?;
+    let mut slices: Vec<RowSlice> = Vec::new();
+    let (mut offset, mut decoded) = (0i64, 0usize);
+    for group in &metadata.row_groups {
+        let rows = group.num_rows() as IdxSize;
+        let bytes = group.compressed_size() as u64;
+        match slices.last_mut() {
+            Some(last) if decoded < slice_bytes => {
+                last.rows += rows;
+                last.bytes += bytes;
+                decoded += group.total_byte_size();
+            }
+            _ => {
+                slices.push(RowSlice {
+                    offset,
+                    rows,
+                    bytes,
+                });
+                decoded = group.total_byte_size();
+            }
+        }
+        offset += rows as i64;
+    }
+    Ok(slices)
 }
 
 /// How a file is compressed, from its first bytes (as polars decides).
@@ -520,10 +824,11 @@ struct Pieces {
     skip_header: bool,
     eof: bool,
     piece_bytes: usize,
+    spare: Spare,
 }
 
 impl Pieces {
-    fn open(path: &Path, text: TextFormat, piece_bytes: usize) -> io::Result<Pieces> {
+    fn open(path: &Path, text: TextFormat, piece_bytes: usize, spare: Spare) -> io::Result<Pieces> {
         let consumed = Arc::new(AtomicU64::new(0));
         let file = Counted {
             inner: File::open(path)?,
@@ -544,6 +849,7 @@ impl Pieces {
             skip_header: csv,
             eof: false,
             piece_bytes,
+            spare,
         })
     }
 
@@ -554,7 +860,10 @@ impl Pieces {
 
     /// The next piece, or `None` at the end of the file.
     fn next(&mut self) -> io::Result<Option<Vec<u8>>> {
-        let mut buf = std::mem::take(&mut self.carry);
+        let spare = self.spare.lock().ok().and_then(|mut spare| spare.pop());
+        let mut buf = spare.unwrap_or_default();
+        buf.clear();
+        buf.append(&mut self.carry);
         let mut target = self.piece_bytes.max(buf.len());
         loop {
             if !self.eof && buf.len() < target {
@@ -582,7 +891,8 @@ impl Pieces {
             }
             match last_line_end(&buf, self.quote) {
                 Some(end) => {
-                    self.carry = buf.split_off(end + 1);
+                    self.carry.extend_from_slice(&buf[end + 1..]);
+                    buf.truncate(end + 1);
                     return Ok(Some(buf));
                 }
                 // One line longer than a piece: read on.
@@ -1053,6 +1363,86 @@ mod tests {
             let expected = if name == "d.jsonl" { 500 } else { 501 };
             assert_eq!(rows, Some(expected), "{name}");
         }
+    }
+
+    #[test]
+    fn csv_date_columns_are_typed_like_polars_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(
+            &path,
+            "day,stamp,utc,clock,mixed,ip,text\n\
+             2021-02-25,2021-02-25 10:00:00,2021-02-25T10:00:00Z,12:30:00,2021-02-25,10.0.0.1,a\n\
+             2021-03-01,2021-03-01 11:30:00,2021-03-01T11:30:00+01:00,13:00:00,nope,10.0.0.2,b\n\
+             ,,,,,,\n",
+        )
+        .unwrap();
+        let mut frame = scan(&path).unwrap();
+        let schema = columns(&path, &mut frame).unwrap();
+        let dtype = |c: &str| schema.get(c).unwrap().clone();
+        assert_eq!(dtype("day"), DataType::Date);
+        assert!(matches!(dtype("stamp"), DataType::Datetime(..)));
+        assert_eq!(dtype("clock"), DataType::Time);
+        for text in ["mixed", "ip", "text"] {
+            assert_eq!(dtype(text), DataType::String, "{text}");
+        }
+        // Every column is typed as polars' own (slower) inference types it.
+        let polars = LazyCsvReader::new(PlRefPath::try_from_path(&path).unwrap())
+            .with_try_parse_dates(true)
+            .finish()
+            .unwrap()
+            .collect_schema()
+            .unwrap();
+        assert_eq!(&schema, polars.as_ref());
+        // The typed columns parse when the file is read.
+        let out = collect(&path, frame.select([col("day").max(), col("stamp").min()])).unwrap();
+        assert_eq!(
+            out.column("day").unwrap().get(0).unwrap().to_string(),
+            "2021-03-01"
+        );
+    }
+
+    #[test]
+    fn parquet_is_scanned_by_row_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.parquet");
+        let n: Vec<Option<i64>> = (0..5000).map(|i| (i % 7 != 0).then_some(i)).collect();
+        let s: Vec<String> = (0..5000).map(|i| format!("v{i:04}")).collect();
+        let mut df = df!("n" => n, "s" => s).unwrap();
+        ParquetWriter::new(File::create(&path).unwrap())
+            .with_row_group_size(Some(1000))
+            .finish(&mut df)
+            .unwrap();
+
+        let mut source = Source::open(&path).unwrap();
+        let slices = row_slices(&path, 1).unwrap();
+        assert_eq!(slices.len(), 5, "{slices:?}");
+        assert_eq!(slices[4].offset, 4000);
+        source.layout = Layout::RowGroups(slices);
+        let aggregates = [
+            Aggregate::sum(len(), "rows"),
+            Aggregate::sum(col("n").null_count(), "nulls"),
+            Aggregate::sum(col("n").sum(), "total"),
+            Aggregate::min(col("s").min(), "first"),
+            Aggregate::max(col("s").max(), "last"),
+        ];
+        let out = source
+            .aggregate(&aggregates, &Progress::start("test", 0))
+            .unwrap();
+        let get = |c: &str| out.column(c).unwrap().get(0).unwrap().to_string();
+        assert_eq!(get("rows"), "5000");
+        assert_eq!(get("nulls"), "715");
+        let total: i64 = (0..5000).filter(|i| i % 7 != 0).sum();
+        assert_eq!(get("total"), total.to_string());
+        assert_eq!(
+            (get("first"), get("last")),
+            ("\"v0000\"".into(), "\"v4999\"".into())
+        );
+
+        let rows = source
+            .first_rows(&|frame| frame.filter(col("n").gt(lit(2500))), 2)
+            .unwrap();
+        assert_eq!(rows.column("n").unwrap().i64().unwrap().get(0), Some(2501));
     }
 
     #[test]

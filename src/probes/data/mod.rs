@@ -6,6 +6,7 @@
 //! data (plus tiny example queries for the rules that failed).
 
 pub mod infer;
+pub mod pattern;
 pub mod progress;
 pub mod read;
 pub mod schema;

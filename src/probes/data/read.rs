@@ -331,7 +331,13 @@ struct RowSlice {
 
 /// One piece of a file, ready to scan.
 enum Piece {
-    Text(Vec<u8>),
+    /// Whole lines of text, the first of them line `first_line` of the file,
+    /// with `lines` newlines.
+    Text {
+        bytes: Vec<u8>,
+        first_line: u64,
+        lines: u64,
+    },
     Rows(RowSlice),
 }
 
@@ -476,8 +482,9 @@ impl Source {
         };
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
         std::thread::scope(|scope| {
-            // A rendezvous: a piece is read ahead only once a worker is free.
-            let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Piece>(0);
+            // One piece is read ahead, so a worker that finishes finds the
+            // next one waiting; more would only hold memory.
+            let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Piece>(1);
             let piece_rx = Arc::new(Mutex::new(piece_rx));
             let (done_tx, done_rx) = std::sync::mpsc::channel();
             for _ in 0..workers {
@@ -598,17 +605,25 @@ impl Source {
     /// text piece's buffer to hand to [`Source::recycle`] once it is scanned.
     fn piece_frame(&self, piece: Piece) -> Result<(LazyFrame, Option<Buffer<u8>>), DataError> {
         let (text, piece) = match (piece, &self.layout) {
-            (Piece::Text(bytes), Layout::Text(text)) => (*text, bytes),
+            (
+                Piece::Text {
+                    bytes,
+                    first_line,
+                    lines,
+                },
+                Layout::Text(text),
+            ) => (*text, (bytes, first_line, lines)),
             (Piece::Rows(slice), _) => {
                 return Ok((self.frame().slice(slice.offset, slice.rows), None))
             }
-            (Piece::Text(_), _) => return Ok((self.frame(), None)),
+            (Piece::Text { .. }, _) => return Ok((self.frame(), None)),
         };
+        let (piece, first_line, lines) = piece;
         if let (TextFormat::Delimited { .. }, Some(csv)) = (text, &self.csv) {
             // The header was cut off the first piece: columns come from the schema.
             let frame = csv
-                .parse(&piece)
-                .map_err(|err| read_error(&self.path, &err))?;
+                .parse(&piece, lines)
+                .map_err(|err| csv.error(&self.path, &err, &piece, first_line))?;
             return Ok((frame.lazy(), Some(Buffer::from_vec(piece))));
         }
         let buffer = Buffer::from_vec(piece);
@@ -684,13 +699,13 @@ impl CsvPieces {
         })
     }
 
-    /// The rows of `bytes`, whole lines without a header.
-    fn parse(&self, bytes: &[u8]) -> PolarsResult<DataFrame> {
+    /// The rows of `bytes`, whole lines without a header, `lines` newlines.
+    fn parse(&self, bytes: &[u8], lines: u64) -> PolarsResult<DataFrame> {
         if self.check_utf8 && !validate_utf8(bytes) {
             polars_bail!(ComputeError: "invalid utf-8 sequence");
         }
         // Exact unless quoted fields hold newlines; only a capacity hint.
-        let lines = memchr::memchr_iter(self.options.eol_char, bytes).count() + 1;
+        let rows = lines as usize + 1;
         let mut frame = read_chunk(
             bytes,
             &self.options,
@@ -698,7 +713,7 @@ impl CsvPieces {
             false,
             &self.projection,
             0,
-            lines,
+            rows,
             None,
             usize::MAX,
             bytes.len(),
@@ -706,6 +721,35 @@ impl CsvPieces {
         )?;
         cast_columns(&mut frame, &self.to_cast, false, false)?;
         Ok(frame)
+    }
+
+    /// The error `err` from parsing `bytes`, the piece starting at line
+    /// `first_line` of `path`. polars names no line for a row with too many
+    /// fields; the piece is read again with the csv crate to find it.
+    fn error(&self, path: &Path, err: &PolarsError, bytes: &[u8], first_line: u64) -> DataError {
+        let header = self.schema.len();
+        let ragged = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.options.separator)
+            .from_reader(bytes)
+            .into_byte_records()
+            .map_while(Result::ok)
+            .find(|record| record.len() > header);
+        match ragged {
+            Some(record) => {
+                let line = first_line + record.position().map_or(1, |at| at.line()) - 1;
+                DataError::Read {
+                    path: path.display().to_string(),
+                    reason: format!(
+                        "line {line} has {} fields, the header has {header}",
+                        record.len()
+                    ),
+                    help: "every row needs as many fields as the header; fix the row or quote fields that contain the separator".into(),
+                }
+            }
+            None => read_error(path, err),
+        }
     }
 }
 
@@ -721,7 +765,15 @@ enum PieceReader {
 impl PieceReader {
     fn next(&mut self) -> io::Result<Option<Piece>> {
         Ok(match self {
-            PieceReader::Text(pieces) => pieces.next()?.map(Piece::Text),
+            PieceReader::Text(pieces) => {
+                pieces
+                    .next()?
+                    .map(|(bytes, first_line, lines)| Piece::Text {
+                        bytes,
+                        first_line,
+                        lines,
+                    })
+            }
             PieceReader::Rows { slices, consumed } => slices.next().map(|slice| {
                 *consumed += slice.bytes;
                 Piece::Rows(slice)
@@ -825,6 +877,8 @@ struct Pieces {
     eof: bool,
     piece_bytes: usize,
     spare: Spare,
+    /// Lines of the file handed out so far (the header's included).
+    lines: u64,
 }
 
 impl Pieces {
@@ -850,6 +904,7 @@ impl Pieces {
             eof: false,
             piece_bytes,
             spare,
+            lines: 0,
         })
     }
 
@@ -858,8 +913,18 @@ impl Pieces {
         self.consumed.load(Ordering::Relaxed)
     }
 
-    /// The next piece, or `None` at the end of the file.
-    fn next(&mut self) -> io::Result<Option<Vec<u8>>> {
+    /// The next piece, the line of the file it starts at and its newlines,
+    /// or `None` at the end of the file.
+    fn next(&mut self) -> io::Result<Option<(Vec<u8>, u64, u64)>> {
+        let Some(piece) = self.next_piece()? else {
+            return Ok(None);
+        };
+        let (first_line, lines) = (self.lines + 1, newlines(&piece));
+        self.lines += lines;
+        Ok(Some((piece, first_line, lines)))
+    }
+
+    fn next_piece(&mut self) -> io::Result<Option<Vec<u8>>> {
         let spare = self.spare.lock().ok().and_then(|mut spare| spare.pop());
         let mut buf = spare.unwrap_or_default();
         buf.clear();
@@ -875,6 +940,7 @@ impl Pieces {
             if self.skip_header {
                 match first_line_end(&buf, self.quote) {
                     Some(end) => {
+                        self.lines += newlines(&buf[..=end]);
                         buf.drain(..=end);
                         self.skip_header = false;
                     }
@@ -900,6 +966,11 @@ impl Pieces {
             }
         }
     }
+}
+
+/// The newlines in `bytes` (SIMD-counted), for line numbers.
+fn newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 /// The first newline of `buf` that ends a line: outside quotes when `quote`
@@ -1466,6 +1537,31 @@ mod tests {
             .into_no_null_iter()
             .collect();
         assert_eq!(values, [991, 992, 993]);
+    }
+
+    #[test]
+    fn a_ragged_row_is_named_by_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        // A quoted newline on line 3 makes file lines and rows differ.
+        let mut csv = String::from("n,s\n1,a\n2,\"two\nlines\"\n");
+        for i in 3..200 {
+            csv.push_str(&format!("{i},x\n"));
+        }
+        csv.push_str("200,x,extra\n201,x\n");
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut source = Source::open(&path).unwrap();
+        source.piece_bytes = 64;
+        let aggregates = [Aggregate::sum(len(), "rows")];
+        let err = source
+            .aggregate(&aggregates, &Progress::start("test", 0))
+            .unwrap_err();
+        // Header, two rows (one of two lines), then rows 3..=199 one a line.
+        let text = err.to_string();
+        assert!(
+            text.contains("line 202 has 3 fields, the header has 2"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -9,10 +9,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
+use polars_arrow::array::{Array, BooleanArray, Utf8ViewArray, View};
+use polars_arrow::bitmap::Bitmap;
+use polars_arrow::datatypes::ArrowDataType;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::infer::column_type;
+use super::pattern::FullMatch;
 use super::progress::Progress;
 use super::read::{self, Aggregate, DistinctCount, DistinctCounter, Source};
 use super::schema::{ColumnRules, ColumnType, DataSchema, ExtraColumns, Scalar};
@@ -586,27 +590,88 @@ fn without_nan(p: &Planned, predicate: Expr) -> Expr {
 /// Not `Expr::is_in`: the streaming engine runs `is_in` against a literal as
 /// a semi-join whose build phase stalls the scan's other consumers, and the
 /// scan then buffers the whole file in memory (10 GB on a 4 GiB CSV). The
-/// same hash lookup run batch by batch as an elementwise function streams.
+/// lookup runs batch by batch as an elementwise function instead, which
+/// streams; see [`Allowed`] for how it compares.
 fn unseen(column: Expr, allowed: &[Scalar]) -> Expr {
-    let values: Vec<String> = allowed.iter().map(Scalar::to_string).collect();
-    // `is_in` looks values up in a one-row list.
-    let set = Series::new("allowed".into(), [Series::new("allowed".into(), values)]);
+    let allowed = Arc::new(Allowed::new(allowed.iter().map(Scalar::to_string)));
     column.cast(DataType::String).map(
         move |batch: Column| {
-            let inside = is_in(batch.as_materialized_series(), &set, false)?;
-            Ok((!inside).into_column())
+            let text = batch.str()?;
+            // Nulls stay null: the outside flags take the text's validity.
+            let flags = text.downcast_iter().map(|values| {
+                let outside: Bitmap = (values.views().iter().enumerate())
+                    .map(|(i, view)| !allowed.contains(values, view, i))
+                    .collect();
+                BooleanArray::new(ArrowDataType::Boolean, outside, values.validity().cloned())
+            });
+            Ok(BooleanChunked::from_chunk_iter(batch.name().clone(), flags).into_column())
         },
         |_: &Schema, field: &Field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
     )
 }
 
+/// An `allowed` list, looked up by value.
+///
+/// polars keeps text up to 12 bytes inside the 16-byte view that points at
+/// it, length included, so two short values are equal exactly when their
+/// views are: a short value is looked up as one 128-bit integer, without
+/// reading or hashing its bytes. Country codes, devices, plans and most
+/// other categories are short.
+struct Allowed {
+    /// Views of the short allowed values.
+    short: PlHashSet<u128>,
+    long: PlHashSet<String>,
+}
+
+impl Allowed {
+    fn new(values: impl Iterator<Item = String>) -> Allowed {
+        let (mut short, mut long) = (PlHashSet::default(), PlHashSet::default());
+        for value in values {
+            if value.len() <= View::MAX_INLINE_SIZE as usize {
+                short.insert(View::new_inline(value.as_bytes()).as_u128());
+            } else {
+                long.insert(value);
+            }
+        }
+        Allowed { short, long }
+    }
+
+    /// Whether value `i` of `values`, with view `view`, is allowed (a null's
+    /// answer is unused).
+    fn contains(&self, values: &Utf8ViewArray, view: &View, i: usize) -> bool {
+        if view.length <= View::MAX_INLINE_SIZE {
+            self.short.contains(&view.as_u128())
+        } else {
+            self.long.contains(values.value(i))
+        }
+    }
+}
+
 /// True where a non-null value does not match `pattern` in full.
 fn mismatch(column: Expr, pattern: &str) -> Expr {
-    column
-        .cast(DataType::String)
-        .str()
-        .contains(lit(format!("^(?:{pattern})$")), true)
-        .not()
+    let Ok(matcher) = FullMatch::new(pattern) else {
+        // The schema's patterns were compiled when it was loaded; this is
+        // only for one that somehow was not.
+        return column
+            .cast(DataType::String)
+            .str()
+            .contains(lit(format!("^(?:{pattern})$")), true)
+            .not();
+    };
+    let matcher = Arc::new(matcher);
+    column.cast(DataType::String).map(
+        move |batch: Column| {
+            let text = batch.str()?;
+            let mut matcher = matcher.matcher();
+            let mut out: BooleanChunked = text
+                .iter()
+                .map(|value| value.map(|value| !matcher.is_match(value)))
+                .collect();
+            out.rename(batch.name().clone());
+            Ok(out.into_column())
+        },
+        |_: &Schema, field: &Field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+    )
 }
 
 /// True where a float is NaN or infinite.
@@ -659,5 +724,57 @@ fn display(value: &AnyValue) -> String {
         AnyValue::StringOwned(s) => s.to_string(),
         AnyValue::Null => "null".into(),
         v => v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unseen_compares_short_and_long_values_and_keeps_nulls() {
+        let allowed = [
+            Scalar::Text("DE".into()),
+            Scalar::Text("exactly12chr".into()),
+            Scalar::Text("thirteen-char".into()),
+        ];
+        let values = [
+            Some("DE"),
+            Some("FR"),
+            None,
+            Some("exactly12chr"),
+            Some("exactly12chx"),
+            Some("thirteen-char"),
+            Some("thirteen-chax"),
+            Some("D"),
+            Some(""),
+        ];
+        let frame = df!("c" => values).unwrap();
+        let out = frame
+            .lazy()
+            .select([unseen(col("c"), &allowed)])
+            .collect()
+            .unwrap();
+        let got: Vec<Option<bool>> = out.column("c").unwrap().bool().unwrap().iter().collect();
+        let want = [false, true]
+            .map(Some)
+            .into_iter()
+            .chain([None])
+            .chain([false, true, false, true, true, true].map(Some))
+            .collect::<Vec<_>>();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn unseen_compares_numbers_as_text() {
+        let allowed = [Scalar::Int(1), Scalar::Int(20)];
+        let frame = df!("n" => [1i64, 2, 20]).unwrap();
+        let out = frame
+            .lazy()
+            .select([unseen(col("n"), &allowed)])
+            .collect()
+            .unwrap();
+        let got: Vec<Option<bool>> = out.column("n").unwrap().bool().unwrap().iter().collect();
+        assert_eq!(got, [Some(false), Some(true), Some(false)]);
     }
 }

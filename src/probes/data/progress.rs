@@ -79,15 +79,17 @@ impl Progress {
         let rows = Arc::clone(&self.rows);
         expr.map(
             move |column: Column| {
-                let seen =
-                    rows.fetch_add(column.len() as u64, Ordering::Relaxed) + column.len() as u64;
-                if !bar.is_hidden() {
-                    bar.set_message(format!("{} rows", HumanCount(seen)));
-                }
+                advance(&bar, &rows, column.len() as u64);
                 Ok(column)
             },
             |_: &Schema, field: &Field| Ok(field.clone()),
         )
+    }
+
+    /// Advances the row count by a batch of `rows` rows, for passes that
+    /// see their batches (such as a sink's callback).
+    pub fn add_rows(&self, rows: u64) {
+        advance(&self.bar, &self.rows, rows);
     }
 
     /// Sets how many bytes of the file have been read; the spinner becomes a
@@ -113,6 +115,13 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
+    }
+}
+
+fn advance(bar: &ProgressBar, rows: &AtomicU64, batch: u64) {
+    let seen = rows.fetch_add(batch, Ordering::Relaxed) + batch;
+    if !bar.is_hidden() {
+        bar.set_message(format!("{} rows", HumanCount(seen)));
     }
 }
 
@@ -148,6 +157,8 @@ mod tests {
             AnyValue::Int64(10)
         );
         assert_eq!(bar.rows(), 4);
+        bar.add_rows(6);
+        assert_eq!(bar.rows(), 10);
         bar.set_bytes(10);
         bar.finish();
     }

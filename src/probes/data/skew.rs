@@ -28,6 +28,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::progress::Progress;
 use super::read::{self, DataFormat};
 use super::schema::{ColumnRules, ColumnType, DataSchema};
 use super::DataError;
@@ -850,7 +851,13 @@ impl<'a> Side<'a> {
             failure: None,
         }));
         let sink = Arc::clone(&collector);
+        let bar = Arc::new(Progress::start(
+            &format!("comparing {}", read::file_name(self.path)),
+            read::file_size(self.path),
+        ));
+        let seen = Arc::clone(&bar);
         let callback = PlanCallback::new(move |batch: DataFrame| -> PolarsResult<bool> {
+            seen.add_rows(batch.height() as u64);
             let mut collector = sink.lock().unwrap_or_else(|p| p.into_inner());
             Ok(collector.add(&batch))
         });

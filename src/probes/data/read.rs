@@ -1376,17 +1376,22 @@ mod tests {
         assert_eq!(last_line_end(b"a\nb\n", q), Some(3));
     }
 
-    /// `source`'s aggregates read in pieces of `piece_bytes`.
-    fn aggregate_in_pieces(path: &Path, piece_bytes: usize) -> DataFrame {
-        let mut source = Source::open(path).unwrap();
-        source.piece_bytes = piece_bytes;
-        let aggregates = [
+    /// Rows, and the nulls, sum, and text extremes of columns `n` and `s`.
+    fn n_and_s_aggregates() -> [Aggregate; 5] {
+        [
             Aggregate::sum(len(), "rows"),
             Aggregate::sum(col("n").null_count(), "nulls"),
             Aggregate::sum(col("n").sum(), "total"),
             Aggregate::min(col("s").min(), "first"),
             Aggregate::max(col("s").max(), "last"),
-        ];
+        ]
+    }
+
+    /// `source`'s aggregates read in pieces of `piece_bytes`.
+    fn aggregate_in_pieces(path: &Path, piece_bytes: usize) -> DataFrame {
+        let mut source = Source::open(path).unwrap();
+        source.piece_bytes = piece_bytes;
+        let aggregates = n_and_s_aggregates();
         source
             .aggregate(&aggregates, &Progress::start("test", 0))
             .unwrap()
@@ -1490,13 +1495,7 @@ mod tests {
         assert_eq!(slices.len(), 5, "{slices:?}");
         assert_eq!(slices[4].offset, 4000);
         source.layout = Layout::RowGroups(slices);
-        let aggregates = [
-            Aggregate::sum(len(), "rows"),
-            Aggregate::sum(col("n").null_count(), "nulls"),
-            Aggregate::sum(col("n").sum(), "total"),
-            Aggregate::min(col("s").min(), "first"),
-            Aggregate::max(col("s").max(), "last"),
-        ];
+        let aggregates = n_and_s_aggregates();
         let out = source
             .aggregate(&aggregates, &Progress::start("test", 0))
             .unwrap();

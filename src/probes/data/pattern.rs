@@ -3,13 +3,14 @@
 //! polars' `str.contains` runs the `regex` crate's general matcher, whose
 //! fixed cost per call (picking a strategy, fetching a cache from a shared
 //! pool, searching unanchored) weighs most on short values such as IDs,
-//! e-mails and postcodes. A pattern anchored at both ends goes straight to
-//! the lazy DFA underneath instead, with one cache per batch of values. A
+//! e-mails and postcodes. A pattern anchored at both ends is walked byte by
+//! byte on the lazy DFA underneath instead, with one cache per batch. A
 //! pattern the DFA cannot take (a Unicode word boundary, say) keeps the
 //! `regex` matcher; both give the same answers.
 
 use regex_automata::hybrid::dfa::{Cache, DFA};
-use regex_automata::{Anchored, Input};
+use regex_automata::util::start;
+use regex_automata::Anchored;
 
 /// A compiled `pattern` rule.
 pub struct FullMatch {
@@ -46,13 +47,38 @@ impl Matcher<'_> {
     /// Whether all of `value` matches the pattern.
     pub fn is_match(&mut self, value: &str) -> bool {
         if let (Some(dfa), Some(cache)) = (&self.full.dfa, &mut self.cache) {
-            let input = Input::new(value).anchored(Anchored::Yes).earliest(true);
-            if let Ok(found) = dfa.try_search_fwd(cache, &input) {
-                return found.is_some();
+            if let Some(found) = walk(dfa, cache, value.as_bytes()) {
+                return found;
             }
         }
         self.full.regex.is_match(value)
     }
+}
+
+/// Runs the anchored DFA over all of `bytes`: whether it ends in a match, or
+/// `None` when the DFA cannot say (a byte it gives up on, a cache too small).
+///
+/// A search call would do the same with per-call set-up (the input's
+/// bounds, a prefilter, the earliest-match bookkeeping) that costs as much
+/// as the walk itself on a value of twenty bytes.
+fn walk(dfa: &DFA, cache: &mut Cache, bytes: &[u8]) -> Option<bool> {
+    let start = start::Config::new().anchored(Anchored::Yes);
+    let mut state = dfa.start_state(cache, &start).ok()?;
+    for &byte in bytes {
+        state = dfa.next_state(cache, state, byte).ok()?;
+        if state.is_tagged() {
+            if state.is_dead() {
+                return Some(false);
+            }
+            if state.is_quit() {
+                return None;
+            }
+            // A match state here is a match ending before this byte, which
+            // the pattern's closing `$` rules out: read on.
+        }
+    }
+    let end = dfa.next_eoi_state(cache, state).ok()?;
+    Some(end.is_match())
 }
 
 #[cfg(test)]

@@ -1158,7 +1158,7 @@ impl DistinctCounter {
             });
         }
         let mut tail = std::mem::take(&mut runs.buffer);
-        tail.sort_unstable();
+        radsort::sort(&mut tail);
         let mut readers = Vec::new();
         if let Some(writer) = runs.file.take() {
             let mut file = writer.into_inner().map_err(|err| err.into_error())?;
@@ -1183,7 +1183,8 @@ impl Runs {
 
     /// Sorts the buffer and appends it to the run file.
     fn spill(&mut self) {
-        self.buffer.sort_unstable();
+        // Radix sort: 8-byte hashes sort in a few linear passes.
+        radsort::sort(&mut self.buffer);
         if self.stop_at_repeat && self.buffer.windows(2).any(|w| w[0] == w[1]) {
             self.repeat_seen = true;
             self.buffer = Vec::new();

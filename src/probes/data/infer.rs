@@ -182,13 +182,7 @@ impl Domain {
     /// `expr` unchanged; every batch it evaluates adds its distinct values.
     fn observe(&self, expr: Expr) -> Expr {
         let domain = self.clone();
-        expr.map(
-            move |column: Column| {
-                domain.add(&column)?;
-                Ok(column)
-            },
-            |_: &Schema, field: &Field| Ok(field.clone()),
-        )
+        read::tap(expr, move |column| domain.add(column))
     }
 
     fn add(&self, column: &Column) -> PolarsResult<()> {

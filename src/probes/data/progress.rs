@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{HumanBytes, HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use polars::prelude::{Column, Expr, Field, Schema};
+use polars::prelude::Expr;
 
 /// How often the spinner redraws.
 const TICK: Duration = Duration::from_millis(120);
@@ -77,13 +77,10 @@ impl Progress {
     pub fn count_rows(&self, expr: Expr) -> Expr {
         let bar = self.bar.clone();
         let rows = Arc::clone(&self.rows);
-        expr.map(
-            move |column: Column| {
-                advance(&bar, &rows, column.len() as u64);
-                Ok(column)
-            },
-            |_: &Schema, field: &Field| Ok(field.clone()),
-        )
+        super::read::tap(expr, move |column| {
+            advance(&bar, &rows, column.len() as u64);
+            Ok(())
+        })
     }
 
     /// Advances the row count by a batch of `rows` rows, for passes that

@@ -1101,17 +1101,10 @@ impl DistinctCounter {
         }
     }
 
-    /// `expr` unchanged, but every batch it evaluates is counted. Aggregate it
-    /// with something that reads every row (`null_count`), once per query.
+    /// `expr` unchanged, but every batch it evaluates is counted (see [`tap`]).
     pub fn observe(&self, expr: Expr) -> Expr {
         let counter = self.clone();
-        expr.map(
-            move |column: Column| {
-                counter.add(&column)?;
-                Ok(column)
-            },
-            |_: &Schema, field: &Field| Ok(field.clone()),
-        )
+        tap(expr, move |column| counter.add(column))
     }
 
     fn add(&self, column: &Column) -> PolarsResult<()> {
@@ -1333,6 +1326,23 @@ fn hash_values(column: &Column) -> PolarsResult<Vec<u64>> {
         &mut hashes,
     )?;
     Ok(hashes)
+}
+
+/// `expr` unchanged, with `watch` shown every batch of values the streaming
+/// engine evaluates it on: how the counters and trackers of a pass see the
+/// data without a query of their own. Use the result in an aggregate that
+/// reads every row (`null_count`), once per query.
+pub fn tap(
+    expr: Expr,
+    watch: impl Fn(&Column) -> PolarsResult<()> + Send + Sync + 'static,
+) -> Expr {
+    expr.map(
+        move |column: Column| {
+            watch(&column)?;
+            Ok(column)
+        },
+        |_: &Schema, field: &Field| Ok(field.clone()),
+    )
 }
 
 /// True where `expr`'s value hashes (as [`DistinctCounter`] hashes it) to

@@ -525,13 +525,7 @@ impl SingleValue {
     /// `expr` unchanged; every batch it evaluates is looked at.
     fn observe(&self, expr: Expr) -> Expr {
         let single = self.clone();
-        expr.map(
-            move |column: Column| {
-                single.add(&column)?;
-                Ok(column)
-            },
-            |_: &Schema, field: &Field| Ok(field.clone()),
-        )
+        read::tap(expr, move |column| single.add(column))
     }
 
     fn add(&self, column: &Column) -> PolarsResult<()> {
@@ -593,18 +587,31 @@ fn without_nan(p: &Planned, predicate: Expr) -> Expr {
 /// lookup runs batch by batch as an elementwise function instead, which
 /// streams; see [`Allowed`] for how it compares.
 fn unseen(column: Expr, allowed: &[Scalar]) -> Expr {
-    let allowed = Arc::new(Allowed::new(allowed.iter().map(Scalar::to_string)));
+    let allowed = Allowed::new(allowed.iter().map(Scalar::to_string));
+    flag_text(column, move |values| {
+        (values.views().iter().enumerate())
+            .map(|(i, view)| !allowed.contains(values, view, i))
+            .collect()
+    })
+}
+
+/// `column` as text, flagged value by value: `flags` gives one bit per
+/// value of each batch's arrays (nulls included, their bits unused), and
+/// nulls stay null.
+fn flag_text(
+    column: Expr,
+    flags: impl Fn(&Utf8ViewArray) -> Bitmap + Send + Sync + 'static,
+) -> Expr {
     column.cast(DataType::String).map(
         move |batch: Column| {
-            let text = batch.str()?;
-            // Nulls stay null: the outside flags take the text's validity.
-            let flags = text.downcast_iter().map(|values| {
-                let outside: Bitmap = (values.views().iter().enumerate())
-                    .map(|(i, view)| !allowed.contains(values, view, i))
-                    .collect();
-                BooleanArray::new(ArrowDataType::Boolean, outside, values.validity().cloned())
+            let arrays = batch.str()?.downcast_iter().map(|values| {
+                BooleanArray::new(
+                    ArrowDataType::Boolean,
+                    flags(values),
+                    values.validity().cloned(),
+                )
             });
-            Ok(BooleanChunked::from_chunk_iter(batch.name().clone(), flags).into_column())
+            Ok(BooleanChunked::from_chunk_iter(batch.name().clone(), arrays).into_column())
         },
         |_: &Schema, field: &Field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
     )
@@ -658,20 +665,13 @@ fn mismatch(column: Expr, pattern: &str) -> Expr {
             .contains(lit(format!("^(?:{pattern})$")), true)
             .not();
     };
-    let matcher = Arc::new(matcher);
-    column.cast(DataType::String).map(
-        move |batch: Column| {
-            let text = batch.str()?;
-            let mut matcher = matcher.matcher();
-            let mut out: BooleanChunked = text
-                .iter()
-                .map(|value| value.map(|value| !matcher.is_match(value)))
-                .collect();
-            out.rename(batch.name().clone());
-            Ok(out.into_column())
-        },
-        |_: &Schema, field: &Field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
-    )
+    flag_text(column, move |values| {
+        let mut matcher = matcher.matcher();
+        values
+            .values_iter()
+            .map(|value| !matcher.is_match(value))
+            .collect()
+    })
 }
 
 /// True where a float is NaN or infinite.

@@ -91,16 +91,18 @@ pub fn scan(path: &Path) -> Result<LazyFrame, DataError> {
     let pl_path = PlRefPath::try_from_path(path).map_err(|err| read_error(path, &err))?;
     let frame = match format {
         DataFormat::Delimited { separator } => {
-            let reader = |dates: Option<SchemaRef>| {
+            let reader = |schema: Option<SchemaRef>| {
                 LazyCsvReader::new(pl_path.clone())
                     .with_separator(separator)
                     .with_has_header(true)
                     .with_infer_schema_length(Some(INFER_ROWS))
-                    .with_dtype_overwrite(dates)
+                    .with_schema(schema)
                     .finish()
             };
+            // With the dates typed, the inferred schema is given whole, so
+            // the sample is not inferred a second time.
             reader(None).and_then(|mut frame| match date_columns(&mut frame)? {
-                Some(dates) => reader(Some(Arc::new(dates))),
+                Some(typed) => reader(Some(Arc::new(typed))),
                 None => Ok(frame),
             })
         }
@@ -113,8 +115,9 @@ pub fn scan(path: &Path) -> Result<LazyFrame, DataError> {
 /// Rows of a CSV file sampled to infer its column types.
 const INFER_ROWS: usize = 10_000;
 
-/// The text columns of a CSV frame that hold dates, datetimes or times,
-/// typed as polars types them.
+/// The columns of a CSV frame with those of its text columns that hold
+/// dates, datetimes or times typed as polars types them; `None` if there
+/// are none.
 ///
 /// polars finds them itself (`try_parse_dates`), but it tries a few dozen
 /// chrono formats on every sampled value of every text column, which costs
@@ -163,12 +166,13 @@ fn date_columns(frame: &mut LazyFrame) -> PolarsResult<Option<Schema>> {
             .with_try_parse_dates(true)
             .finish()?
             .collect_schema()?;
-    let dates: Schema = typed
-        .iter()
-        .filter(|(_, dtype)| !dtype.is_string())
-        .map(|(name, dtype)| (name.clone(), dtype.clone()))
-        .collect();
-    Ok((!dates.is_empty()).then_some(dates))
+    let mut whole = schema.as_ref().clone();
+    let mut any = false;
+    for (name, dtype) in typed.iter().filter(|(_, dtype)| !dtype.is_string()) {
+        whole.set_dtype(name, dtype.clone());
+        any = true;
+    }
+    Ok(any.then_some(whole))
 }
 
 /// Whether a text value could be a date, a datetime or a time in one of the
@@ -211,6 +215,10 @@ pub fn columns(path: &Path, frame: &mut LazyFrame) -> Result<Schema, DataError> 
         .map_err(|err| read_error(path, &err))
 }
 
+/// The fix for a CSV row with more fields than the header.
+const RAGGED_HELP: &str =
+    "every row needs as many fields as the header; fix the row or quote fields that contain the separator";
+
 /// A polars error while reading `path`, with a help naming the likely fix.
 pub fn read_error(path: &Path, err: &PolarsError) -> DataError {
     let reason = err.to_string();
@@ -220,7 +228,7 @@ pub fn read_error(path: &Path, err: &PolarsError) -> DataError {
     let help = if lower.contains("parquet") || lower.contains("magic") || lower.contains("footer") {
         "the file is not valid Parquet (truncated or not Parquet at all); regenerate it".into()
     } else if lower.contains("fields") || lower.contains("ragged") || lower.contains("found more") {
-        "every row needs as many fields as the header; fix the row or quote fields that contain the separator".into()
+        RAGGED_HELP.into()
     } else if lower.contains("json") {
         "each line must be one JSON object".into()
     } else {
@@ -469,9 +477,9 @@ impl Source {
     }
 
     /// Runs `query` on every piece, one piece per core at a time, and returns
-    /// the results in no particular order. Running pieces side by side is
-    /// what keeps both cores busy: polars splits a CSV scan into lines on one
-    /// thread, and on stable Rust (no SIMD) that split is a third of the work.
+    /// the results in no particular order. A CSV piece is parsed on the
+    /// thread that takes it ([`CsvPieces`]), so running pieces side by side
+    /// is what keeps every core busy.
     fn map_pieces(
         &self,
         query: &(dyn Fn(LazyFrame) -> LazyFrame + Sync),
@@ -604,31 +612,28 @@ impl Source {
     /// A lazy frame over one piece, with the whole file's columns, and the
     /// text piece's buffer to hand to [`Source::recycle`] once it is scanned.
     fn piece_frame(&self, piece: Piece) -> Result<(LazyFrame, Option<Buffer<u8>>), DataError> {
-        let (text, piece) = match (piece, &self.layout) {
-            (
-                Piece::Text {
-                    bytes,
-                    first_line,
-                    lines,
-                },
-                Layout::Text(text),
-            ) => (*text, (bytes, first_line, lines)),
-            (Piece::Rows(slice), _) => {
-                return Ok((self.frame().slice(slice.offset, slice.rows), None))
-            }
-            (Piece::Text { .. }, _) => return Ok((self.frame(), None)),
+        let (bytes, first_line, lines) = match piece {
+            Piece::Rows(slice) => return Ok((self.frame().slice(slice.offset, slice.rows), None)),
+            Piece::Text {
+                bytes,
+                first_line,
+                lines,
+            } => (bytes, first_line, lines),
         };
-        let (piece, first_line, lines) = piece;
+        // Text pieces come only from a text layout.
+        let Layout::Text(text) = &self.layout else {
+            return Ok((self.frame(), None));
+        };
         if let (TextFormat::Delimited { .. }, Some(csv)) = (text, &self.csv) {
             // The header was cut off the first piece: columns come from the schema.
             let frame = csv
-                .parse(&piece, lines)
-                .map_err(|err| csv.error(&self.path, &err, &piece, first_line))?;
-            return Ok((frame.lazy(), Some(Buffer::from_vec(piece))));
+                .parse(&bytes, lines)
+                .map_err(|err| csv.error(&self.path, &err, &bytes, first_line))?;
+            return Ok((frame.lazy(), Some(Buffer::from_vec(bytes))));
         }
-        let buffer = Buffer::from_vec(piece);
+        let buffer = Buffer::from_vec(bytes);
         let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
-        let frame = match text {
+        let frame = match *text {
             TextFormat::Delimited { separator } => LazyCsvReader::new_with_sources(sources)
                 .with_separator(separator)
                 .with_has_header(false)
@@ -745,7 +750,7 @@ impl CsvPieces {
                         "line {line} has {} fields, the header has {header}",
                         record.len()
                     ),
-                    help: "every row needs as many fields as the header; fix the row or quote fields that contain the separator".into(),
+                    help: RAGGED_HELP.into(),
                 }
             }
             None => read_error(path, err),
@@ -765,15 +770,7 @@ enum PieceReader {
 impl PieceReader {
     fn next(&mut self) -> io::Result<Option<Piece>> {
         Ok(match self {
-            PieceReader::Text(pieces) => {
-                pieces
-                    .next()?
-                    .map(|(bytes, first_line, lines)| Piece::Text {
-                        bytes,
-                        first_line,
-                        lines,
-                    })
-            }
+            PieceReader::Text(pieces) => pieces.next()?,
             PieceReader::Rows { slices, consumed } => slices.next().map(|slice| {
                 *consumed += slice.bytes;
                 Piece::Rows(slice)
@@ -913,15 +910,18 @@ impl Pieces {
         self.consumed.load(Ordering::Relaxed)
     }
 
-    /// The next piece, the line of the file it starts at and its newlines,
-    /// or `None` at the end of the file.
-    fn next(&mut self) -> io::Result<Option<(Vec<u8>, u64, u64)>> {
-        let Some(piece) = self.next_piece()? else {
+    /// The next piece, or `None` at the end of the file.
+    fn next(&mut self) -> io::Result<Option<Piece>> {
+        let Some(bytes) = self.next_piece()? else {
             return Ok(None);
         };
-        let (first_line, lines) = (self.lines + 1, newlines(&piece));
+        let (first_line, lines) = (self.lines + 1, newlines(&bytes));
         self.lines += lines;
-        Ok(Some((piece, first_line, lines)))
+        Ok(Some(Piece::Text {
+            bytes,
+            first_line,
+            lines,
+        }))
     }
 
     fn next_piece(&mut self) -> io::Result<Option<Vec<u8>>> {

@@ -1,7 +1,7 @@
 //! `mlscore data skew` on real files written by the tests: CSV, NDJSON and
 //! Parquet, with and without a schema, judged against its thresholds.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! repositories with real data, prediction and metric files: what each finds,
 //! how it counts as rubric evidence, and how a failure reaches the gate.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,10 +1,10 @@
 //! `mlscore ci` end to end: the real binary, real git repositories with a base
 //! and a head commit, real event payload files, and a stateful fake GitHub
-//! API on 127.0.0.1 (tests/fake_github). Nothing else is ever contacted: every
+//! API on 127.0.0.1 (tests/it/fake_github). Nothing else is ever contacted: every
 //! run points GITHUB_API_URL at the fake.
 
-mod common;
-mod fake_github;
+use crate::common;
+use crate::fake_github;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! is validated against its published schema, and repository text that tries
 //! to inject Markdown, HTML or mentions comes out inert.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

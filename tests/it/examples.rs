@@ -1,8 +1,8 @@
 //! The bundled example repositories score what their READMEs say. Each README
 //! holds a table generated from the real report; refresh them with
-//! `MLSCORE_BLESS_README=1 cargo test --test examples`.
+//! `MLSCORE_BLESS_README=1 cargo test --test it examples`.
 
-mod common;
+use crate::common;
 
 use common::{json_report, repo_from};
 
@@ -68,7 +68,7 @@ fn check_example(name: &str) -> serde_json::Value {
         )
         .unwrap();
     } else {
-        assert_eq!(&readme[from..to], expected, "examples/{name}/README.md is stale; run MLSCORE_BLESS_README=1 cargo test --test examples");
+        assert_eq!(&readme[from..to], expected, "examples/{name}/README.md is stale; run MLSCORE_BLESS_README=1 cargo test --test it examples");
     }
     report
 }

@@ -1,7 +1,7 @@
 //! `mlscore check`, `list`, `explain` and `init` driven through the real binary
 //! on real git repositories made in temp dirs.
 
-mod common;
+use crate::common;
 
 use common::{json_report, mlscore, repo_with, write};
 use predicates::prelude::*;

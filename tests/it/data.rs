@@ -2,7 +2,7 @@
 //! gzip CSV, NDJSON and Parquet written by the tests, and the committed
 //! fixtures in tests/fixtures/data/.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

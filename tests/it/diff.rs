@@ -1,7 +1,7 @@
 //! Metric diffs and the merge gate, on real git repositories with metrics at
 //! two commits.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

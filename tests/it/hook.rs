@@ -3,7 +3,7 @@
 //! the gate fails, chains another tool's hook instead of overwriting it, and
 //! uninstalls only its own.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

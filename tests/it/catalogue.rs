@@ -2,7 +2,7 @@
 //! every check fires on its own fixture and none fires on a clean repository,
 //! and the README's table of checks is current.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -120,7 +120,7 @@ fn no_check_fires_on_a_clean_repository() {
 }
 
 /// The README's table of checks is generated from the catalogue. Run
-/// `MLSCORE_BLESS_README=1 cargo test --test catalogue` to refresh it.
+/// `MLSCORE_BLESS_README=1 cargo test --test it catalogue` to refresh it.
 #[test]
 fn readme_table_of_checks_is_current() {
     let catalogue = catalogue();
@@ -144,7 +144,7 @@ fn readme_table_of_checks_is_current() {
     assert_eq!(
         &readme[from..to],
         table,
-        "README's table of checks is stale; run MLSCORE_BLESS_README=1 cargo test --test catalogue"
+        "README's table of checks is stale; run MLSCORE_BLESS_README=1 cargo test --test it catalogue"
     );
 }
 

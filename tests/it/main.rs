@@ -1,0 +1,19 @@
+//! mlscore's integration tests, one binary: each module drives the real
+//! `mlscore` binary (or the library's pure statistics) against real git
+//! repositories, data files and a fake GitHub API made in temp dirs. One binary
+//! links polars once instead of once per file.
+
+mod common;
+mod fake_github;
+
+mod catalogue;
+mod check;
+mod ci;
+mod data;
+mod data_skew;
+mod diff;
+mod examples;
+mod hook;
+mod probes;
+mod renderers;
+mod stats;

@@ -193,15 +193,23 @@ def has_commit(git_dir, commit):
 
 
 def materialize(git_dir, commit, dest):
-    """Extract the tree at commit into dest and commit it in a fresh repo."""
+    """Extract the tree at commit into dest and commit it in a fresh repo.
+
+    Returns how many files could not be extracted (stored snapshots lack
+    large and LFS blobs; `git archive` refuses such trees, so the tree is
+    then written blob by blob, leaving the absent ones out)."""
+    absent = 0
     archive = subprocess.Popen(["git", "--git-dir", git_dir, "archive", "--format=tar", commit],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     tar = subprocess.run(["tar", "-x", "-C", dest], stdin=archive.stdout,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     archive.stdout.close()
-    err = archive.stderr.read().decode(errors="replace")
+    archive.stderr.read()
     if archive.wait() != 0 or tar.returncode != 0:
-        raise RuntimeError(f"git archive | tar failed: {err or tar.stderr.decode(errors='replace')}")
+        for name in os.listdir(dest):
+            p = os.path.join(dest, name)
+            shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+        absent = extract_blobwise(git_dir, commit, dest)
     env = dict(os.environ, GIT_AUTHOR_NAME="corpus", GIT_AUTHOR_EMAIL="corpus@localhost",
                GIT_COMMITTER_NAME="corpus", GIT_COMMITTER_EMAIL="corpus@localhost",
                GIT_CONFIG_NOSYSTEM="1")
@@ -212,6 +220,54 @@ def materialize(git_dir, commit, dest):
         r = run(cmd, cwd=dest, env=env)
         if r.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.decode(errors='replace').strip()}")
+    return absent
+
+
+def extract_blobwise(git_dir, commit, dest):
+    """Write every blob of commit's tree that the object store has."""
+    r = run(["git", "--git-dir", git_dir, "ls-tree", "-r", "-z", "--full-tree", commit])
+    if r.returncode != 0:
+        raise RuntimeError(f"git ls-tree failed: {r.stderr.decode(errors='replace').strip()}")
+    entries = []
+    for rec in r.stdout.split(b"\0"):
+        if not rec:
+            continue
+        meta, path = rec.split(b"\t", 1)
+        mode, kind, sha = meta.split()
+        if kind == b"blob":
+            entries.append((mode.decode(), sha.decode(), path.decode("utf-8", "surrogateescape")))
+    cat = subprocess.Popen(["git", "--git-dir", git_dir, "cat-file", "--batch"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    absent = 0
+    root = os.path.realpath(dest)
+    try:
+        for mode, sha, path in entries:
+            cat.stdin.write(sha.encode() + b"\n")
+            cat.stdin.flush()
+            header = cat.stdout.readline().split()
+            if len(header) < 3 or header[1] != b"blob":
+                absent += 1
+                continue
+            data = cat.stdout.read(int(header[2]))
+            cat.stdout.read(1)  # the newline after each object
+            target = os.path.realpath(os.path.join(dest, path))
+            if not target.startswith(root + os.sep):
+                continue  # never write outside the temp tree
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if mode == "120000":
+                try:
+                    os.symlink(data.decode("utf-8", "surrogateescape"), target)
+                except OSError:
+                    pass
+                continue
+            with open(target, "wb") as f:
+                f.write(data)
+            if mode == "100755":
+                os.chmod(target, 0o755)
+    finally:
+        cat.stdin.close()
+        cat.wait()
+    return absent
 
 
 # --------------------------------------------------------------------------
@@ -314,6 +370,8 @@ def print_repo(res):
     print("   sections (hand/mlscore): " + "  ".join(
         f"{s} {fmt(hs[s])}/{fmt(ms[s])}" for s in SECTIONS))
     print(f"   CI hand {res['ci_hand']} · mlscore detected {res['ci_detected']}")
+    if res.get("files_absent"):
+        print(f"   note: {res['files_absent']} file(s) absent from the snapshot (large/LFS blobs)")
     for r in res["rows"]:
         if r["agree"]:
             continue
@@ -385,9 +443,10 @@ def main():
             try:
                 tree = os.path.join(tmp, doc["repo"].split("/", 1)[1])
                 os.makedirs(tree)
-                materialize(git_dir, doc["commit"], tree)
+                absent = materialize(git_dir, doc["commit"], tree)
                 report = run_mlscore(binary, tree, args.timeout)
                 res = compare(doc, report)
+                res["files_absent"] = absent
             except (RuntimeError, OSError, KeyError, TypeError, ValueError) as e:
                 res = {"repo": doc["repo"], "commit": doc["commit"], "status": "error",
                        "reason": str(e)}

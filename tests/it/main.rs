@@ -6,6 +6,7 @@
 mod common;
 mod fake_github;
 
+mod action_install;
 mod catalogue;
 mod check;
 mod ci;

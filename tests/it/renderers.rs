@@ -6,7 +6,6 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{commit_all, crate_dir, git, mlscore, write};
 use tempfile::TempDir;
@@ -113,21 +112,6 @@ fn assert_valid_sarif(text: &str) {
         errors.is_empty(),
         "SARIF does not match the 2.1.0 schema:\n{}",
         errors.join("\n")
-    );
-}
-
-/// Validates a JUnit file with xmllint against the committed Jenkins schema.
-fn assert_valid_junit(path: &Path) {
-    let xsd = crate_dir().join("tests/schemas/junit.xsd");
-    let out = match Command::new("xmllint").arg("--noout").arg("--schema").arg(&xsd).arg(path).output() {
-        Ok(out) => out,
-        Err(e) => panic!("xmllint is needed to validate JUnit XML ({e}); install it with `apt-get install -y libxml2-utils`"),
-    };
-    assert!(
-        out.status.success(),
-        "JUnit XML does not match tests/schemas/junit.xsd:\n{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        std::fs::read_to_string(path).unwrap_or_default()
     );
 }
 
@@ -385,4 +369,709 @@ fn a_broken_repository_template_names_its_file_and_line() {
         "{stderr}"
     );
     assert!(stderr.contains("line 2"), "{stderr}");
+}
+
+/// Validates a JUnit file against the committed Jenkins schema
+/// (tests/schemas/junit.xsd), in process: see [`junit_xsd`].
+fn assert_valid_junit(path: &Path) {
+    let xml = std::fs::read_to_string(path).expect("JUnit report is UTF-8");
+    if let Err(e) = junit_xsd::validate(&xml) {
+        panic!("JUnit XML does not match tests/schemas/junit.xsd: {e}\n{xml}");
+    }
+}
+
+#[test]
+fn the_junit_validator_rejects_invalid_reports() {
+    let valid = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!-- a comment -->
+<testsuites name="mlscore" tests="2" failures="1" errors="0" time="0.125">
+  <testsuite name="mlscore data" tests="2" failures="1" errors="0" time="1,234.5">
+    <properties><property name="score" value="1.5"/></properties>
+    <testcase classname="mlscore.data" name="data-1 &amp; &lt;more&gt; &#233;&#x41;">
+      <failure message="missing" type="missing"><![CDATA[no <schema> test]]></failure>
+      <system-out>evidence</system-out>
+    </testcase>
+    <testcase classname="mlscore.data" name="data-2"/>
+  </testsuite>
+</testsuites>
+"#;
+    junit_xsd::validate(valid).expect("the valid report passes");
+    let broken = [
+        (
+            "a testcase without its required name",
+            r#"<testcase classname="mlscore.data" name="data-2"/>"#,
+            r#"<testcase classname="mlscore.data"/>"#,
+        ),
+        (
+            "an element the schema does not declare",
+            "<system-out>evidence</system-out>",
+            "<stdout>evidence</stdout>",
+        ),
+        (
+            "an attribute the schema does not declare",
+            r#"name="data-2"/>"#,
+            r#"name="data-2" points="1"/>"#,
+        ),
+        (
+            "a time that is not SUREFIRE_TIME",
+            r#"time="1,234.5""#,
+            r#"time="1.5s""#,
+        ),
+        (
+            "a testsuite directly in a testcase",
+            "<system-out>evidence</system-out>",
+            r#"<testsuite name="x" tests="0" failures="0" errors="0"/>"#,
+        ),
+        (
+            "text where the content is not mixed",
+            "<properties>",
+            "<properties>text",
+        ),
+        ("an unclosed element", "</testsuite>", ""),
+        ("a mismatched end tag", "</testsuites>", "</testsuite>"),
+        ("a raw ampersand", "&amp; &lt;", "& &lt;"),
+        ("an unknown entity", "&amp;", "&nbsp;"),
+        ("a control character", "evidence", "evi\u{1b}[31mdence"),
+        (
+            "a duplicate attribute",
+            r#"name="data-2"/>"#,
+            r#"name="data-2" name="again"/>"#,
+        ),
+        (
+            "two root elements",
+            "</testsuites>\n",
+            "</testsuites>\n<testsuites/>\n",
+        ),
+        (
+            "an unquoted attribute",
+            r#"errors="0" time="0.125""#,
+            r#"errors=0 time="0.125""#,
+        ),
+        (
+            "a root that is no declared element",
+            "<testsuites ",
+            "<results ",
+        ),
+    ];
+    for (what, from, to) in broken {
+        assert!(valid.contains(from), "{what}: {from:?} is in the report");
+        let mut bad = valid.replacen(from, to, 1);
+        if what == "a root that is no declared element" {
+            bad = bad.replace("</testsuites>", "</results>");
+        }
+        assert!(
+            junit_xsd::validate(&bad).is_err(),
+            "{what}: accepted\n{bad}"
+        );
+    }
+}
+
+/// An XML reader and a validator for the XSD subset that junit.xsd uses
+/// (global elements, `ref`s, local elements, named and anonymous complex
+/// types, `sequence` and `choice` with occurrence bounds, `mixed`, required
+/// and typed attributes, simple types restricted by a `pattern`). It reads
+/// the schema from tests/schemas/junit.xsd itself, so the rules are the XSD's,
+/// and refuses any XSD construct outside that subset rather than ignoring it.
+/// In process, so that the README's test command needs no xmllint.
+mod junit_xsd {
+    use std::collections::{BTreeSet, HashMap};
+
+    use crate::common::crate_dir;
+
+    #[derive(Debug)]
+    pub struct Element {
+        pub name: String,
+        pub attrs: Vec<(String, String)>,
+        pub children: Vec<Element>,
+        /// Non-whitespace character data directly inside.
+        pub has_text: bool,
+    }
+
+    impl Element {
+        fn attr(&self, name: &str) -> Option<&str> {
+            self.attrs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    /// A strict XML 1.0 reader: one root; comments, processing instructions
+    /// and CDATA; the five predefined entities and character references; no
+    /// DTD; every character allowed by XML 1.0.
+    pub fn parse(text: &str) -> Result<Element, String> {
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+            text,
+        };
+        if let Some(c) = text.chars().find(|&c| !is_xml_char(c)) {
+            return Err(format!(
+                "character U+{:04X} is not allowed in XML",
+                c as u32
+            ));
+        }
+        p.misc()?;
+        if !p.at("<") {
+            return Err("no root element".into());
+        }
+        let root = p.element()?;
+        p.misc()?;
+        if p.i != p.s.len() {
+            return Err(format!("content after the root element at byte {}", p.i));
+        }
+        Ok(root)
+    }
+
+    fn is_xml_char(c: char) -> bool {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+    }
+
+    struct Parser<'a> {
+        s: &'a [u8],
+        i: usize,
+        text: &'a str,
+    }
+
+    impl Parser<'_> {
+        fn at(&self, lit: &str) -> bool {
+            self.s[self.i..].starts_with(lit.as_bytes())
+        }
+        fn expect(&mut self, lit: &str) -> Result<(), String> {
+            if self.at(lit) {
+                self.i += lit.len();
+                Ok(())
+            } else {
+                Err(format!("expected {lit:?} at byte {}", self.i))
+            }
+        }
+        fn until(&mut self, end: &str) -> Result<&str, String> {
+            let from = self.i;
+            match self.text[from..].find(end) {
+                Some(n) => {
+                    self.i = from + n + end.len();
+                    Ok(&self.text[from..from + n])
+                }
+                None => Err(format!("unterminated construct at byte {from}, no {end:?}")),
+            }
+        }
+        fn space(&mut self) -> bool {
+            let from = self.i;
+            while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+                self.i += 1;
+            }
+            self.i > from
+        }
+        /// Comments, processing instructions and whitespace outside the root.
+        fn misc(&mut self) -> Result<(), String> {
+            loop {
+                self.space();
+                if self.at("<!--") {
+                    self.comment()?;
+                } else if self.at("<?") {
+                    self.i += 2;
+                    self.until("?>")?;
+                } else if self.at("<!") {
+                    return Err(format!("DTDs are not accepted (byte {})", self.i));
+                } else {
+                    return Ok(());
+                }
+            }
+        }
+        fn comment(&mut self) -> Result<(), String> {
+            self.i += 4;
+            let body = self.until("-->")?;
+            if body.contains("--") || body.ends_with('-') {
+                return Err("`--` inside a comment".into());
+            }
+            Ok(())
+        }
+        fn name(&mut self) -> Result<String, String> {
+            let from = self.i;
+            while self.i < self.s.len() {
+                let b = self.s[self.i];
+                let ok = b.is_ascii_alphabetic()
+                    || b == b'_'
+                    || b == b':'
+                    || b >= 0x80
+                    || (self.i > from && (b.is_ascii_digit() || b == b'-' || b == b'.'));
+                if !ok {
+                    break;
+                }
+                self.i += 1;
+            }
+            if self.i == from {
+                return Err(format!("expected a name at byte {from}"));
+            }
+            Ok(self.text[from..self.i].to_string())
+        }
+        fn element(&mut self) -> Result<Element, String> {
+            self.expect("<")?;
+            let name = self.name()?;
+            let mut attrs: Vec<(String, String)> = Vec::new();
+            loop {
+                let spaced = self.space();
+                if self.at("/>") {
+                    self.i += 2;
+                    return Ok(Element {
+                        name,
+                        attrs,
+                        children: vec![],
+                        has_text: false,
+                    });
+                }
+                if self.at(">") {
+                    self.i += 1;
+                    break;
+                }
+                if !spaced {
+                    return Err(format!(
+                        "expected whitespace before an attribute at byte {}",
+                        self.i
+                    ));
+                }
+                let key = self.name()?;
+                self.space();
+                self.expect("=")?;
+                self.space();
+                let quote = match self.s.get(self.i) {
+                    Some(b'"') => "\"",
+                    Some(b'\'') => "'",
+                    _ => return Err(format!("attribute {key} of <{name}> is not quoted")),
+                };
+                self.i += 1;
+                let raw = self.until(quote)?.to_string();
+                if raw.contains('<') {
+                    return Err(format!("`<` in attribute {key} of <{name}>"));
+                }
+                let value = unescape(&raw)?;
+                if attrs.iter().any(|(k, _)| *k == key) {
+                    return Err(format!("attribute {key} twice on <{name}>"));
+                }
+                attrs.push((key, value));
+            }
+            let mut children = Vec::new();
+            let mut has_text = false;
+            loop {
+                if self.at("</") {
+                    self.i += 2;
+                    let end = self.name()?;
+                    if end != name {
+                        return Err(format!("</{end}> closes <{name}>"));
+                    }
+                    self.space();
+                    self.expect(">")?;
+                    return Ok(Element {
+                        name,
+                        attrs,
+                        children,
+                        has_text,
+                    });
+                } else if self.at("<!--") {
+                    self.comment()?;
+                } else if self.at("<![CDATA[") {
+                    self.i += 9;
+                    has_text |= !self.until("]]>")?.trim().is_empty();
+                } else if self.at("<?") {
+                    self.i += 2;
+                    self.until("?>")?;
+                } else if self.at("<") {
+                    children.push(self.element()?);
+                } else if self.i >= self.s.len() {
+                    return Err(format!("<{name}> is never closed"));
+                } else {
+                    let from = self.i;
+                    let n = self.text[from..].find('<').unwrap_or(self.s.len() - from);
+                    self.i = from + n;
+                    let raw = &self.text[from..self.i];
+                    if raw.contains("]]>") {
+                        return Err("`]]>` in character data".into());
+                    }
+                    has_text |= !unescape(raw)?.trim().is_empty();
+                }
+            }
+        }
+    }
+
+    fn unescape(raw: &str) -> Result<String, String> {
+        let mut out = String::new();
+        let mut rest = raw;
+        while let Some(at) = rest.find('&') {
+            out.push_str(&rest[..at]);
+            let end = rest[at..]
+                .find(';')
+                .ok_or_else(|| format!("a bare `&` in {raw:?}"))?;
+            let entity = &rest[at + 1..at + end];
+            let c = match entity {
+                "lt" => '<',
+                "gt" => '>',
+                "amp" => '&',
+                "quot" => '"',
+                "apos" => '\'',
+                _ => {
+                    let code = if let Some(hex) = entity.strip_prefix("#x") {
+                        u32::from_str_radix(hex, 16).ok()
+                    } else if let Some(dec) = entity.strip_prefix('#') {
+                        dec.parse().ok()
+                    } else {
+                        None
+                    };
+                    code.and_then(char::from_u32)
+                        .filter(|&c| is_xml_char(c))
+                        .ok_or_else(|| format!("unknown or invalid entity &{entity};"))?
+                }
+            };
+            out.push(c);
+            rest = &rest[at + end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// A content model.
+    #[derive(Debug)]
+    enum Particle {
+        /// An element by name: a `ref` to a global one, or a local declaration.
+        Element {
+            name: String,
+            decl: Option<Box<Decl>>,
+            min: usize,
+            max: usize,
+        },
+        Sequence {
+            items: Vec<Particle>,
+            min: usize,
+            max: usize,
+        },
+        Choice {
+            items: Vec<Particle>,
+            min: usize,
+            max: usize,
+        },
+    }
+
+    /// What an element may hold.
+    #[derive(Debug)]
+    enum Decl {
+        /// xs:string: text only, no attributes, no elements.
+        Text,
+        Complex {
+            mixed: bool,
+            /// name → (required, simple type name)
+            attrs: HashMap<String, (bool, String)>,
+            content: Option<Particle>,
+        },
+    }
+
+    struct Schema {
+        elements: HashMap<String, Decl>,
+        /// Named simple types: their pattern, anchored.
+        patterns: HashMap<String, regex::Regex>,
+    }
+
+    fn occurs(e: &Element) -> Result<(usize, usize), String> {
+        let min = e
+            .attr("minOccurs")
+            .unwrap_or("1")
+            .parse()
+            .map_err(|_| "minOccurs")?;
+        let max = match e.attr("maxOccurs").unwrap_or("1") {
+            "unbounded" => usize::MAX,
+            n => n.parse().map_err(|_| "maxOccurs")?,
+        };
+        Ok((min, max))
+    }
+
+    fn unsupported(e: &Element) -> String {
+        format!(
+            "junit.xsd uses <{}>, which this validator does not support",
+            e.name
+        )
+    }
+
+    fn check_attrs(e: &Element, allowed: &[&str]) -> Result<(), String> {
+        match e.attrs.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            Some((k, _)) => Err(format!(
+                "junit.xsd: attribute {k} of <{}> is not supported",
+                e.name
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn particle(e: &Element, named: &HashMap<String, &Element>) -> Result<Particle, String> {
+        let (min, max) = occurs(e)?;
+        match e.name.as_str() {
+            "xs:element" => {
+                check_attrs(e, &["ref", "name", "type", "minOccurs", "maxOccurs"])?;
+                if let Some(r) = e.attr("ref") {
+                    Ok(Particle::Element {
+                        name: r.to_string(),
+                        decl: None,
+                        min,
+                        max,
+                    })
+                } else {
+                    let name = e.attr("name").ok_or("a local element without a name")?;
+                    Ok(Particle::Element {
+                        name: name.to_string(),
+                        decl: Some(Box::new(decl(e, named)?)),
+                        min,
+                        max,
+                    })
+                }
+            }
+            "xs:sequence" | "xs:choice" => {
+                check_attrs(e, &["minOccurs", "maxOccurs"])?;
+                let items = e
+                    .children
+                    .iter()
+                    .map(|c| particle(c, named))
+                    .collect::<Result<_, _>>()?;
+                Ok(if e.name == "xs:sequence" {
+                    Particle::Sequence { items, min, max }
+                } else {
+                    Particle::Choice { items, min, max }
+                })
+            }
+            _ => Err(unsupported(e)),
+        }
+    }
+
+    fn complex(t: &Element, named: &HashMap<String, &Element>) -> Result<Decl, String> {
+        check_attrs(t, &["name", "mixed"])?;
+        let mut attrs = HashMap::new();
+        let mut content = None;
+        for c in &t.children {
+            match c.name.as_str() {
+                "xs:attribute" => {
+                    check_attrs(c, &["name", "type", "use"])?;
+                    let required = match c.attr("use").unwrap_or("optional") {
+                        "required" => true,
+                        "optional" => false,
+                        other => return Err(format!("junit.xsd: use={other} is not supported")),
+                    };
+                    attrs.insert(
+                        c.attr("name")
+                            .ok_or("an attribute without a name")?
+                            .to_string(),
+                        (required, c.attr("type").unwrap_or("xs:string").to_string()),
+                    );
+                }
+                "xs:sequence" | "xs:choice" if content.is_none() => {
+                    content = Some(particle(c, named)?)
+                }
+                _ => return Err(unsupported(c)),
+            }
+        }
+        Ok(Decl::Complex {
+            mixed: t.attr("mixed") == Some("true"),
+            attrs,
+            content,
+        })
+    }
+
+    /// The declaration of an `xs:element`: its `type`, or its anonymous complex type.
+    fn decl(e: &Element, named: &HashMap<String, &Element>) -> Result<Decl, String> {
+        match (e.attr("type"), e.children.as_slice()) {
+            (Some("xs:string"), []) => Ok(Decl::Text),
+            (Some(t), []) => complex(
+                named
+                    .get(t)
+                    .ok_or_else(|| format!("junit.xsd: no complexType {t}"))?,
+                named,
+            ),
+            (None, [t]) if t.name == "xs:complexType" => complex(t, named),
+            _ => Err(format!(
+                "junit.xsd: element {:?} has a form this validator does not support",
+                e.attr("name")
+            )),
+        }
+    }
+
+    fn schema() -> Result<Schema, String> {
+        let text = std::fs::read_to_string(crate_dir().join("tests/schemas/junit.xsd"))
+            .map_err(|e| e.to_string())?;
+        let root = parse(&text)?;
+        if root.name != "xs:schema" {
+            return Err("junit.xsd: the root is not xs:schema".into());
+        }
+        let mut named = HashMap::new();
+        let mut patterns = HashMap::new();
+        for c in &root.children {
+            match c.name.as_str() {
+                "xs:complexType" => {
+                    named.insert(
+                        c.attr("name")
+                            .ok_or("an unnamed global complexType")?
+                            .to_string(),
+                        c,
+                    );
+                }
+                "xs:simpleType" => {
+                    let name = c.attr("name").ok_or("an unnamed simpleType")?;
+                    let pattern = match c.children.as_slice() {
+                        [r] if r.name == "xs:restriction"
+                            && r.attr("base") == Some("xs:string") =>
+                        {
+                            match r.children.as_slice() {
+                                [p] if p.name == "xs:pattern" => {
+                                    p.attr("value").ok_or("a pattern without a value")?
+                                }
+                                _ => return Err(unsupported(r)),
+                            }
+                        }
+                        _ => return Err(unsupported(c)),
+                    };
+                    // XSD patterns match the whole value.
+                    let re = regex::Regex::new(&format!("^(?:{pattern})$"))
+                        .map_err(|e| e.to_string())?;
+                    patterns.insert(name.to_string(), re);
+                }
+                "xs:element" => {}
+                _ => return Err(unsupported(c)),
+            }
+        }
+        let mut elements = HashMap::new();
+        for c in root.children.iter().filter(|c| c.name == "xs:element") {
+            check_attrs(c, &["name", "type"])?;
+            elements.insert(
+                c.attr("name")
+                    .ok_or("an unnamed global element")?
+                    .to_string(),
+                decl(c, &named)?,
+            );
+        }
+        Ok(Schema { elements, patterns })
+    }
+
+    /// Where a content model can end when matched from `start`.
+    fn ends(p: &Particle, kids: &[&str], start: usize) -> BTreeSet<usize> {
+        let (min, max) = match p {
+            Particle::Element { min, max, .. }
+            | Particle::Sequence { min, max, .. }
+            | Particle::Choice { min, max, .. } => (*min, *max),
+        };
+        let once = |from: usize| -> BTreeSet<usize> {
+            match p {
+                Particle::Element { name, .. } => {
+                    if kids.get(from) == Some(&name.as_str()) {
+                        BTreeSet::from([from + 1])
+                    } else {
+                        BTreeSet::new()
+                    }
+                }
+                Particle::Sequence { items, .. } => {
+                    items.iter().fold(BTreeSet::from([from]), |at, item| {
+                        at.iter().flat_map(|&s| ends(item, kids, s)).collect()
+                    })
+                }
+                Particle::Choice { items, .. } => items
+                    .iter()
+                    .flat_map(|item| ends(item, kids, from))
+                    .collect(),
+            }
+        };
+        let mut result = BTreeSet::new();
+        if min == 0 {
+            result.insert(start);
+        }
+        let mut frontier = BTreeSet::from([start]);
+        let mut n = 0;
+        // Every useful repetition consumes a child: kids.len() + 1 rounds suffice.
+        while n < max && n <= kids.len() && !frontier.is_empty() {
+            n += 1;
+            frontier = frontier.iter().flat_map(|&s| once(s)).collect();
+            if n >= min {
+                result.extend(frontier.iter().copied());
+            }
+        }
+        result
+    }
+
+    fn find_local<'p>(p: &'p Particle, name: &str) -> Option<&'p Option<Box<Decl>>> {
+        match p {
+            Particle::Element { name: n, decl, .. } => (n == name).then_some(decl),
+            Particle::Sequence { items, .. } | Particle::Choice { items, .. } => {
+                items.iter().find_map(|i| find_local(i, name))
+            }
+        }
+    }
+
+    fn check(e: &Element, d: &Decl, schema: &Schema, path: &str) -> Result<(), String> {
+        let path = format!("{path}/{}", e.name);
+        match d {
+            Decl::Text => {
+                if let Some((k, _)) = e.attrs.first() {
+                    return Err(format!("{path}: attribute {k} is not allowed (text only)"));
+                }
+                if let Some(c) = e.children.first() {
+                    return Err(format!(
+                        "{path}: element <{}> is not allowed (text only)",
+                        c.name
+                    ));
+                }
+                Ok(())
+            }
+            Decl::Complex {
+                mixed,
+                attrs,
+                content,
+            } => {
+                for (k, v) in &e.attrs {
+                    let (_, ty) = attrs
+                        .get(k)
+                        .ok_or_else(|| format!("{path}: attribute {k} is not declared"))?;
+                    if let Some(re) = schema.patterns.get(ty) {
+                        if !re.is_match(v) {
+                            return Err(format!("{path}: {k}={v:?} is not a valid {ty}"));
+                        }
+                    } else if ty != "xs:string" {
+                        return Err(format!("junit.xsd: attribute type {ty} is not supported"));
+                    }
+                }
+                for (k, (required, _)) in attrs {
+                    if *required && e.attr(k).is_none() {
+                        return Err(format!("{path}: required attribute {k} is missing"));
+                    }
+                }
+                if e.has_text && !mixed {
+                    return Err(format!("{path}: text is not allowed here"));
+                }
+                let kids: Vec<&str> = e.children.iter().map(|c| c.name.as_str()).collect();
+                let fits = match content {
+                    Some(p) => ends(p, &kids, 0).contains(&kids.len()),
+                    None => kids.is_empty(),
+                };
+                if !fits {
+                    return Err(format!(
+                        "{path}: children {kids:?} do not fit the content model"
+                    ));
+                }
+                for c in &e.children {
+                    let local = content.as_ref().and_then(|p| find_local(p, &c.name));
+                    let decl = match local {
+                        Some(Some(local)) => local.as_ref(),
+                        _ => schema
+                            .elements
+                            .get(&c.name)
+                            .ok_or_else(|| format!("{path}: <{}> is not declared", c.name))?,
+                    };
+                    check(c, decl, schema, &path)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks that `xml` is well-formed and valid against junit.xsd.
+    pub fn validate(xml: &str) -> Result<(), String> {
+        let schema = schema().map_err(|e| format!("the schema: {e}"))?;
+        let root = parse(xml)?;
+        let decl = schema
+            .elements
+            .get(&root.name)
+            .ok_or_else(|| format!("the root <{}> is not an element of junit.xsd", root.name))?;
+        check(&root, decl, &schema, "")
+    }
 }

@@ -65,6 +65,10 @@ pub struct CiArgs {
     /// job summary and annotations with a warning.
     #[arg(long)]
     pub strict_forge: bool,
+    /// Name this report, for several mlscore runs in one pull request (a
+    /// monorepo): each name keeps its own comment, check run and status.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]

@@ -9,12 +9,7 @@ use crate::config::ConfigError;
 use crate::repo::ScanError;
 use crate::rubric::catalogue::CheckFileError;
 
-/// Exit code: the gate passed, or nothing was gated.
-pub const EXIT_OK: i32 = 0;
-/// Exit code: the gate failed.
-pub const EXIT_GATE_FAILED: i32 = 1;
-/// Exit code: usage, configuration or input error.
-pub const EXIT_INPUT: i32 = 2;
+pub use crate::exit::{EXIT_GATE_FAILED, EXIT_INPUT, EXIT_OK};
 
 /// An error that stops a command.
 #[derive(Debug, thiserror::Error, Diagnostic)]

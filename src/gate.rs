@@ -1,12 +1,89 @@
-//! The merge gate: a policy turned into a verdict, and the verdict into an
-//! exit code. Every condition evaluated is listed with its value and threshold.
+//! The merge gate: a policy read from the report, turned into a verdict that
+//! is written into the report (the report owns what a verdict is; the gate
+//! decides it). Every condition evaluated is listed with its value and
+//! threshold.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::Deserialize;
 
-use crate::config::GateConfig;
-use crate::report::{FindingKind, Level, Report};
+use crate::report::{Condition, FindingKind, Level, Report, Verdict};
+use crate::yaml_span::SettingError;
+
+/// The `gate:` section: conditions that fail the run (exit code 1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// The final score must be at least this.
+    #[serde(default)]
+    pub min_score: Option<f64>,
+    /// Per-section minimums: `data`, `model`, `infra`, `monitor`.
+    #[serde(default)]
+    pub min_section: BTreeMap<String, f64>,
+    /// The final score and no section may drop below the base revision's.
+    #[serde(default)]
+    pub no_score_drop: bool,
+    /// Every metric policy must pass. Default: true.
+    #[serde(default = "yes")]
+    pub metrics: bool,
+    /// No finding of level error (a failing probe). Default: true.
+    #[serde(default = "yes")]
+    pub no_errors: bool,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        Self {
+            min_score: None,
+            min_section: BTreeMap::new(),
+            no_score_drop: false,
+            metrics: true,
+            no_errors: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl GateConfig {
+    /// Checks the bounds serde cannot; paths are relative to `gate:`.
+    pub fn validate(&self) -> Result<(), SettingError> {
+        for (section, minimum) in &self.min_section {
+            if !crate::rubric::Section::RUBRIC
+                .iter()
+                .any(|s| s.id() == section.as_str())
+            {
+                return Err(SettingError::at(
+                    &["min_section", section],
+                    format!("gate.min_section: `{section}` is not a section"),
+                    "unknown section",
+                    "the sections are data, model, infra and monitor",
+                ));
+            }
+            if !(0.0..=7.0).contains(minimum) {
+                return Err(SettingError::at(
+                    &["min_section", section],
+                    format!("gate.min_section.{section}: {minimum} is outside 0 … 7"),
+                    "out of range",
+                    "a section scores 0 to 7",
+                ));
+            }
+        }
+        if let Some(min) = self.min_score {
+            if !(0.0..=7.0).contains(&min) {
+                return Err(SettingError::at(
+                    &["min_score"],
+                    format!("gate.min_score: {min} is outside 0 … 7"),
+                    "out of range",
+                    "the final score is the lowest section, 0 to 7",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// The gate's conditions, from mlscore.yaml and overriding flags.
 #[derive(Debug, Clone, Default)]
@@ -34,44 +111,6 @@ impl GatePolicy {
     }
 }
 
-/// One condition of the gate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Condition {
-    /// Stable name: `min_score`, `min_section.data`, `no_score_drop`, `metric:<file>:<name>`, `no_errors`.
-    pub name: String,
-    pub passed: bool,
-    /// The observed value, as shown.
-    pub value: String,
-    /// The threshold, as shown.
-    pub threshold: String,
-    /// A sentence for the reader.
-    pub message: String,
-}
-
-/// The gate's decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Verdict {
-    pub passed: bool,
-    /// When true the exit code is 0 whatever `passed` says.
-    pub advisory: bool,
-    pub conditions: Vec<Condition>,
-}
-
-impl Verdict {
-    /// The process exit code the verdict asks for.
-    pub fn exit_code(&self) -> i32 {
-        if self.passed || self.advisory {
-            crate::error::EXIT_OK
-        } else {
-            crate::error::EXIT_GATE_FAILED
-        }
-    }
-}
-
-fn pts(v: f64) -> String {
-    crate::report::human::points(v)
-}
-
 /// Evaluates the policy against a report.
 pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
     let mut conditions = Vec::new();
@@ -80,9 +119,13 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
         conditions.push(Condition {
             name: "min_score".into(),
             passed: score >= min,
-            value: pts(score),
-            threshold: format!("≥ {}", pts(min)),
-            message: format!("final score {} must be at least {}", pts(score), pts(min)),
+            value: crate::text::number::points(score),
+            threshold: format!("≥ {}", crate::text::number::points(min)),
+            message: format!(
+                "final score {} must be at least {}",
+                crate::text::number::points(score),
+                crate::text::number::points(min)
+            ),
         });
     }
     for (section, min) in &policy.min_section {
@@ -92,13 +135,13 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
         conditions.push(Condition {
             name: format!("min_section.{section}"),
             passed: found.score >= *min,
-            value: pts(found.score),
-            threshold: format!("≥ {}", pts(*min)),
+            value: crate::text::number::points(found.score),
+            threshold: format!("≥ {}", crate::text::number::points(*min)),
             message: format!(
                 "{} section {} must be at least {}",
                 found.title,
-                pts(found.score),
-                pts(*min)
+                crate::text::number::points(found.score),
+                crate::text::number::points(*min)
             ),
         });
     }
@@ -108,12 +151,12 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
                 conditions.push(Condition {
                     name: "no_score_drop".into(),
                     passed: score >= base.score,
-                    value: pts(score),
-                    threshold: format!("≥ {} (base)", pts(base.score)),
+                    value: crate::text::number::points(score),
+                    threshold: format!("≥ {} (base)", crate::text::number::points(base.score)),
                     message: format!(
                         "final score {} must not drop below the base's {}",
-                        pts(score),
-                        pts(base.score)
+                        crate::text::number::points(score),
+                        crate::text::number::points(base.score)
                     ),
                 });
                 for section in &report.sections {
@@ -124,13 +167,16 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
                             conditions.push(Condition {
                                 name: format!("no_score_drop.{}", section.section.id()),
                                 passed: false,
-                                value: pts(section.score),
-                                threshold: format!("≥ {} (base)", pts(before.score)),
+                                value: crate::text::number::points(section.score),
+                                threshold: format!(
+                                    "≥ {} (base)",
+                                    crate::text::number::points(before.score)
+                                ),
                                 message: format!(
                                     "{} section dropped from {} to {}",
                                     section.title,
-                                    pts(before.score),
-                                    pts(section.score)
+                                    crate::text::number::points(before.score),
+                                    crate::text::number::points(section.score)
                                 ),
                             });
                         }
@@ -140,7 +186,7 @@ pub fn evaluate(report: &Report, policy: &GatePolicy) -> Verdict {
             None => conditions.push(Condition {
                 name: "no_score_drop".into(),
                 passed: true,
-                value: pts(score),
+                value: crate::text::number::points(score),
                 threshold: "no base revision".into(),
                 message: "no base revision was given (--base), so there is nothing to compare"
                     .into(),

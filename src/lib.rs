@@ -13,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod exit;
 pub mod forge;
 pub mod gate;
 pub mod glob;
@@ -22,6 +23,7 @@ pub mod probes;
 pub mod repo;
 pub mod report;
 pub mod rubric;
+pub mod text;
 pub mod yaml_span;
 
 use clap::Parser;
@@ -53,10 +55,18 @@ pub fn run() -> i32 {
         Ok(code) => code,
         Err(err) => {
             // Long lines stay whole: a help line often holds a command to copy.
+            // No colour: an error quotes repository text, and escapes from it
+            // are shown, not obeyed, which needs a text free of our own.
             let _ = miette::set_hook(Box::new(|_| {
-                Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+                Box::new(
+                    miette::MietteHandlerOpts::new()
+                        .wrap_lines(false)
+                        .color(false)
+                        .build(),
+                )
             }));
-            eprintln!("{:?}", miette::Report::new(err));
+            let rendered = format!("{:?}", miette::Report::new(err));
+            eprintln!("{}", text::inert::terminal(&rendered));
             error::EXIT_INPUT
         }
     }

@@ -5,6 +5,44 @@
 
 use miette::SourceSpan;
 
+/// A setting that parsed but is not valid, found by the stage that owns it
+/// and located by its key path; the config loader turns it into a diagnostic
+/// pointing at the key's line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingError {
+    /// Keys from the document's root, e.g. `["gate", "min_score"]`.
+    pub path: Vec<String>,
+    pub message: String,
+    /// The label under the span.
+    pub label: String,
+    /// The fix.
+    pub help: String,
+}
+
+impl SettingError {
+    /// An invalid setting at `path` (keys from the root).
+    pub fn at(
+        path: &[&str],
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) -> SettingError {
+        SettingError {
+            path: path.iter().map(|p| p.to_string()).collect(),
+            message: message.into(),
+            label: label.into(),
+            help: help.into(),
+        }
+    }
+
+    /// The same error one level down, under `key` (a section's errors are
+    /// found relative to the section).
+    pub fn under(mut self, key: &str) -> SettingError {
+        self.path.insert(0, key.to_string());
+        self
+    }
+}
+
 /// The span of a parse error reported by yaml_serde, or the file start.
 pub fn error_span(err: &serde_yaml::Error) -> SourceSpan {
     match err.location() {
@@ -35,7 +73,7 @@ pub fn explain_error(err: &serde_yaml::Error, (noun, reference): Vocabulary) -> 
         // "unknown field `x`, expected one of `a`, `b`": the names sit between backticks.
         let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
         // A typo, or a longer spelling of a key (`maximum` for `max`).
-        let guess = crate::config::closest(field, &expected).or_else(|| {
+        let guess = crate::text::suggest::closest(field, &expected).or_else(|| {
             expected
                 .iter()
                 .filter(|e| field.starts_with(**e))

@@ -35,7 +35,8 @@ use coverage::CoverageTable;
 
 pub use gitlab::GITLAB_SCHEDULE;
 
-/// A CI system mlscore understands.
+/// A CI system mlscore understands. Everything about one system lives in its
+/// [`CiSystemDef`] in [`SYSTEMS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CiSystem {
@@ -44,14 +45,82 @@ pub enum CiSystem {
     GitlabCi,
 }
 
+/// What kind of automation a system is: all of them run without a person,
+/// which is what makes the rubric's tests automated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SystemKind {
+    /// A CI service that runs jobs on pushes, pull requests and schedules.
+    Ci,
+    /// An ML pipeline or workflow orchestrator (Kubeflow, Airflow, …): its
+    /// steps are automated when CI submits the pipeline or a schedule runs it.
+    Pipeline,
+    /// Infrastructure as code that creates schedules and alarms.
+    Infrastructure,
+}
+
+/// One CI system: its id in reports, the name users know, the files that
+/// define its jobs, and the reader of those files. Adding a CI system is one
+/// reader module and one entry in [`SYSTEMS`]; `ci`, the reports and `forge`
+/// all read it from here.
+pub struct CiSystemDef {
+    pub system: CiSystem,
+    pub kind: SystemKind,
+    /// The id in JSON reports and in `checks/` rules (`github-actions`).
+    pub id: &'static str,
+    /// The name users know the system by.
+    pub display_name: &'static str,
+    /// Where its job definitions live, for the README and `explain`.
+    pub files: &'static str,
+    /// Reads its jobs from the repository; problems become warnings.
+    pub(crate) jobs: fn(&RepoIndex, &mut Vec<CiWarning>) -> Vec<job::JobSpec>,
+}
+
+/// Every CI system mlscore reads, in the order their jobs are listed.
+pub const SYSTEMS: &[CiSystemDef] = &[
+    CiSystemDef {
+        system: CiSystem::GithubActions,
+        kind: SystemKind::Ci,
+        id: "github-actions",
+        display_name: "GitHub Actions",
+        files: ".github/workflows/*.yml",
+        jobs: github::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Jenkins,
+        kind: SystemKind::Ci,
+        id: "jenkins",
+        display_name: "Jenkins",
+        files: "Jenkinsfile, Jenkinsfile.*, *.jenkinsfile",
+        jobs: jenkins::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::GitlabCi,
+        kind: SystemKind::Ci,
+        id: "gitlab-ci",
+        display_name: "GitLab CI",
+        files: ".gitlab-ci.yml and the files it includes",
+        jobs: gitlab::jobs,
+    },
+];
+
 impl CiSystem {
+    /// The system's descriptor.
+    pub fn def(self) -> &'static CiSystemDef {
+        SYSTEMS
+            .iter()
+            .find(|d| d.system == self)
+            .expect("every CiSystem has an entry in SYSTEMS")
+    }
+
     /// The name users know the system by.
     pub fn display_name(self) -> &'static str {
-        match self {
-            CiSystem::GithubActions => "GitHub Actions",
-            CiSystem::Jenkins => "Jenkins",
-            CiSystem::GitlabCi => "GitLab CI",
-        }
+        self.def().display_name
+    }
+
+    /// The system with this report id (`github-actions`).
+    pub fn from_id(id: &str) -> Option<CiSystem> {
+        SYSTEMS.iter().find(|d| d.id == id).map(|d| d.system)
     }
 }
 
@@ -138,9 +207,10 @@ impl CiModel {
     /// repository. Nothing here fails: problems become [`CiModel::warnings`].
     pub fn build(index: &RepoIndex) -> CiModel {
         let mut warnings = Vec::new();
-        let mut specs = github::jobs(index, &mut warnings);
-        specs.extend(jenkins::jobs(index, &mut warnings));
-        specs.extend(gitlab::jobs(index, &mut warnings));
+        let specs = SYSTEMS
+            .iter()
+            .flat_map(|def| (def.jobs)(index, &mut warnings))
+            .collect();
         follow::Follower::new(index, warnings).run(specs)
     }
 

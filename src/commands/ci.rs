@@ -7,11 +7,20 @@
 //! and falls back to the job summary and workflow-command annotations; the
 //! gate alone decides the exit code unless `--strict-forge` is given.
 
+/// A line on standard error, which in CI is the job's log: whatever it quotes
+/// (branch names, GitHub's messages, file names) is shown, never obeyed.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", crate::text::inert::terminal(&format!($($arg)*)))
+    };
+}
+
 use std::path::Path;
 
 use crate::cli::{CiArgs, Format, PostKind};
 use crate::error::Error;
 use crate::forge::context::{self, Flags, ProcessEnv};
+use crate::forge::name::ReportName;
 use crate::forge::retry::RetryPolicy;
 use crate::forge::{
     actions_env, check_run, comment, review, status, CiContext, Env, ForgeError, GitHub, Head,
@@ -41,9 +50,10 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
         api_url: args.api_url.as_deref(),
     };
     let ctx = context::detect(&env, &flags, &resolve)?;
-    eprintln!("{}", ctx.describe());
+    let name = ReportName::parse(args.name.as_deref())?;
+    say!("{}", ctx.describe());
     for note in &ctx.notes {
-        eprintln!("note: {note}");
+        say!("note: {note}");
     }
 
     let revs = Revisions {
@@ -75,7 +85,7 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
     if let Some(path) = env.var("GITHUB_STEP_SUMMARY") {
         let summary = markdown::render(Kind::Summary, &report, &render)?;
         if let Err(err) = actions_env::append_summary(Path::new(&path), &summary) {
-            eprintln!("warning: cannot append the job summary to {path}: {err}");
+            say!("warning: cannot append the job summary to {path}: {err}");
         }
     }
 
@@ -84,25 +94,26 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
     let posting = if kinds.is_empty() {
         Posting::default()
     } else {
-        let body = markdown::render(Kind::Comment, &report, &render)?;
-        publish(&ctx, &kinds, &report, &body, &prefix, &env, commands)
+        let body = name.mark(&markdown::render(Kind::Comment, &report, &render)?);
+        publish(&ctx, &kinds, &report, &body, &prefix, &name, &env, commands)
     };
 
     if let Some(path) = env.var("GITHUB_OUTPUT") {
         let outputs = step_outputs(&report, &planned, posting.comment_url.as_deref());
         if let Err(err) = actions_env::write_outputs(Path::new(&path), &outputs) {
-            eprintln!("warning: cannot write the step outputs to {path}: {err}");
+            say!("warning: cannot write the step outputs to {path}: {err}");
         }
     }
 
+    let printed = planned
+        .iter()
+        .any(|(f, d)| *f == Format::Github && *d == Destination::Stdout);
+    // Annotations need no permission: they stand in for posts that failed,
+    // and are the whole review when nothing is posted (`post: none`).
+    if !printed && (kinds.is_empty() || !posting.failed.is_empty()) {
+        commands.emit(&workflow_commands::render(&report));
+    }
     if !posting.failed.is_empty() {
-        let printed = planned
-            .iter()
-            .any(|(f, d)| *f == Format::Github && *d == Destination::Stdout);
-        if !printed {
-            // The fallback: annotations on the run's page, beside the summary.
-            commands.emit(&workflow_commands::render(&report));
-        }
         if args.strict_forge {
             return Err(ForgeError::Refused {
                 what: posting.failed.join(", "),
@@ -203,6 +214,7 @@ fn publish(
     report: &Report,
     body: &str,
     prefix: &str,
+    name: &ReportName,
     env: &dyn Env,
     commands: Commands,
 ) -> Posting {
@@ -222,7 +234,12 @@ fn publish(
         head.get_or_insert_with(|| resolve_head(github, repo, ctx))
             .clone()
     };
+    let mut out_of_time = false;
     for &kind in kinds {
+        if out_of_time {
+            skip(kind, "the network deadline has passed");
+            continue;
+        }
         let result = match kind {
             PostKind::Comment => match ctx.pr {
                 None => {
@@ -230,7 +247,14 @@ fn publish(
                     continue;
                 }
                 Some(pr) => {
-                    comment::upsert(&github, repo, pr, body, ctx.comment_author.as_deref()).map(
+                    let author = ctx
+                        .comment_author
+                        .clone()
+                        .or_else(|| comment::whoami(&github, &ctx.api_url));
+                    if author.is_none() {
+                        say!("note: GitHub does not say whose token this is (GET /user and GraphQL viewer refused), so mlscore cannot prove which marked comment is its own; it posts a new comment instead of editing one. Set MLSCORE_COMMENT_AUTHOR to the token's login to keep one comment.");
+                    }
+                    comment::upsert(&github, repo, pr, body, author.as_deref()).map(
                         |posted| {
                             let url = posted.url.clone().unwrap_or_default();
                             let action = match posted.action {
@@ -238,7 +262,7 @@ fn publish(
                                 comment::Action::Edited => "edited",
                                 comment::Action::Unchanged => "unchanged",
                             };
-                            eprintln!("mlscore ci: comment {action}: {url}");
+                            say!("mlscore ci: comment {action}: {url}");
                             posting.comment_url = posted.url;
                         },
                     )
@@ -247,10 +271,18 @@ fn publish(
             PostKind::Check => head_sha(&github).and_then(|sha| {
                 let annotations = check_run::annotations(report, prefix);
                 let summary = check_run::summary(body);
-                let posted = check_run::post(&github, repo, &sha, report, &summary, &annotations)?;
-                eprintln!(
+                let posted = check_run::post(
+                    &github,
+                    repo,
+                    &sha,
+                    report,
+                    &summary,
+                    &annotations,
+                    &name.check(),
+                )?;
+                say!(
                     "mlscore ci: check run `{}` posted on {} with {} annotation(s)",
-                    check_run::NAME,
+                    name.check(),
                     context::short(&sha),
                     posted.annotations
                 );
@@ -258,10 +290,10 @@ fn publish(
             }),
             PostKind::Status => head_sha(&github).and_then(|sha| {
                 let target = posting.comment_url.as_deref().or(ctx.run_url.as_deref());
-                status::post(&github, repo, &sha, report, target)?;
-                eprintln!(
+                status::post(&github, repo, &sha, report, target, &name.check())?;
+                say!(
                     "mlscore ci: commit status `{}` {} posted on {}",
-                    check_run::NAME,
+                    name.check(),
                     status::state(report),
                     context::short(&sha)
                 );
@@ -274,7 +306,7 @@ fn publish(
                 }
                 Some(pr) => head_sha(&github).and_then(|sha| {
                     let outcome = review::post(&github, repo, pr, &sha, report, prefix)?;
-                    eprintln!(
+                    say!(
                         "mlscore ci: review: {} comment(s) posted, {} already there, {} finding(s) outside the diff",
                         outcome.posted, outcome.repeated, outcome.off_diff
                     );
@@ -283,6 +315,7 @@ fn publish(
             },
         };
         if let Err(err) = result {
+            out_of_time |= matches!(err, ForgeError::Deadline { .. });
             fail(ctx, &mut posting, kind, &err, commands);
         }
     }
@@ -321,7 +354,7 @@ fn resolve_head(github: &GitHub, repo: &RepoSlug, ctx: &CiContext) -> Result<Str
                 Ok(pull) => Ok(pull.head.sha),
                 Err(err) => match fallback {
                     Some(sha) => {
-                        eprintln!(
+                        say!(
                             "note: cannot read the pull request's head ({}); posting to the checked-out commit {}",
                             redact(ctx, &err.to_string()),
                             context::short(sha)
@@ -343,7 +376,7 @@ fn resolve_head(github: &GitHub, repo: &RepoSlug, ctx: &CiContext) -> Result<Str
 }
 
 fn skip(kind: PostKind, why: &str) {
-    eprintln!("note: the {} is not posted: {why}", kind_name(kind));
+    say!("note: the {} is not posted: {why}", kind_name(kind));
 }
 
 /// Reports a failed post: a warning with GitHub's words and the fix, on
@@ -358,9 +391,9 @@ fn fail(
     let what = kind_name(kind);
     let message = redact(ctx, &format!("could not post the {what}: {err}"));
     let help = redact(ctx, &advice(ctx, kind, err));
-    eprintln!("warning: {message}");
+    say!("warning: {message}");
     if !help.is_empty() {
-        eprintln!("  help: {help}");
+        say!("  help: {help}");
     }
     let text = if help.is_empty() {
         message

@@ -10,6 +10,7 @@ use crate::probes::data::skew::{
 };
 use crate::probes::data::validate::{FileReport, Level, Violation};
 use crate::probes::data::{infer, schema, skew, validate, DataError};
+use crate::text::number::{plural, thousands, STATISTIC};
 
 /// Runs a `mlscore data` subcommand.
 pub fn run(args: &DataArgs) -> Result<i32, Error> {
@@ -75,7 +76,7 @@ fn run_validate(
                 serde_json::to_string_pretty(&json).unwrap_or_default()
             );
         }
-        DataFormatArg::Human => print!("{}", human(&reports)),
+        DataFormatArg::Human => print!("{}", crate::text::inert::terminal(&human(&reports))),
     }
     Ok(if failed > 0 {
         EXIT_GATE_FAILED
@@ -128,7 +129,7 @@ fn run_skew(
                 serde_json::to_string_pretty(&json).unwrap_or_default()
             );
         }
-        DataFormatArg::Human => print!("{}", human_skew(&report)),
+        DataFormatArg::Human => print!("{}", crate::text::inert::terminal(&human_skew(&report))),
     }
     Ok(if report.drifted() > 0 {
         EXIT_GATE_FAILED
@@ -226,8 +227,8 @@ fn skew_column(column: &ColumnSkew) -> String {
         if let Some(numeric) = &column.numeric {
             out.push_str(&format!(
                 ", mean {} → {}",
-                number(numeric.mean.reference),
-                number(numeric.mean.current)
+                crate::text::number::number(numeric.mean.reference, STATISTIC),
+                crate::text::number::number(numeric.mean.current, STATISTIC)
             ));
         }
     }
@@ -236,7 +237,7 @@ fn skew_column(column: &ColumnSkew) -> String {
         let line = format!(
             "    {:<13} {:>10}  {:<9} {:<5}{}",
             statistic.statistic.key(),
-            number(statistic.value),
+            crate::text::number::number(statistic.value, STATISTIC),
             threshold(statistic),
             match (statistic.threshold, statistic.drifted) {
                 (Threshold::Off, _) => "",
@@ -294,14 +295,14 @@ fn statistic_detail(column: &ColumnSkew, statistic: &StatisticResult) -> String 
         S::Wasserstein => column.numeric.as_ref().map(|n| {
             format!(
                 "distance {} / reference std {}",
-                number(n.wasserstein_distance),
-                number(n.reference_std)
+                crate::text::number::number(n.wasserstein_distance, STATISTIC),
+                crate::text::number::number(n.reference_std, STATISTIC)
             )
         }),
         S::Chi2PValue => column.categorical.as_ref().and_then(|c| {
             Some(format!(
                 "statistic {}, df {}",
-                number(c.chi2_statistic?),
+                crate::text::number::number(c.chi2_statistic?, STATISTIC),
                 c.chi2_df?
             ))
         }),
@@ -322,20 +323,6 @@ fn statistic_detail(column: &ColumnSkew, statistic: &StatisticResult) -> String 
         S::Psi | S::JsDistance | S::KsStatistic => None,
     };
     details.map_or(String::new(), |d| format!(" ({d})"))
-}
-
-/// A statistic for reading: 4 decimals, or scientific notation when tiny
-/// or huge.
-fn number(x: f64) -> String {
-    if x == 0.0 {
-        "0".into()
-    } else if !x.is_finite() {
-        x.to_string()
-    } else if x.abs() < 1e-4 || x.abs() >= 1e6 {
-        format!("{x:.3e}")
-    } else {
-        format!("{x:.4}")
-    }
 }
 
 /// The readable report: per file a summary line, then one line per finding.
@@ -390,25 +377,4 @@ fn text(value: &serde_json::Value) -> String {
         serde_json::Value::String(s) => s.clone(),
         v => v.to_string(),
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

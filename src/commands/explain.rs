@@ -9,7 +9,7 @@ pub fn run(args: &ExplainArgs) -> Result<i32, Error> {
     let id = args.id.trim().to_ascii_lowercase();
     let Some(check) = catalogue.get(&id) else {
         let ids = catalogue.ids();
-        let help = match crate::config::closest(&id, &ids) {
+        let help = match crate::text::suggest::closest(&id, &ids) {
             Some(c) => format!("did you mean `{c}`? `mlscore list` prints all 28 ids"),
             None => "`mlscore list` prints the 28 ids: data-1 … data-7, model-1 …, infra-1 …, monitor-1 … monitor-7".into(),
         };

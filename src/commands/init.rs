@@ -4,10 +4,10 @@ use std::fmt::Write as _;
 
 use crate::ci::CiModel;
 use crate::cli::InitArgs;
-use crate::config::MetricsConfig;
 use crate::config::CONFIG_NAMES;
 use crate::error::{Error, EXIT_OK};
 use crate::metrics;
+use crate::metrics::MetricsConfig;
 use crate::repo::{RepoIndex, ScanOptions};
 
 /// Data file extensions recognised as datasets.
@@ -221,31 +221,25 @@ pub fn starter(found: &Detected) -> String {
         "# models; a failing probe fails the gate. Uncomment what applies (README: Probes).\n",
     );
     out.push_str("probes: {}\n");
-    let _ = writeln!(out, "#  schema:        # data-1; first run `mlscore data infer {dataset} -o schemas/train.yaml`");
-    let _ = writeln!(
-        out,
-        "#    - {{data: {dataset}, schema: schemas/train.yaml}}"
-    );
-    let _ = writeln!(
-        out,
-        "#  features:      # data-2, data-4: constant, deny-listed and personal columns"
-    );
-    let _ = writeln!(out, "#    - {{data: {dataset}, target: label}}");
-    out.push_str("#  pii:           # data-5: e-mails, phones, card numbers, national ids in committed data\n#    - {}\n");
-    let _ = writeln!(
-        out,
-        "#  skew:          # monitor-3: training against serving data"
-    );
-    let _ = writeln!(
-        out,
-        "#    - {{reference: {dataset}, current: data/serving_sample.csv}}"
-    );
-    let _ = writeln!(
-        out,
-        "#  stability:     # monitor-5: NaN or infinity in predictions and metrics"
-    );
-    let _ = writeln!(out, "#    - {{files: [{metrics}]}}");
-    out.push_str("#  staleness:     # model-4, monitor-4\n#    - {artifacts: [models/model.pkl], max_age: 30d}\n");
+    let catalogue = crate::rubric::Catalogue::embedded().ok();
+    for probe in crate::probes::configured::REGISTRY {
+        let Some((what, entry)) = probe.starter else {
+            continue;
+        };
+        let tests = catalogue
+            .as_ref()
+            .map(|c| c.tests_served(probe.name, &[]).join(", "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "#  {:<14} # {tests}: {what}",
+            format!("{}:", probe.name)
+        );
+        let entry = entry
+            .replace("{dataset}", &dataset)
+            .replace("{metrics}", &metrics);
+        let _ = writeln!(out, "#    - {entry}");
+    }
     out.push_str(
         "\n# When the run fails (exit code 1). Flags such as --min-score override these.\n",
     );

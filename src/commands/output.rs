@@ -111,7 +111,10 @@ pub fn write_with(
                 std::fs::write(path, text)
                     .map_err(|e| Error::io("write the report to", path, &e))?;
             }
-            Destination::Stdout => stdout.push_str(&text),
+            // Standard output is a CI log: no line of a report may read as a
+            // workflow command, except the `github` format's own.
+            Destination::Stdout if *format == Format::Github => stdout.push_str(&text),
+            Destination::Stdout => stdout.push_str(&crate::text::inert::guard_lines(&text)),
         }
     }
     print!("{stdout}");

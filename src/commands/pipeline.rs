@@ -88,7 +88,8 @@ pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Res
             root,
             index: &head_index,
         };
-        probes::run_all(&config.probes, &head_catalogue, &config_text, &ctx)
+        let tests = |probe: &str, facets: &[&str]| head_catalogue.tests_served(probe, facets);
+        probes::run_all(&config.probes, &tests, &config_text, &ctx)
     });
     timer.lap("probes");
     let extra = probe_evidence(
@@ -276,7 +277,8 @@ fn probe_evidence(
             }
         }
         None => {
-            for c in probes::configured(&config.probes, catalogue, text) {
+            let tests = |probe: &str, facets: &[&str]| catalogue.tests_served(probe, facets);
+            for c in probes::configured(&config.probes, &tests, text) {
                 for test in &c.tests {
                     found.push((
                         test.clone(),
@@ -300,13 +302,17 @@ fn probe_evidence(
         }
         let span = crate::yaml_span::key_span(text, &["metrics", "policies", pattern]);
         let line = (!text.is_empty()).then(|| crate::yaml_span::line_of(text, span.offset()));
-        let tests: &[&str] = match metrics::kind_of(pattern, Some(policy)) {
-            crate::config::MetricKind::Quality => &["monitor-7", "infra-4"],
-            _ => &["monitor-6"],
+        // The check files say which tests each kind of metric serves
+        // (`regression.quality`, `regression.latency`, …).
+        let kind = match metrics::kind_of(pattern, Some(policy)) {
+            metrics::MetricKind::Quality => "quality",
+            metrics::MetricKind::Latency => "latency",
+            metrics::MetricKind::Throughput => "throughput",
+            metrics::MetricKind::Memory => "memory",
         };
-        for test in tests {
+        for test in catalogue.tests_served("regression", &[kind]) {
             found.push((
-                test.to_string(),
+                test,
                 evidence(
                     "metric policy checked by mlscore (regression probe)".into(),
                     line,

@@ -11,9 +11,6 @@ use super::github::GitHub;
 use crate::report::markdown::COMMENT_MARKER;
 use crate::report::{Level, Report};
 
-/// The check run's name, also the commit status's context.
-pub const NAME: &str = "mlscore";
-
 /// Annotations GitHub accepts per request.
 pub const BATCH: usize = 50;
 
@@ -129,10 +126,14 @@ pub fn title(report: &Report) -> String {
 /// The summary from the comment's Markdown: without the marker line, and cut
 /// at a line boundary to GitHub's limit.
 pub fn summary(comment: &str) -> String {
-    let body = comment
-        .strip_prefix(COMMENT_MARKER)
-        .map(|rest| rest.trim_start_matches(['\r', '\n']))
-        .unwrap_or(comment);
+    // The marker line, named (`<!-- mlscore:report name=… -->`) or not.
+    let marker_stem = COMMENT_MARKER.trim_end_matches(" -->");
+    let body = match comment.split_once('\n') {
+        Some((first, rest)) if first.starts_with(marker_stem) => {
+            rest.trim_start_matches(['\r', '\n'])
+        }
+        _ => comment,
+    };
     if body.chars().count() <= SUMMARY_LIMIT {
         return body.to_string();
     }
@@ -161,7 +162,7 @@ struct Output<'a> {
 
 #[derive(Serialize)]
 struct Create<'a> {
-    name: &'static str,
+    name: &'a str,
     head_sha: &'a str,
     status: &'static str,
     conclusion: &'static str,
@@ -197,6 +198,7 @@ pub fn post(
     report: &Report,
     summary: &str,
     annotations: &[Annotation],
+    name: &str,
 ) -> Result<Posted, ForgeError> {
     let title = title(report);
     let mut batches = annotations.chunks(BATCH);
@@ -204,7 +206,7 @@ pub fn post(
     let created: CheckRun = github.post(
         &format!("/repos/{repo}/check-runs"),
         &Create {
-            name: NAME,
+            name,
             head_sha,
             status: "completed",
             conclusion: conclusion(report),

@@ -2,12 +2,16 @@
 //! marker on its first line and by its author, edited in place, never
 //! duplicated.
 //!
-//! The author is matched when it is known: `github-actions[bot]` for Actions'
-//! own `GITHUB_TOKEN`, or the login in `MLSCORE_COMMENT_AUTHOR`. Otherwise
-//! (a personal token in Jenkins) the marker alone decides: mlscore does not
-//! call `GET /user` to learn its login, which installation tokens may not.
-//! Several marked comments (left by an old bug, or by a copy-paste) are not
-//! cleaned up: the newest is edited and the rest left alone.
+//! Only a comment written by the token's own identity is ever edited: anyone
+//! may post a comment that starts with the marker, and editing theirs would
+//! hand them mlscore's report slot (or let mlscore overwrite a person's words).
+//! The identity is `MLSCORE_COMMENT_AUTHOR` when set, `github-actions[bot]` for
+//! Actions' own `GITHUB_TOKEN`, else learnt from GitHub: `GET /user` answers
+//! for personal and OAuth tokens; installation tokens are refused there, and
+//! GraphQL's `viewer` answers with the app's bot login instead. When neither
+//! answers, a new comment is created rather than one edited that cannot be
+//! proven ours. Several marked comments by the same author (left by an old
+//! bug) are not cleaned up: the newest is edited and the rest left alone.
 
 use serde::{Deserialize, Serialize};
 
@@ -56,26 +60,74 @@ pub struct Posted {
     pub url: Option<String>,
 }
 
-/// Whether a body is one of mlscore's reports: the marker is its first line.
-pub fn is_marked(body: &str) -> bool {
-    body.lines().next().map(str::trim_end) == Some(COMMENT_MARKER)
+/// Whether a body is the report with this `marker` as its first line.
+pub fn is_marked(body: &str, marker: &str) -> bool {
+    body.lines().next().map(str::trim_end) == Some(marker)
 }
 
-/// The comment to edit: the newest marked one by `author` (any author when
-/// `None`).
+/// The comment to edit: the newest one by `author` that starts with `marker`.
 pub fn find_sticky<'a>(
     comments: &'a [IssueComment],
-    author: Option<&str>,
+    author: &str,
+    marker: &str,
 ) -> Option<&'a IssueComment> {
     comments
         .iter()
-        .filter(|c| c.body.as_deref().is_some_and(is_marked))
-        .filter(|c| match (author, &c.user) {
-            (None, _) => true,
-            (Some(want), Some(user)) => user.login.eq_ignore_ascii_case(want),
-            (Some(_), None) => false,
+        .filter(|c| c.body.as_deref().is_some_and(|b| is_marked(b, marker)))
+        .filter(|c| {
+            c.user
+                .as_ref()
+                .is_some_and(|user| user.login.eq_ignore_ascii_case(author))
         })
         .max_by_key(|c| c.id)
+}
+
+#[derive(Deserialize)]
+struct GraphQlViewer {
+    data: Option<ViewerData>,
+}
+
+#[derive(Deserialize)]
+struct ViewerData {
+    viewer: Option<Login>,
+}
+
+#[derive(Serialize)]
+struct GraphQlQuery<'a> {
+    query: &'a str,
+}
+
+/// The login comments posted with this token are authored by, when GitHub
+/// will say: `GET /user`, then GraphQL's `viewer`.
+pub fn whoami(github: &GitHub, api_url: &str) -> Option<String> {
+    if let Ok(user) = github.get::<Login>("/user") {
+        return Some(user.login);
+    }
+    let viewer: GraphQlViewer = github
+        .post(
+            &graphql_url(api_url),
+            &GraphQlQuery {
+                query: "query { viewer { login } }",
+            },
+            true,
+        )
+        .ok()?;
+    viewer
+        .data?
+        .viewer
+        .map(|v| v.login)
+        .filter(|l| !l.is_empty())
+}
+
+/// GraphQL's endpoint beside a REST root: `https://api.github.com/graphql`,
+/// and `https://HOST/api/graphql` on GitHub Enterprise Server (whose REST
+/// root is `https://HOST/api/v3`).
+fn graphql_url(api_url: &str) -> String {
+    let root = api_url.trim_end_matches('/');
+    match root.strip_suffix("/v3") {
+        Some(api) if api.ends_with("/api") => format!("{api}/graphql"),
+        _ => format!("{root}/graphql"),
+    }
 }
 
 /// Whether two bodies are the same as GitHub stores them (it keeps CRLF
@@ -85,7 +137,8 @@ fn same_body(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// Creates or edits the pull request's sticky comment.
+/// Creates or edits the pull request's sticky comment, the one whose first
+/// line is `body`'s. With no known `author`, always creates.
 pub fn upsert(
     github: &GitHub,
     repo: &RepoSlug,
@@ -93,11 +146,16 @@ pub fn upsert(
     body: &str,
     author: Option<&str>,
 ) -> Result<Posted, ForgeError> {
+    let marker = body.lines().next().unwrap_or(COMMENT_MARKER).trim_end();
     let list = format!("/repos/{repo}/issues/{pr}/comments");
     let mut tries = 0;
     loop {
-        let comments: Vec<IssueComment> = github.get_all(&list)?;
-        if let Some(existing) = find_sticky(&comments, author) {
+        let comments: Vec<IssueComment> = match author {
+            Some(_) => github.get_all(&list)?,
+            None => Vec::new(),
+        };
+        let sticky = author.and_then(|author| find_sticky(&comments, author, marker));
+        if let Some(existing) = sticky {
             if existing
                 .body
                 .as_deref()
@@ -129,8 +187,11 @@ pub fn upsert(
                 })
             }
             // A create that failed with a server error may have been carried
-            // out all the same: list again before creating a second comment.
-            Err(err) if err.status().is_some_and(|s| s >= 500) && tries < 2 => tries += 1,
+            // out all the same: list again before creating a second comment
+            // (which only helps when the author is known).
+            Err(err) if err.status().is_some_and(|s| s >= 500) && tries < 2 && author.is_some() => {
+                tries += 1
+            }
             Err(err) => return Err(err),
         }
     }
@@ -157,10 +218,19 @@ mod tests {
 
     #[test]
     fn the_marker_must_be_the_first_line() {
-        assert!(is_marked(&marked("score")));
-        assert!(is_marked(&format!("{COMMENT_MARKER}\r\nscore")));
-        assert!(!is_marked(&format!("quoting:\n{COMMENT_MARKER}")));
-        assert!(!is_marked("LGTM"));
+        assert!(is_marked(&marked("score"), COMMENT_MARKER));
+        assert!(is_marked(
+            &format!("{COMMENT_MARKER}\r\nscore"),
+            COMMENT_MARKER
+        ));
+        assert!(!is_marked(
+            &format!("quoting:\n{COMMENT_MARKER}"),
+            COMMENT_MARKER
+        ));
+        assert!(!is_marked("LGTM", COMMENT_MARKER));
+        let named = "<!-- mlscore:report name=ranker -->";
+        assert!(!is_marked(&marked("score"), named));
+        assert!(is_marked(&format!("{named}\nscore"), named));
     }
 
     #[test]
@@ -173,12 +243,30 @@ mod tests {
             comment(5, "alice", &format!("> {COMMENT_MARKER}")),
         ];
         assert_eq!(
-            find_sticky(&comments, Some("github-actions[bot]")).map(|c| c.id),
+            find_sticky(&comments, "github-actions[bot]", COMMENT_MARKER).map(|c| c.id),
             Some(3)
         );
-        assert!(find_sticky(&comments, Some("ML-Bot")).is_none());
-        // Marker only: the newest marked comment, whoever wrote it.
-        assert_eq!(find_sticky(&comments, None).map(|c| c.id), Some(3));
+        assert_eq!(
+            find_sticky(&comments, "Mallory", COMMENT_MARKER).map(|c| c.id),
+            Some(2)
+        );
+        assert!(find_sticky(&comments, "ML-Bot", COMMENT_MARKER).is_none());
+    }
+
+    #[test]
+    fn graphql_sits_beside_the_rest_root() {
+        assert_eq!(
+            graphql_url("https://api.github.com"),
+            "https://api.github.com/graphql"
+        );
+        assert_eq!(
+            graphql_url("https://ghe.corp/api/v3/"),
+            "https://ghe.corp/api/graphql"
+        );
+        assert_eq!(
+            graphql_url("http://127.0.0.1:9"),
+            "http://127.0.0.1:9/graphql"
+        );
     }
 
     #[test]

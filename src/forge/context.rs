@@ -99,11 +99,19 @@ pub enum Provider {
 impl Provider {
     /// The name shown to users.
     pub fn name(self) -> &'static str {
+        match self.system() {
+            Some(system) => system.display_name(),
+            None if self == Provider::Generic => "CI",
+            None => "local",
+        }
+    }
+
+    /// The CI system this is, when mlscore also reads its job files.
+    pub fn system(self) -> Option<crate::ci::CiSystem> {
         match self {
-            Provider::GitHubActions => "GitHub Actions",
-            Provider::Jenkins => "Jenkins",
-            Provider::Generic => "CI",
-            Provider::Local => "local",
+            Provider::GitHubActions => Some(crate::ci::CiSystem::GithubActions),
+            Provider::Jenkins => Some(crate::ci::CiSystem::Jenkins),
+            Provider::Generic | Provider::Local => None,
         }
     }
 }

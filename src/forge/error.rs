@@ -147,6 +147,18 @@ pub enum ForgeError {
         budget_secs: u64,
     },
 
+    /// The run's network deadline passed: nothing more is sent.
+    #[error("GitHub did not finish answering within mlscore's network deadline of {deadline_secs} s ({method} {path} not done)")]
+    #[diagnostic(
+        code(mlscore::ci::deadline),
+        help("the local reports are written and the gate decides the exit code; raise the deadline with MLSCORE_NETWORK_DEADLINE (seconds) if GitHub is slow rather than down")
+    )]
+    Deadline {
+        method: String,
+        path: String,
+        deadline_secs: u64,
+    },
+
     /// No answer at all: DNS, connection, TLS or timeout.
     #[error("cannot reach GitHub for {method} {path}: {reason}")]
     #[diagnostic(

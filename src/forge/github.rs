@@ -8,7 +8,7 @@
 //! Retries are [`super::retry`]'s, octocrab's retry layer is off.
 
 use std::cell::Cell;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use octocrab::service::middleware::retry::RetryConfig;
 use octocrab::Octocrab;
@@ -32,6 +32,8 @@ pub struct GitHub {
     waited: Cell<Duration>,
     /// `scheme://host[:port]` of the API: pagination links must stay on it.
     origin: String,
+    /// When all network work of the run must be over.
+    deadline: Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,9 +106,10 @@ impl GitHub {
         Ok(GitHub {
             crab,
             runtime,
-            retry,
             waited: Cell::new(Duration::ZERO),
             origin: origin(api_url),
+            deadline: Instant::now() + retry.deadline,
+            retry,
         })
     }
 
@@ -171,9 +174,26 @@ impl GitHub {
         idempotent: bool,
     ) -> Result<Reply, ForgeError> {
         let shown = self.shown(target);
+        let past_deadline = || ForgeError::Deadline {
+            method: method.name().into(),
+            path: shown.clone(),
+            deadline_secs: self.retry.deadline.as_secs(),
+        };
         let mut attempt = 0;
         loop {
-            let result = self.runtime.block_on(self.send_once(method, target, body));
+            // Each request gets what is left of the run's deadline, so a
+            // server that accepts and never answers costs the deadline once,
+            // not the read timeout times every retry and every post.
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(past_deadline());
+            }
+            let result = match self.runtime.block_on(async {
+                tokio::time::timeout(left, self.send_once(method, target, body)).await
+            }) {
+                Ok(result) => result,
+                Err(_elapsed) => return Err(past_deadline()),
+            };
             let answer = match &result {
                 Ok(reply) if reply.answer.status < 400 => return result,
                 Ok(reply) => Some(&reply.answer),
@@ -191,6 +211,9 @@ impl GitHub {
                 idempotent,
             ) {
                 Decision::RetryAfter(wait) => {
+                    if Instant::now() + wait >= self.deadline {
+                        return Err(past_deadline());
+                    }
                     std::thread::sleep(wait);
                     self.waited.set(self.waited.get() + wait);
                     attempt += 1;

@@ -15,6 +15,7 @@ pub mod context;
 pub mod error;
 pub mod github;
 pub mod hunks;
+pub mod name;
 pub mod remote;
 pub mod retry;
 pub mod review;

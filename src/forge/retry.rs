@@ -16,6 +16,8 @@ use super::context::Env;
 pub const MAX_WAIT_VAR: &str = "MLSCORE_MAX_RETRY_WAIT";
 /// Retries per request.
 pub const RETRIES_VAR: &str = "MLSCORE_RETRIES";
+/// Seconds all network work of one run may take together.
+pub const DEADLINE_VAR: &str = "MLSCORE_NETWORK_DEADLINE";
 
 /// How persistent to be.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +28,9 @@ pub struct RetryPolicy {
     pub max_total_wait: Duration,
     /// The first wait after a server error; it doubles each time.
     pub base_backoff: Duration,
+    /// All network work of one run together: requests, their timeouts and
+    /// every wait. Past it nothing more is sent; the local reports stand.
+    pub deadline: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -34,13 +39,15 @@ impl Default for RetryPolicy {
             max_retries: 3,
             max_total_wait: Duration::from_secs(60),
             base_backoff: Duration::from_secs(1),
+            deadline: Duration::from_secs(60),
         }
     }
 }
 
 impl RetryPolicy {
-    /// The default, adjusted by `MLSCORE_MAX_RETRY_WAIT` and `MLSCORE_RETRIES`
-    /// (tests keep the waiting to about a second this way).
+    /// The default, adjusted by `MLSCORE_MAX_RETRY_WAIT`, `MLSCORE_RETRIES`
+    /// and `MLSCORE_NETWORK_DEADLINE` (tests keep the waiting to about a
+    /// second this way).
     pub fn from_env(env: &dyn Env) -> RetryPolicy {
         let mut policy = RetryPolicy::default();
         if let Some(secs) = env
@@ -53,6 +60,13 @@ impl RetryPolicy {
         }
         if let Some(n) = env.var(RETRIES_VAR).and_then(|v| v.trim().parse().ok()) {
             policy.max_retries = n;
+        }
+        if let Some(secs) = env
+            .var(DEADLINE_VAR)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+        {
+            policy.deadline = Duration::from_secs_f64(secs.min(3600.0));
         }
         policy
     }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::check_run::{self, NAME};
+use super::check_run;
 use super::context::RepoSlug;
 use super::error::ForgeError;
 use super::github::GitHub;
@@ -16,7 +16,7 @@ pub const DESCRIPTION_LIMIT: usize = 140;
 #[derive(Serialize)]
 struct Status<'a> {
     state: &'static str,
-    context: &'static str,
+    context: &'a str,
     description: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     target_url: Option<&'a str>,
@@ -49,6 +49,7 @@ pub fn post(
     sha: &str,
     report: &Report,
     target_url: Option<&str>,
+    context: &str,
 ) -> Result<(), ForgeError> {
     let description = description(report);
     // Only web links: GitHub rejects anything else with a 422.
@@ -57,7 +58,7 @@ pub fn post(
         &format!("/repos/{repo}/statuses/{sha}"),
         &Status {
             state: state(report),
-            context: NAME,
+            context,
             description: &description,
             target_url,
         },

@@ -8,7 +8,6 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// The hook git runs before a push.
 pub const HOOK_NAME: &str = "pre-push";
@@ -153,20 +152,13 @@ impl HookSite {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<Result<String, String>, HookError> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| HookError::GitUnavailable {
-            reason: e.to_string(),
-        })?;
-    let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_string();
-    Ok(if out.status.success() {
-        Ok(text(&out.stdout))
-    } else {
-        Err(text(&out.stderr))
-    })
+    use crate::repo::GitError;
+    match crate::repo::git::run(dir, args) {
+        Ok(out) => Ok(Ok(String::from_utf8_lossy(&out).trim().to_string())),
+        Err(GitError::Failed { stderr, .. }) => Ok(Err(stderr)),
+        Err(GitError::Unavailable { reason }) => Err(HookError::GitUnavailable { reason }),
+        Err(other) => Ok(Err(other.to_string())),
+    }
 }
 
 /// Finds the hooks folder of the work tree holding `path`. Git itself answers,

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::policy::{Direction, MetricPolicy};
 use super::value::MetricValue;
-use crate::config::{Direction, MetricPolicy};
 
 /// How a metric changed between base and head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod parse;
+pub mod policy;
 pub mod value;
 
 use std::collections::BTreeMap;
@@ -11,9 +12,9 @@ use serde::Serialize;
 
 pub use diff::{Change, MetricRow, PolicyCheck};
 pub use parse::Format;
+pub use policy::{Direction, MetricFileConfig, MetricKind, MetricPolicy, MetricsConfig};
 pub use value::MetricValue;
 
-use crate::config::{MetricKind, MetricPolicy, MetricsConfig};
 use crate::repo::RepoIndex;
 
 /// A metrics file to read.

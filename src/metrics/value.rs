@@ -67,22 +67,7 @@ impl MetricValue {
 
 /// Rounds for display only: at most 5 decimals, trailing zeros dropped.
 pub fn format_number(n: f64) -> String {
-    if n.is_nan() {
-        return "NaN".into();
-    }
-    if n.is_infinite() {
-        return if n > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if n != 0.0 && n.abs() < 1e-4 {
-        return format!("{n:.3e}");
-    }
-    let text = format!("{n:.5}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" {
-        "0".into()
-    } else {
-        text.to_string()
-    }
+    crate::text::number::number(n, crate::text::number::METRIC)
 }
 
 /// Flattens a JSON document into dotted names. Objects nest; lists and nulls

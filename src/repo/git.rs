@@ -77,7 +77,9 @@ impl Drop for Batch {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
+/// Runs git in `dir` and returns its standard output: the one place mlscore
+/// starts git, never with a terminal to prompt on.
+pub fn run(dir: &Path, args: &[&str]) -> Result<Vec<u8>, GitError> {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -107,12 +109,12 @@ impl GitRepo {
         let not_a_repo = || GitError::NotARepository {
             path: root.to_path_buf(),
         };
-        let toplevel = match git(root, &["rev-parse", "--show-toplevel"]) {
+        let toplevel = match run(root, &["rev-parse", "--show-toplevel"]) {
             Ok(out) => PathBuf::from(text(out)),
             Err(GitError::Failed { .. }) => return Err(not_a_repo()),
             Err(other) => return Err(other),
         };
-        let prefix = text(git(root, &["rev-parse", "--show-prefix"]).map_err(|_| not_a_repo())?);
+        let prefix = text(run(root, &["rev-parse", "--show-prefix"]).map_err(|_| not_a_repo())?);
         Ok(GitRepo {
             toplevel,
             prefix: prefix.trim_end_matches('/').to_string(),
@@ -128,10 +130,10 @@ impl GitRepo {
     /// The commit id of `rev`, or an error saying how to fetch it.
     pub fn resolve(&self, rev: &str) -> Result<String, GitError> {
         let spec = format!("{rev}^{{commit}}");
-        match git(&self.toplevel, &["rev-parse", "--verify", "--quiet", &spec]) {
+        match run(&self.toplevel, &["rev-parse", "--verify", "--quiet", &spec]) {
             Ok(out) => Ok(text(out)),
             Err(GitError::Failed { .. }) => {
-                let shallow = git(&self.toplevel, &["rev-parse", "--is-shallow-repository"])
+                let shallow = run(&self.toplevel, &["rev-parse", "--is-shallow-repository"])
                     .map(|o| text(o) == "true")
                     .unwrap_or(false);
                 let fetch = if looks_like_sha(rev) {
@@ -167,7 +169,7 @@ impl GitRepo {
             args.push("--");
             args.push(&self.prefix);
         }
-        let out = git(&self.toplevel, &args)?;
+        let out = run(&self.toplevel, &args)?;
         let strip = if self.prefix.is_empty() {
             String::new()
         } else {
@@ -261,7 +263,7 @@ impl GitRepo {
         } else {
             format!("{}/{path}", self.prefix)
         };
-        match git(
+        match run(
             &self.toplevel,
             &[
                 "rev-parse",

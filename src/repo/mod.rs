@@ -3,7 +3,9 @@
 //! Scanning never executes anything and never fails on a single bad file: names
 //! that are not UTF-8, symlink loops and unreadable files become [`ScanWarning`]s.
 
+pub mod contain;
 pub mod git;
+pub mod settings;
 mod walk;
 
 use std::collections::{HashMap, HashSet};
@@ -11,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 pub use git::{GitError, GitRepo};
+pub use settings::{ByteSize, ScanConfig};
 pub use walk::{ScanError, ScanOptions};
 
 /// Files larger than this are indexed by name but never read, unless configured.

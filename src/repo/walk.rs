@@ -164,6 +164,8 @@ pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanErr
                 };
                 if !target.starts_with(&canonical_root) {
                     warn("symbolic link points outside the repository; not followed".into());
+                } else if !super::contain::is_inside(&canonical_root, &target) {
+                    warn("symbolic link points into git's `.git` folder; not followed".into());
                 } else if meta.is_file() {
                     files.push(FileEntry::new(rel, Some(meta.len())));
                 } else if meta.is_dir() {

@@ -3,11 +3,15 @@
 
 use super::{Level, Report};
 
-/// Escapes a message: `%`, CR and LF.
+/// Escapes a message: `%`, CR and LF as the runner decodes them; other
+/// hazards (terminal escapes, bidirectional controls) and the `##[` markers
+/// made inert as everywhere else.
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
+    let escaped = text
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    crate::text::inert::line(&escaped).into_owned()
 }
 
 /// Escapes a property value: as data, plus `:` and `,`.

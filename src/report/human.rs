@@ -8,13 +8,25 @@ use super::render::RenderContext;
 use super::{Level, Report};
 use crate::metrics::Change;
 use crate::rubric::{Evidence, Status, TestResult};
+use crate::text::inert;
+pub use crate::text::number::points;
+
+/// Repository text on a line of the report: shown, never obeyed.
+fn t(text: &str) -> std::borrow::Cow<'_, str> {
+    inert::line(text)
+}
 
 /// Evidence lines shown per test; the JSON report has the rest.
 const SHOWN_EVIDENCE: usize = 3;
 
 /// Renders the report for a terminal as the context asks: the whole
-/// scorecard, or (for `diff`) the metrics and the verdict first.
+/// scorecard, or (for `diff`) the metrics and the verdict first. No line of it
+/// can be taken by a CI runner for a workflow command.
 pub fn render_with(report: &Report, ctx: &RenderContext) -> String {
+    inert::guard_lines(&compose(report, ctx)).into_owned()
+}
+
+fn compose(report: &Report, ctx: &RenderContext) -> String {
     if ctx.metrics_first {
         let mut out = metrics_table(report, ctx.color);
         out.push_str(&format!(
@@ -56,13 +68,13 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
     let base = report
         .base
         .as_ref()
-        .map(|b| b.rev.as_str())
-        .unwrap_or("base");
+        .map(|b| t(&b.rev))
+        .unwrap_or("base".into());
     if report.metrics.is_empty() {
         out.push_str("Metrics: none found (declare files under `metrics:` in mlscore.yaml)\n");
         return out;
     }
-    let head = report.head.as_deref().unwrap_or("working tree");
+    let head = t(report.head.as_deref().unwrap_or("working tree"));
     let compared = report.base.is_some();
     if !compared {
         out.push_str(&paint(
@@ -88,7 +100,8 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
                 Change::Unchanged => "unchanged",
             };
             let show = |v: &Option<crate::metrics::MetricValue>| {
-                v.as_ref().map_or("—".to_string(), |v| v.display())
+                v.as_ref()
+                    .map_or("—".to_string(), |v| t(&v.display()).into_owned())
             };
             let abs = r.abs_change.map_or(String::new(), |d| {
                 format!(
@@ -112,10 +125,10 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
             } else if r.passed() {
                 "ok".into()
             } else {
-                format!("FAIL: {}", r.failures().join("; "))
+                format!("FAIL: {}", t(&r.failures().join("; ")))
             };
             [
-                format!("{}:{}", r.file, r.name),
+                format!("{}:{}", t(&r.file), t(&r.name)),
                 show(&r.base),
                 show(&r.head),
                 abs,
@@ -184,12 +197,12 @@ pub fn probes(report: &Report, color: bool) -> String {
             out,
             "  {mark} {:<13}{} ({}): {}",
             p.probe,
-            p.name,
+            t(&p.name),
             p.tests.join(", "),
-            p.summary
+            t(&p.summary)
         );
         for detail in p.details.iter().take(p.failures.min(10)) {
-            let _ = writeln!(out, "      {detail}");
+            let _ = writeln!(out, "      {}", t(detail));
         }
         if p.failures > 10 {
             let _ = writeln!(out, "      … {} more (see --format json)", p.failures - 10);
@@ -231,7 +244,9 @@ pub fn verdict(report: &Report, color: bool) -> String {
         };
         out.push_str(&format!(
             "  {mark} {}: {} (threshold {})\n",
-            c.name, c.value, c.threshold
+            t(&c.name),
+            t(&c.value),
+            t(&c.threshold)
         ));
     }
     out
@@ -342,9 +357,9 @@ pub fn render(report: &Report, color: bool) -> String {
                 out,
                 "  +{} {} ({}): {}",
                 points(step.gain),
-                step.test,
-                step.title,
-                step.action
+                t(&step.test),
+                t(&step.title),
+                t(&step.action)
             );
         }
     }
@@ -378,22 +393,27 @@ pub fn render(report: &Report, color: bool) -> String {
             Level::Note => ("note", Style::new().cyan()),
         };
         let place = match (&finding.path, finding.line) {
-            (Some(p), Some(l)) => format!("{p}:{l}: "),
-            (Some(p), None) => format!("{p}: "),
+            (Some(p), Some(l)) => format!("{}:{l}: ", t(p)),
+            (Some(p), None) => format!("{}: ", t(p)),
             _ => String::new(),
         };
-        let _ = writeln!(out, "{}: {place}{}", paint(word, style), finding.message);
+        let _ = writeln!(
+            out,
+            "{}: {place}{}",
+            paint(word, style),
+            t(&finding.message)
+        );
     }
     for warning in &report.warnings {
         let place = match warning.line {
-            Some(l) => format!("{}:{l}", warning.path),
-            None => warning.path.clone(),
+            Some(l) => format!("{}:{l}", t(&warning.path)),
+            None => t(&warning.path).into_owned(),
         };
         let _ = writeln!(
             out,
             "{}: {place}: {}",
             paint("warning", Style::new().yellow().bold()),
-            warning.message
+            t(&warning.message)
         );
     }
     out
@@ -414,20 +434,20 @@ fn write_test(
     let _ = writeln!(
         out,
         "  {:<10}{:>4}  {}  {}",
-        test.id,
+        t(&test.id),
         points(test.points),
         paint(&format!("{:<9}", test.status.label()), style),
-        test.title
+        t(&test.title)
     );
     if let Some(waiver) = &test.waiver {
-        let _ = writeln!(out, "              waived: {}", waiver.reason);
+        let _ = writeln!(out, "              waived: {}", t(&waiver.reason));
     }
     for evidence in test.evidence.iter().take(SHOWN_EVIDENCE) {
         let _ = writeln!(
             out,
             "              {}  {}",
             location(evidence),
-            paint(&evidence.what, dim)
+            paint(&t(&evidence.what), dim)
         );
         if let Some(ci) = &evidence.ci {
             let how = if evidence.automated {
@@ -440,8 +460,8 @@ fn write_test(
                 "                {} {} › {} ({}:{})",
                 paint(how, dim),
                 ci.system.display_name(),
-                ci.job,
-                ci.command_file,
+                t(&ci.job),
+                t(&ci.command_file),
                 ci.command_line
             );
         }
@@ -463,16 +483,7 @@ fn write_test(
 
 fn location(evidence: &Evidence) -> String {
     match evidence.line {
-        Some(line) => format!("{}:{line}", evidence.path),
-        None => evidence.path.clone(),
-    }
-}
-
-/// Points as the rubric writes them: 0, 0.5, 1, 3.5.
-pub fn points(value: f64) -> String {
-    if value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value}")
+        Some(line) => format!("{}:{line}", t(&evidence.path)),
+        None => t(&evidence.path).into_owned(),
     }
 }

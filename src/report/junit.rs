@@ -322,16 +322,23 @@ fn write(suites: &[Suite]) -> String {
 }
 
 /// Characters XML 1.0 cannot hold at all (most C0 controls, U+FFFE, U+FFFF)
-/// become U+FFFD, so repository text can never make the file unparseable.
+/// become U+FFFD, so repository text can never make the file unparseable;
+/// so do the other hazards of [`crate::text::inert`].
 fn xml_char(c: char) -> char {
     match c {
         '\t' | '\n' | '\r' => c,
         c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => '\u{FFFD}',
+        // Terminal escapes, bidirectional controls and invisible characters
+        // from the repository would reach Jenkins' test pages as they are.
+        c if crate::text::inert::is_hazard(c) => '\u{FFFD}',
         c => c,
     }
 }
 
-/// Escapes element text.
+/// Escapes element text. Line breaks become `&#10;` (the same text to any
+/// XML reader) so that repository text never starts a line of the file, which
+/// a CI log would read for workflow commands; `##[` markers likewise lose
+/// their second `#` to `&#35;`.
 fn text_node(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars().map(xml_char) {
@@ -340,10 +347,20 @@ fn text_node(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\r' => out.push_str("&#13;"),
+            '\n' => out.push_str("&#10;"),
             c => out.push(c),
         }
     }
-    out
+    break_markers(out)
+}
+
+fn break_markers(text: String) -> String {
+    if text.contains("##[") || text.contains("##vso[") {
+        text.replace("##[", "#&#35;[")
+            .replace("##vso[", "#&#35;vso[")
+    } else {
+        text
+    }
 }
 
 /// Escapes an attribute value; line breaks and tabs are kept as references,
@@ -363,7 +380,7 @@ fn attr(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    break_markers(out)
 }
 
 #[cfg(test)]

@@ -345,7 +345,7 @@ impl Templates {
                 .map(|root| root.join(OVERRIDE_DIR).join(name))
                 .filter(|p| p.is_file());
             let entry = match (custom, repo_root) {
-                (Some(path), Some(root)) => {
+                (Some(_), Some(root)) => {
                     let fail = |message: String| RenderError {
                         name: shown.clone(),
                         message,
@@ -353,14 +353,12 @@ impl Templates {
                     // A template is repository text, and so is a symlink: one
                     // pointing at /proc/self/environ would post the job's
                     // environment, tokens included, as the comment.
-                    let inside = match (path.canonicalize(), root.canonicalize()) {
-                        (Ok(file), Ok(root)) => file.starts_with(root),
-                        _ => false,
-                    };
-                    if !inside {
-                        return Err(fail("is a link to a file outside the repository; a template must be a file of the repository".into()));
-                    }
-                    let text = std::fs::read_to_string(&path)
+                    let real = crate::repo::contain::inside(root, &shown).map_err(|err| {
+                        fail(format!(
+                            "{err}; a template must be a file of the repository"
+                        ))
+                    })?;
+                    let text = std::fs::read_to_string(&real)
                         .map_err(|e| fail(format!("cannot be read: {e}")))?;
                     (text, shown)
                 }
@@ -475,8 +473,9 @@ fn plain(value: &Value) -> String {
 ///   value. `(` and `)` stay: they only form a link after a `]`, which is escaped.
 /// - Mentions: a zero-width joiner after each `@`, so `@everyone` shows but
 ///   does not notify.
-/// - Line breaks and other control characters become spaces, so a value never
-///   ends a table row or starts a block.
+/// - Line breaks, other control characters, bidirectional controls and
+///   invisible format characters become spaces, so a value never ends a table
+///   row, starts a block or reorders what a reviewer reads.
 ///
 /// Escaping twice is harmless (the text shows its escapes); the output never
 /// holds a raw `<`, `>`, or an unescaped `|`, backtick, `*`, `_`, `[` or `]`.
@@ -486,7 +485,7 @@ pub fn escape(text: &str) -> String {
     let text: String = text
         .chars()
         .map(|c| {
-            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            if crate::text::inert::is_hazard(c) {
                 ' '
             } else {
                 c
@@ -660,11 +659,9 @@ fn metric_value(value: Value) -> String {
 
 /// The serialized CI system as users know it.
 fn ci_system(value: Value) -> String {
-    match value.as_str() {
-        Some("github-actions") => "GitHub Actions".into(),
-        Some("jenkins") => "Jenkins".into(),
-        Some("gitlab-ci") => "GitLab CI".into(),
-        _ => plain(&value),
+    match value.as_str().and_then(crate::ci::CiSystem::from_id) {
+        Some(system) => system.display_name().into(),
+        None => plain(&value),
     }
 }
 
@@ -719,10 +716,10 @@ pub(crate) mod fixture {
     //! real repository; these tests need only the model).
 
     use crate::ci::CiSystem;
-    use crate::config::Waiver;
-    use crate::gate::{Condition, Verdict};
     use crate::metrics::{Change, MetricRow, MetricValue, PolicyCheck};
     use crate::report::*;
+    use crate::report::{Condition, Verdict};
+    use crate::rubric::Waiver;
     use crate::rubric::{Band, CiLink, Evidence, Section, SectionScore, Status, TestResult};
 
     fn test(id: &str, section: Section, status: Status, evidence: Vec<Evidence>) -> TestResult {
@@ -743,6 +740,16 @@ pub(crate) mod fixture {
             }),
             evidence_total: evidence.len(),
             evidence,
+            // As the rubric fills it: the check file's words.
+            prose: crate::rubric::Catalogue::embedded()
+                .ok()
+                .and_then(|c| c.get(id).cloned())
+                .map(|d| crate::rubric::Prose {
+                    asks: d.asks,
+                    why: d.why,
+                    earn_half: d.earn_half,
+                    earn_full: d.earn_full,
+                }),
         }
     }
 

@@ -7,11 +7,13 @@ pub mod junit;
 pub mod markdown;
 pub mod render;
 pub mod sarif;
+mod verdict;
+
+pub use verdict::{Condition, Verdict};
 
 use serde::Serialize;
 
 use crate::ci::{CiModel, CiSystem};
-use crate::gate::Verdict;
 use crate::metrics::{MetricFileError, MetricRow};
 use crate::probes::configured::{ProbeOutcome, ProbeStatus};
 use crate::repo::ScanWarning;
@@ -340,7 +342,7 @@ impl Report {
     pub fn exit_code(&self) -> i32 {
         self.verdict
             .as_ref()
-            .map_or(crate::error::EXIT_OK, Verdict::exit_code)
+            .map_or(crate::exit::EXIT_OK, Verdict::exit_code)
     }
 
     /// The JSON report, pretty-printed.

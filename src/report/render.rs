@@ -34,10 +34,10 @@ pub struct RenderError {
 pub fn render(format: Format, report: &Report, ctx: &RenderContext) -> Result<String, RenderError> {
     Ok(match format {
         Format::Human => human::render_with(report, ctx),
-        Format::Json => report.to_json() + "\n",
+        Format::Json => crate::text::inert::json(&report.to_json()).into_owned() + "\n",
         Format::Markdown => markdown::render(markdown::Kind::Comment, report, ctx)?,
         Format::Summary => markdown::render(markdown::Kind::Summary, report, ctx)?,
-        Format::Sarif => sarif::render(report),
+        Format::Sarif => crate::text::inert::json(&sarif::render(report)).into_owned(),
         Format::Junit => junit::render(report),
         Format::Github => github::render(report),
     })

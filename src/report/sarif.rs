@@ -24,7 +24,7 @@ use serde_sarif::sarif::{
 };
 
 use super::{Level, Report};
-use crate::rubric::{Catalogue, Section, Status};
+use crate::rubric::{Section, Status};
 
 /// The schema URI GitHub's documentation uses for SARIF 2.1.0.
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -70,9 +70,8 @@ const OWN_RULES: [(&str, &str, &str, &str, &str); 4] = [
 /// Renders the SARIF log.
 pub fn render(report: &Report) -> String {
     let mut rules = Rules::default();
-    let catalogue = Catalogue::embedded().ok();
     for test in &report.tests {
-        let def = catalogue.as_ref().and_then(|c| c.get(&test.id));
+        let def = test.prose.as_ref();
         let full = def.map_or_else(|| test.title.clone(), |d| one_line(&d.asks));
         let help = def.map(|d| {
             let text = format!(
@@ -81,7 +80,7 @@ pub fn render(report: &Report) -> String {
                 one_line(&d.why),
                 one_line(&d.earn_half),
                 one_line(&d.earn_full),
-                d.id
+                test.id
             );
             let markdown = format!(
                 "{}\n\n**Why it matters.** {}\n\n**How to earn 0.5.** {}\n\n**How to earn 1.** {}\n\n`mlscore explain {}` prints this in full.",
@@ -89,7 +88,7 @@ pub fn render(report: &Report) -> String {
                 one_line(&d.why),
                 one_line(&d.earn_half),
                 one_line(&d.earn_full),
-                d.id
+                test.id
             );
             MultiformatMessageString::builder().text(text).markdown(markdown).build()
         });

@@ -13,21 +13,6 @@ use crate::yaml_span;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_checks.rs"));
 
-/// The names of mlscore's own probes, which check files may list.
-pub const PROBES: &[&str] = &[
-    "schema",
-    "features",
-    "pii",
-    "skew",
-    "baseline",
-    "slices",
-    "fairness",
-    "reproducible",
-    "staleness",
-    "stability",
-    "regression",
-];
-
 /// A section of the rubric; `Custom` holds a repository's own checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -322,6 +307,20 @@ impl Catalogue {
     pub fn ids(&self) -> Vec<&str> {
         self.checks.iter().map(|c| c.id.as_str()).collect()
     }
+
+    /// The rubric tests a configured probe entry is evidence for: those whose
+    /// check files list the probe, or `probe.facet` for a facet it has.
+    pub fn tests_served(&self, probe: &str, facets: &[&str]) -> Vec<String> {
+        let serves = |named: &str| match named.split_once('.') {
+            None => named == probe,
+            Some((name, facet)) => name == probe && facets.contains(&facet),
+        };
+        self.checks
+            .iter()
+            .filter(|c| c.probes.iter().any(|p| serves(p)))
+            .map(|c| c.id.clone())
+            .collect()
+    }
 }
 
 /// The number in an id like `data-3`, for ordering.
@@ -393,12 +392,15 @@ fn validate_check(
         ));
     }
     for (i, probe) in check.probes.iter().enumerate() {
-        if !PROBES.contains(&probe.as_str()) {
+        if !crate::probes::configured::is_known(probe) {
             return Err(ctx.error(
                 &["probes", &i.to_string()],
                 format!("unknown probe `{probe}`"),
                 "unknown probe",
-                format!("probes are: {}", PROBES.join(", ")),
+                format!(
+                    "probes are: {}",
+                    crate::probes::configured::known_names().join(", ")
+                ),
             ));
         }
     }
@@ -522,7 +524,7 @@ fn validate_rule(
     if let Some(tool) = &rule.tool {
         if !tools.contains_key(tool) {
             let names: Vec<&str> = tools.keys().map(String::as_str).collect();
-            let hint = crate::config::closest(tool, &names)
+            let hint = crate::text::suggest::closest(tool, &names)
                 .map(|c| format!("did you mean `{c}`? "))
                 .unwrap_or_default();
             return Err(err(

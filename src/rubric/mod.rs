@@ -5,15 +5,16 @@ pub mod manifest;
 pub mod matcher;
 pub mod python;
 pub mod score;
+pub mod waiver;
 
 use std::collections::BTreeMap;
 
 pub use catalogue::{Catalogue, CheckDef, Section};
 pub use matcher::{CiLink, Evidence};
-pub use score::{Band, Scorecard, SectionScore, Status, TestResult};
+pub use score::{Band, Prose, Scorecard, SectionScore, Status, TestResult};
+pub use waiver::Waiver;
 
 use crate::ci::CiModel;
-use crate::config::Waiver;
 use crate::repo::RepoIndex;
 
 /// The result of assessing a repository.
@@ -65,6 +66,12 @@ pub fn assess_with(
             found,
             waivers.get(&check.id),
         )
+        .with_prose(Prose {
+            asks: check.asks.clone(),
+            why: check.why.clone(),
+            earn_half: check.earn_half.clone(),
+            earn_full: check.earn_full.clone(),
+        })
     };
     let tests: Vec<TestResult> = catalogue.checks.iter().map(&mut score).collect();
     let custom: Vec<TestResult> = catalogue.custom.iter().map(&mut score).collect();

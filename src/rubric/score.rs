@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::catalogue::Section;
 use super::matcher::Evidence;
-use crate::config::Waiver;
+use super::waiver::Waiver;
 
 /// How a test earned its points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,6 +47,19 @@ pub struct TestResult {
     pub evidence_total: usize,
     /// The evidence, automated first, at most [`MAX_EVIDENCE`] items.
     pub evidence: Vec<Evidence>,
+    /// What the check file says of the test, for renderers that explain it
+    /// (SARIF's rule help); the JSON report leaves it to `mlscore explain`.
+    #[serde(skip)]
+    pub prose: Option<Prose>,
+}
+
+/// The check file's words on a test: what it asks, why, how to earn points.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Prose {
+    pub asks: String,
+    pub why: String,
+    pub earn_half: String,
+    pub earn_full: String,
 }
 
 /// Evidence items kept per test in reports; the total is always given.
@@ -78,7 +91,14 @@ impl TestResult {
             waiver: waiver.cloned(),
             evidence_total,
             evidence,
+            prose: None,
         }
+    }
+
+    /// The same result, carrying the check file's prose.
+    pub fn with_prose(mut self, prose: Prose) -> TestResult {
+        self.prose = Some(prose);
+        self
     }
 }
 

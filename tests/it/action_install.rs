@@ -483,7 +483,7 @@ fn a_pinned_archive_is_downloaded_checked_cached_and_runs() {
         ],
     );
     assert!(
-        String::from_utf8_lossy(&check.stdout).contains("Final"),
+        String::from_utf8_lossy(&check.stdout).contains("ML Test Score:"),
         "{}{}",
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)

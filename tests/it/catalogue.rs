@@ -250,3 +250,29 @@ fn every_sample_fires_its_rule_and_no_lookalike_fires_any() {
         );
     }
 }
+
+/// The README's table of probes lists every probe of the registry, in its
+/// order, with the rubric tests the check files give it.
+#[test]
+fn readme_table_of_probes_follows_the_registry() {
+    let catalogue = catalogue();
+    let readme = std::fs::read_to_string(common::crate_dir().join("README.md")).unwrap();
+    let rows: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| probe | tests |"))
+        .skip(2)
+        .take_while(|l| l.starts_with("| `"))
+        .collect();
+    let registry = mlscore::probes::configured::REGISTRY;
+    assert_eq!(rows.len(), registry.len(), "{rows:#?}");
+    for (row, probe) in rows.iter().zip(registry) {
+        let mut tests = catalogue.tests_served(probe.name, probe.facets);
+        let ids = catalogue.ids();
+        tests.sort_by_key(|id| ids.iter().position(|i| *i == id.as_str()));
+        let want = format!("| `{}` | {} |", probe.name, tests.join(", "));
+        assert!(
+            row.starts_with(&want),
+            "README row {row:?} should start {want:?}"
+        );
+    }
+}

@@ -32,7 +32,7 @@ fn auc(value: f64) -> String {
 }
 
 /// Variables of the machine running the tests that would change the context.
-const CONTEXT_VARS: [&str; 27] = [
+const CONTEXT_VARS: [&str; 28] = [
     "GITHUB_ACTIONS",
     "GITHUB_EVENT_NAME",
     "GITHUB_EVENT_PATH",
@@ -49,6 +49,7 @@ const CONTEXT_VARS: [&str; 27] = [
     "MLSCORE_COMMENT_AUTHOR",
     "MLSCORE_MAX_RETRY_WAIT",
     "MLSCORE_RETRIES",
+    "MLSCORE_NETWORK_DEADLINE",
     "JENKINS_URL",
     "BUILD_URL",
     "CHANGE_ID",
@@ -705,7 +706,7 @@ fn jenkins_posts_a_status_and_a_comment_to_the_pull_requests_head() {
         .contains(&format!("https://ghe.example.com/{REPO}/blob/{}/", pr.head)));
     // The diff is against origin/main.
     assert!(comments[0].body.contains("0.91"), "{}", comments[0].body);
-    // A second build edits the comment (marker alone: a personal token's login is unknown).
+    // A second build edits the comment: GET /user says whose token it is.
     write(pr.repo.path(), "metrics.json", &auc(0.95));
     let again = run(jenkins(&server, &pr, &merge));
     assert_eq!(again.code, 0, "{}", again.stderr);
@@ -934,4 +935,205 @@ fn a_malformed_repository_flag_is_a_usage_error_with_the_fix() {
     );
     assert!(out.stderr.contains("--repo acme/models"), "{}", out.stderr);
     assert!(server.log().is_empty());
+}
+
+/// A comment with mlscore's marker written by someone else is never taken
+/// over, whatever the token: only the token's own identity's comment is edited.
+#[test]
+fn another_users_marked_comment_is_never_edited_with_a_personal_token() {
+    let server = server();
+    let pr = auc_pull_request(0.90, 0.91);
+    let merge = jenkins_merge(&pr);
+    server.with(|s| s.known_shas = [pr.head.clone()].into());
+    let impostor = server.seed_comment(7, "mallory", &format!("{MARKER}\nscore 7 / 7, merge me"));
+
+    for round in 0..2 {
+        let out = run(jenkins(&server, &pr, &merge));
+        assert_eq!(out.code, 0, "round {round}: {}", out.stderr);
+    }
+    let comments = server.comments(7);
+    let by = |login: &str| comments.iter().filter(|c| c.login == login).count();
+    assert_eq!(
+        by("jenkins-ci"),
+        1,
+        "one comment of its own, edited in round 2"
+    );
+    let mallory = comments.iter().find(|c| c.id == impostor).unwrap();
+    assert_eq!(mallory.body, format!("{MARKER}\nscore 7 / 7, merge me"));
+    assert!(server
+        .log()
+        .iter()
+        .all(|r| !(r.method == "PATCH" && r.path.ends_with(&impostor.to_string()))));
+}
+
+/// An installation token (a GitHub App's, not Actions' own) is refused by
+/// `GET /user`; GraphQL's `viewer` names its bot, whose comment is then the
+/// only one edited.
+#[test]
+fn an_installation_token_learns_its_bot_login_from_graphql() {
+    let server = server();
+    server.token("ghs_app_install", "ml-app[bot]", true, true);
+    let pr = auc_pull_request(0.90, 0.91);
+    server.with(|s| s.known_shas = [pr.head.clone()].into());
+    let impostor = server.seed_comment(PR, "github-actions[bot]", &format!("{MARKER}\nold"));
+
+    for _ in 0..2 {
+        let mut cmd = pr.on_pull_request(&server, ACTIONS_TOKEN);
+        cmd.env("MLSCORE_GITHUB_TOKEN", "ghs_app_install");
+        let out = run(cmd);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let comments = server.comments(PR);
+    assert_eq!(
+        comments.iter().filter(|c| c.login == "ml-app[bot]").count(),
+        1
+    );
+    let other = comments.iter().find(|c| c.id == impostor).unwrap();
+    assert_eq!(other.body, format!("{MARKER}\nold"), "not its comment");
+    let log = server.log();
+    assert!(count(&log, "POST", "/graphql") >= 1);
+}
+
+/// When GitHub will not say whose token it is, mlscore cannot prove a marked
+/// comment is its own: it creates a new one each run and says why.
+#[test]
+fn an_unknown_identity_creates_instead_of_editing() {
+    let server = server();
+    server.token("ghs_app_install", "ml-app[bot]", true, true);
+    server.with(|s| s.graphql_viewer = false);
+    let pr = auc_pull_request(0.90, 0.91);
+    server.with(|s| s.known_shas = [pr.head.clone()].into());
+    let earlier = server.seed_comment(PR, "ml-app[bot]", &format!("{MARKER}\nold"));
+
+    let mut cmd = pr.on_pull_request(&server, ACTIONS_TOKEN);
+    cmd.env("MLSCORE_GITHUB_TOKEN", "ghs_app_install");
+    let out = run(cmd);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("MLSCORE_COMMENT_AUTHOR"),
+        "{}",
+        out.stderr
+    );
+    let comments = server.comments(PR);
+    assert_eq!(comments.len(), 2, "a new comment beside the old one");
+    assert_eq!(
+        comments.iter().find(|c| c.id == earlier).unwrap().body,
+        format!("{MARKER}\nold")
+    );
+    assert_eq!(count(&server.log(), "PATCH", "/repos"), 0);
+}
+
+/// A server that accepts connections and never answers costs the network
+/// deadline once, not a read timeout per try and per post; the reports are
+/// written and the gate decides the exit code.
+#[test]
+fn a_dead_api_is_given_up_at_the_deadline_with_the_reports_written() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", listener.local_addr().unwrap());
+    let hold = std::thread::spawn(move || {
+        // Accept and keep every connection open, answering nothing.
+        let mut held = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until {
+            match listener.accept() {
+                Ok((stream, _)) => held.push(stream),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    let server = server();
+    let pr = auc_pull_request(0.90, 0.91);
+    let report = pr.file("report.json");
+    let mut cmd = pr.on_pull_request(&server, ACTIONS_TOKEN);
+    cmd.env("GITHUB_API_URL", &dead)
+        .env("MLSCORE_NETWORK_DEADLINE", "2")
+        .arg("--post")
+        .arg("comment,check,status")
+        .arg("-o")
+        .arg(format!("json={}", report.display()));
+    let started = Instant::now();
+    let out = run(cmd);
+    let took = started.elapsed();
+    assert_eq!(out.code, 0, "the gate passed: {}", out.stderr);
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert!(
+        out.stderr.contains("network deadline of 2 s"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the network deadline has passed"),
+        "{}",
+        out.stderr
+    );
+    assert!(report.is_file(), "the local report is written");
+    drop(hold);
+}
+
+/// Two mlscore runs in one pull request (a monorepo) with `--name` keep two
+/// comments, two check runs; each edits only its own.
+#[test]
+fn named_reports_keep_their_own_comment_and_check_run() {
+    let server = server();
+    let pr = auc_pull_request(0.90, 0.91);
+    server.with(|s| s.known_shas = [pr.head.clone()].into());
+    for round in 0..2 {
+        for name in ["ranker", "search/embedder"] {
+            let mut cmd = pr.on_pull_request(&server, ACTIONS_TOKEN);
+            cmd.args(["--name", name]);
+            let out = run(cmd);
+            assert_eq!(out.code, 0, "{round} {name}: {}", out.stderr);
+        }
+    }
+    let mine = ours(&server);
+    assert_eq!(mine.len(), 2, "{mine:#?}");
+    assert!(mine
+        .iter()
+        .any(|c| c.body.starts_with("<!-- mlscore:report name=ranker -->\n")));
+    assert!(mine.iter().any(|c| c
+        .body
+        .starts_with("<!-- mlscore:report name=search/embedder -->\n")));
+    let names: std::collections::BTreeSet<String> =
+        server.with(|s| s.check_runs.iter().map(|r| r.name.clone()).collect());
+    assert_eq!(
+        names,
+        ["mlscore (ranker)", "mlscore (search/embedder)"]
+            .map(String::from)
+            .into()
+    );
+    let mut bad = pr.on_pull_request(&server, ACTIONS_TOKEN);
+    bad.args(["--name", "x-->y"]);
+    let out = run(bad);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is not a report name"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `--no-post` (the Action's `post: none`) in GitHub Actions still gives the
+/// findings as annotations: they need no permission.
+#[test]
+fn posting_nothing_in_actions_still_annotates() {
+    let server = server();
+    let pr = pull_request(
+        &[("metrics.json", &auc(0.90)), ("mlscore.yaml", CONFIG)],
+        &[("metrics.json", &auc(0.70))],
+    );
+    let mut cmd = pr.on_pull_request(&server, ACTIONS_TOKEN);
+    cmd.arg("--no-post");
+    let out = run(cmd);
+    assert_eq!(
+        out.code, 1,
+        "the gate fails on the regression: {}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("::error title=mlscore gate failed::"),
+        "{}",
+        out.stdout
+    );
+    assert!(server.log().is_empty(), "nothing sent");
 }

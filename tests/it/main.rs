@@ -17,4 +17,5 @@ mod examples;
 mod hook;
 mod probes;
 mod renderers;
+mod security;
 mod stats;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{num, Context, Judgement, Unrunnable};
-use crate::config::Direction;
+use super::{num, Context, Judgement, Probe, Unrunnable};
+use crate::metrics::Direction;
 
 /// `probes.baseline[]` in mlscore.yaml.
 #[derive(Debug, Deserialize)]
@@ -28,12 +28,18 @@ pub struct BaselineProbe {
     pub min_margin: f64,
 }
 
-impl BaselineProbe {
-    pub fn label(&self) -> String {
+impl Probe for BaselineProbe {
+    const EXAMPLE: &'static str = "probes:\n  baseline:\n    - model: reports/metrics.json\n      baseline: reports/baseline_metrics.json\n      metrics: {auc: higher}\n";
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn label(&self) -> String {
         format!("{} vs {}", self.model, self.baseline)
     }
 
-    pub fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
         if self.metrics.is_empty() {
             return Err(Unrunnable::new(
                 "baseline: no metrics to compare",

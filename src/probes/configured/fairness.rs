@@ -13,7 +13,7 @@
 use serde::Deserialize;
 
 use super::predictions::{self, GroupCounts, PredictionColumns};
-use super::{num, Context, Judgement, Unrunnable};
+use super::{num, Context, Judgement, Probe, Unrunnable};
 
 /// `probes.fairness[]` in mlscore.yaml.
 #[derive(Debug, Deserialize)]
@@ -77,12 +77,18 @@ fn spread(
     Some(Spread { low, high })
 }
 
-impl FairnessProbe {
-    pub fn label(&self) -> String {
+impl Probe for FairnessProbe {
+    const EXAMPLE: &'static str = "probes:\n  fairness:\n    - predictions: reports/predictions.csv\n      sensitive: [gender]\n";
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn label(&self) -> String {
         format!("{} across {}", self.predictions, self.sensitive.join(", "))
     }
 
-    pub fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
         if self.sensitive.is_empty() {
             return Err(Unrunnable::new(
                 "sensitive is empty",

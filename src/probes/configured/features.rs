@@ -6,7 +6,8 @@
 use polars::prelude::*;
 use serde::Deserialize;
 
-use super::{frame, num, Context, Judgement, Unrunnable};
+use super::{frame, num, Context, Judgement, Probe, Unrunnable};
+use crate::text::number::plural;
 
 /// Column names that say the column holds personal data. Matched against the
 /// name's words (split at `_`, `-`, `.`, spaces and camelCase), so `user_email`
@@ -75,14 +76,24 @@ fn yes() -> bool {
     true
 }
 
-impl FeaturesProbe {
-    pub fn label(&self) -> String {
+impl Probe for FeaturesProbe {
+    const STARTER: Option<(&'static str, &'static str)> = Some((
+        "constant, deny-listed and personal columns",
+        "{data: {dataset}, target: label}",
+    ));
+    const EXAMPLE: &'static str = "probes:\n  features:\n    - data: data/train.csv\n      target: label\n      deny: [\"*_ssn\"]\n";
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn label(&self) -> String {
         self.data.clone()
     }
 
-    pub fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
         let file = ctx.resolve_one(&self.data)?;
-        let path = ctx.path(&file);
+        let path = ctx.path(&file)?;
         let mut lazy = crate::probes::data::read::scan(&path)?;
         let schema = crate::probes::data::read::columns(&path, &mut lazy)?;
         let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
@@ -235,14 +246,6 @@ impl FeaturesProbe {
             }
         );
         Ok(Judgement::from_lists(summary, failures, notes, Some(file)))
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 

@@ -25,34 +25,106 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::value::MetricValue;
-use crate::repo::RepoIndex;
-use crate::rubric::Catalogue;
+use crate::repo::{contain, RepoIndex};
+use crate::yaml_span::SettingError;
 
-/// The `probes:` section: each probe is a list, so one repository can check
-/// several datasets or models.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProbesConfig {
-    #[serde(default)]
-    pub schema: Vec<schema::SchemaProbe>,
-    #[serde(default)]
-    pub features: Vec<features::FeaturesProbe>,
-    #[serde(default)]
-    pub pii: Vec<pii::PiiProbe>,
-    #[serde(default)]
-    pub skew: Vec<skew::SkewProbe>,
-    #[serde(default)]
-    pub baseline: Vec<baseline::BaselineProbe>,
-    #[serde(default)]
-    pub slices: Vec<slices::SlicesProbe>,
-    #[serde(default)]
-    pub fairness: Vec<fairness::FairnessProbe>,
-    #[serde(default)]
-    pub reproducible: Vec<reproducible::ReproducibleProbe>,
-    #[serde(default)]
-    pub staleness: Vec<staleness::StalenessProbe>,
-    #[serde(default)]
-    pub stability: Vec<stability::StabilityProbe>,
+/// What every probe provides. A probe is one file implementing this and one
+/// line in [`registry!`] below: `init`, `explain`, the catalogue's check of
+/// probe names, the README's probe table test and the config loader all read
+/// the registry.
+pub trait Probe {
+    /// A starting entry for `mlscore.yaml`, as `explain` and `init` print it.
+    const EXAMPLE: &'static str;
+    /// Every facet [`Probe::facets`] may return.
+    const FACETS: &'static [&'static str] = &[];
+    /// For `mlscore init`'s commented starter: what the probe checks, and a
+    /// one-line entry where `{dataset}` and `{metrics}` stand for files found
+    /// in the repository. `None` leaves the probe out of the starter.
+    const STARTER: Option<(&'static str, &'static str)> = None;
+    /// The entry's own `name:`, if it has one.
+    fn name(&self) -> Option<&str>;
+    /// What the entry checks, shown when it has no name (a path, say).
+    fn label(&self) -> String;
+    /// Settings serde cannot check (a duration, a regex), at load time, so a
+    /// typo is a config error with its line and not a probe that cannot run.
+    /// Paths are relative to the entry.
+    fn validate(&self) -> Result<(), SettingError> {
+        Ok(())
+    }
+    /// The facets this entry has, which check files may name as
+    /// `probe.facet` (`schema.serving` for monitor-2): which rubric tests a
+    /// probe serves is declared in the check files, not here.
+    fn facets(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    /// Runs the probe on the working tree.
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable>;
+}
+
+/// A probe as the registry lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeInfo {
+    /// Its key under `probes:`, and its name in check files.
+    pub name: &'static str,
+    pub example: &'static str,
+    /// The facets check files may name as `probe.facet`.
+    pub facets: &'static [&'static str],
+    /// See [`Probe::STARTER`].
+    pub starter: Option<(&'static str, &'static str)>,
+}
+
+macro_rules! registry {
+    ($($probe:ident: $ty:ty),* $(,)?) => {
+        /// The `probes:` section: each probe is a list, so one repository can
+        /// check several datasets or models.
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct ProbesConfig {
+            $(#[serde(default)] pub $probe: Vec<$ty>,)*
+        }
+
+        /// Every probe mlscore has, in the order reports list them.
+        pub const REGISTRY: &[ProbeInfo] = &[
+            $(ProbeInfo {
+                name: stringify!($probe),
+                example: <$ty as Probe>::EXAMPLE,
+                facets: <$ty as Probe>::FACETS,
+                starter: <$ty as Probe>::STARTER,
+            },)*
+        ];
+
+        impl ProbesConfig {
+            fn entries(&self) -> Vec<Entry<'_>> {
+                let mut all = Vec::new();
+                $(for (i, p) in self.$probe.iter().enumerate() {
+                    all.push(Entry::of(stringify!($probe), i, p));
+                })*
+                all
+            }
+
+            /// Every entry's settings, checked at load time; paths are
+            /// relative to the `probes:` section.
+            pub fn validate(&self) -> Result<(), SettingError> {
+                $(for (i, p) in self.$probe.iter().enumerate() {
+                    p.validate().map_err(|e| e.under(&i.to_string()).under(stringify!($probe)))?;
+                })*
+                Ok(())
+            }
+        }
+    };
+}
+
+registry! {
+    schema: schema::SchemaProbe,
+    features: features::FeaturesProbe,
+    pii: pii::PiiProbe,
+    skew: skew::SkewProbe,
+    baseline: baseline::BaselineProbe,
+    slices: slices::SlicesProbe,
+    fairness: fairness::FairnessProbe,
+    reproducible: reproducible::ReproducibleProbe,
+    staleness: staleness::StalenessProbe,
+    stability: stability::StabilityProbe,
 }
 
 /// Whether a probe passed.
@@ -231,12 +303,13 @@ impl Context<'_> {
             }
             return Ok(found);
         }
-        if self.root.join(pattern).is_file() {
+        let real = contain::inside(self.root, pattern).map_err(escape)?;
+        if real.is_file() {
             Ok(vec![pattern.to_string()])
         } else {
             Err(Unrunnable::new(
-                format!("`{pattern}` does not exist"),
-                "paths in mlscore.yaml are relative to the repository root; fetch data tracked by DVC with `dvc pull` before running mlscore",
+                format!("`{pattern}` is not a file"),
+                "name a file of the repository, or use a glob such as `data/*.csv`",
             )
             .at(pattern))
         }
@@ -270,7 +343,7 @@ impl Context<'_> {
             )
             .at(&file)
         })?;
-        let text = std::fs::read_to_string(self.path(&file)).map_err(|err| {
+        let text = std::fs::read_to_string(self.path(&file)?).map_err(|err| {
             Unrunnable::new(format!("cannot read {file}: {err}"), "check the path").at(&file)
         })?;
         let values = crate::metrics::parse::parse(format, &text, None).map_err(|err| {
@@ -284,10 +357,23 @@ impl Context<'_> {
         Ok((file, values))
     }
 
-    /// The absolute path of a repository-relative one.
-    pub fn path(&self, relative: &str) -> PathBuf {
-        self.root.join(relative)
+    /// The absolute path of a repository-relative one, refused when it (or a
+    /// link on the way) leads outside the repository or into `.git`: what a
+    /// probe reads can end up in a report posted on the pull request.
+    pub fn path(&self, relative: &str) -> Result<PathBuf, Unrunnable> {
+        contain::inside(self.root, relative).map_err(escape)?;
+        Ok(self.root.join(relative))
     }
+}
+
+fn escape(err: contain::Escape) -> Unrunnable {
+    let path = match &err {
+        contain::Escape::Outside { path }
+        | contain::Escape::LinkOutside { path }
+        | contain::Escape::GitDir { path }
+        | contain::Escape::Missing { path } => path.clone(),
+    };
+    Unrunnable::new(err.to_string(), err.help()).at(path)
 }
 
 /// Runs one configured entry.
@@ -298,64 +384,20 @@ struct Entry<'a> {
     probe: &'static str,
     index: usize,
     name: String,
+    facets: Vec<&'static str>,
     run: Runner<'a>,
-    /// Rubric tests it serves beyond the checks that name the probe, or fewer:
-    /// `None` means "every check that lists the probe".
-    tests: Option<Vec<&'static str>>,
 }
 
-fn entries(config: &ProbesConfig) -> Vec<Entry<'_>> {
-    let mut all: Vec<Entry<'_>> = Vec::new();
-    macro_rules! add {
-        ($field:ident, $probe:literal, $label:expr, $tests:expr) => {
-            for (i, p) in config.$field.iter().enumerate() {
-                all.push(Entry {
-                    probe: $probe,
-                    index: i,
-                    name: p.name.clone().unwrap_or_else(|| $label(p)),
-                    run: Box::new(move |ctx| p.run(ctx)),
-                    tests: $tests(p),
-                });
-            }
-        };
+impl<'a> Entry<'a> {
+    fn of<P: Probe + Send + Sync>(probe: &'static str, index: usize, p: &'a P) -> Entry<'a> {
+        Entry {
+            probe,
+            index,
+            name: p.name().map_or_else(|| p.label(), str::to_string),
+            facets: p.facets(),
+            run: Box::new(move |ctx| p.run(ctx)),
+        }
     }
-    add!(
-        schema,
-        "schema",
-        schema::SchemaProbe::label,
-        |p: &schema::SchemaProbe| Some(p.tests())
-    );
-    add!(features, "features", features::FeaturesProbe::label, |_| {
-        None
-    });
-    add!(pii, "pii", pii::PiiProbe::label, |_| None);
-    add!(skew, "skew", skew::SkewProbe::label, |_| None);
-    add!(baseline, "baseline", baseline::BaselineProbe::label, |_| {
-        None
-    });
-    add!(slices, "slices", slices::SlicesProbe::label, |_| None);
-    add!(fairness, "fairness", fairness::FairnessProbe::label, |_| {
-        None
-    });
-    add!(
-        reproducible,
-        "reproducible",
-        reproducible::ReproducibleProbe::label,
-        |_| None
-    );
-    add!(
-        staleness,
-        "staleness",
-        staleness::StalenessProbe::label,
-        |_| None
-    );
-    add!(
-        stability,
-        "stability",
-        stability::StabilityProbe::label,
-        |_| None
-    );
-    all
 }
 
 /// A configured probe, without running it: what the base revision's config
@@ -368,14 +410,19 @@ pub struct Configured {
     pub config_line: Option<usize>,
 }
 
+/// Which rubric tests a probe entry serves, given the probe's name and the
+/// entry's facets: the caller asks the catalogue, whose check files declare it.
+pub type TestsServed<'a> = &'a dyn Fn(&str, &[&str]) -> Vec<String>;
+
 /// The probes `config` configures, with the tests each serves and its line in
 /// `text` (the config file's text).
-pub fn configured(config: &ProbesConfig, catalogue: &Catalogue, text: &str) -> Vec<Configured> {
-    entries(config)
+pub fn configured(config: &ProbesConfig, tests: TestsServed<'_>, text: &str) -> Vec<Configured> {
+    config
+        .entries()
         .into_iter()
         .map(|e| Configured {
             probe: e.probe,
-            tests: tests_of(e.probe, e.tests.as_deref(), catalogue),
+            tests: tests(e.probe, &e.facets),
             config_line: line_of(text, e.probe, e.index),
             name: e.name,
         })
@@ -385,16 +432,17 @@ pub fn configured(config: &ProbesConfig, catalogue: &Catalogue, text: &str) -> V
 /// Runs every configured probe on the working tree at `ctx.root`.
 pub fn run_all(
     config: &ProbesConfig,
-    catalogue: &Catalogue,
+    tests: TestsServed<'_>,
     text: &str,
     ctx: &Context<'_>,
 ) -> Vec<ProbeOutcome> {
     // One after another: each polars query already uses every core, and a
     // polars query started from a rayon task can re-enter polars' own runtime.
-    entries(config)
+    config
+        .entries()
         .into_iter()
         .map(|e| {
-            let tests = tests_of(e.probe, e.tests.as_deref(), catalogue);
+            let tests = tests(e.probe, &e.facets);
             let config_line = line_of(text, e.probe, e.index);
             match (e.run)(ctx) {
                 Ok(j) => ProbeOutcome {
@@ -432,16 +480,6 @@ pub fn run_all(
         .collect()
 }
 
-fn tests_of(probe: &str, only: Option<&[&'static str]>, catalogue: &Catalogue) -> Vec<String> {
-    catalogue
-        .checks
-        .iter()
-        .filter(|c| c.probes.iter().any(|p| p == probe))
-        .filter(|c| only.is_none_or(|o| o.contains(&c.id.as_str())))
-        .map(|c| c.id.clone())
-        .collect()
-}
-
 fn line_of(text: &str, probe: &str, index: usize) -> Option<usize> {
     if text.is_empty() {
         return None;
@@ -450,23 +488,50 @@ fn line_of(text: &str, probe: &str, index: usize) -> Option<usize> {
     (span.offset() > 0).then(|| crate::yaml_span::line_of(text, span.offset()))
 }
 
-/// A starting `mlscore.yaml` entry for a probe, as `explain` prints it; the
-/// README's "Probes" section documents every key.
+/// The metric policies of `metrics:` act as one more probe, `regression`,
+/// with a facet per kind of metric (`regression.quality`, …).
+pub const REGRESSION: ProbeInfo = ProbeInfo {
+    name: "regression",
+    example:
+        "metrics:\n  policies:\n    eval.auc: {direction: higher, min: 0.8, max_regression: 0.01}\n",
+    facets: &["quality", "latency", "throughput", "memory"],
+    starter: None,
+};
+
+/// Whether a check file may name `probe` (`name` or `name.facet`).
+pub fn is_known(probe: &str) -> bool {
+    let (name, facet) = match probe.split_once('.') {
+        Some((name, facet)) => (name, Some(facet)),
+        None => (probe, None),
+    };
+    REGISTRY
+        .iter()
+        .chain([&REGRESSION])
+        .find(|p| p.name == name)
+        .is_some_and(|p| facet.is_none_or(|f| p.facets.contains(&f)))
+}
+
+/// The names check files may use, for messages.
+pub fn known_names() -> Vec<String> {
+    REGISTRY
+        .iter()
+        .chain([&REGRESSION])
+        .flat_map(|p| {
+            std::iter::once(p.name.to_string())
+                .chain(p.facets.iter().map(move |f| format!("{}.{f}", p.name)))
+        })
+        .collect()
+}
+
+/// A starting `mlscore.yaml` entry for a probe (facets ignored), as `explain`
+/// prints it; the README's "Probes" section documents every key.
 pub fn example(probe: &str) -> Option<&'static str> {
-    Some(match probe {
-        "schema" => "probes:\n  schema:\n    - data: data/train.csv            # training data\n      schema: schemas/train.yaml      # from `mlscore data infer data/train.csv`\n    - data: logs/serving_sample.csv   # serving inputs: monitor-2\n      schema: schemas/train.yaml\n      serving: true\n",
-        "features" => "probes:\n  features:\n    - data: data/train.csv\n      target: label\n      deny: [\"*_ssn\"]\n",
-        "pii" => "probes:\n  pii:\n    - {}                              # every committed text data file\n",
-        "skew" => "probes:\n  skew:\n    - reference: data/train.parquet\n      current: logs/serving_sample.parquet\n",
-        "baseline" => "probes:\n  baseline:\n    - model: reports/metrics.json\n      baseline: reports/baseline_metrics.json\n      metrics: {auc: higher}\n",
-        "slices" => "probes:\n  slices:\n    - predictions: reports/predictions.csv\n      slice_by: [country]\n      min: 0.8\n      max_gap: 0.05\n",
-        "fairness" => "probes:\n  fairness:\n    - predictions: reports/predictions.csv\n      sensitive: [gender]\n",
-        "reproducible" => "probes:\n  reproducible:\n    - runs: [reports/run_seed1.json, reports/run_seed2.json]\n",
-        "staleness" => "probes:\n  staleness:\n    - artifacts: [models/model.pkl]\n      max_age: 30d\n",
-        "stability" => "probes:\n  stability:\n    - files: [reports/predictions.csv, reports/metrics.json]\n",
-        "regression" => "metrics:\n  policies:\n    eval.auc: {direction: higher, min: 0.8, max_regression: 0.01}\n",
-        _ => return None,
-    })
+    let name = probe.split('.').next().unwrap_or(probe);
+    REGISTRY
+        .iter()
+        .chain([&REGRESSION])
+        .find(|p| p.name == name)
+        .map(|p| p.example)
 }
 
 /// Reads a setting that takes one path or a list of paths.
@@ -491,23 +556,7 @@ pub fn paths<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::
 
 /// A number as shown beside its threshold: at most 4 decimals, no trailing zeros.
 pub fn num(value: f64) -> String {
-    if value.is_nan() {
-        return "NaN".into();
-    }
-    if value.is_infinite() {
-        return if value > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    // p-values and other tiny numbers keep their magnitude.
-    if value != 0.0 && value.abs() < 5e-5 {
-        return format!("{value:.2e}");
-    }
-    let s = format!("{value:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".into()
-    } else {
-        s.to_string()
-    }
+    crate::text::number::number(value, crate::text::number::PROBE)
 }
 
 /// `12 of 1,000 (1.2%)`.
@@ -557,6 +606,8 @@ mod tests {
         assert_eq!(share(3, 200), "3 of 200 (1.5%)");
     }
 
+    use crate::rubric::Catalogue;
+
     #[test]
     fn every_probe_a_check_names_has_an_example_that_parses() {
         let catalogue = Catalogue::embedded().unwrap();
@@ -565,12 +616,13 @@ mod tests {
                 let text = example(probe).unwrap_or_else(|| panic!("no example for {probe}"));
                 let config: crate::config::Config =
                     serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{probe}: {e}\n{text}"));
-                let found = configured(&config.probes, &catalogue, text);
+                let found = configured(&config.probes, &|p, f| catalogue.tests_served(p, f), text);
                 if config.metrics.policies.is_empty() {
+                    let name = probe.split('.').next().unwrap();
                     assert!(
                         found
                             .iter()
-                            .any(|c| c.probe == probe && c.tests.contains(&check.id)),
+                            .any(|c| c.probe == name && c.tests.contains(&check.id)),
                         "{probe} for {}",
                         check.id
                     );
@@ -584,7 +636,7 @@ mod tests {
         let text = "probes:\n  schema:\n    - data: a.csv\n      schema: s.yaml\n    - data: b.csv\n      schema: s.yaml\n      serving: true\n  staleness:\n    - artifacts: [m.pkl]\n      max_age: 30d\n";
         let config: crate::config::Config = serde_yaml::from_str(text).unwrap();
         let catalogue = Catalogue::embedded().unwrap();
-        let found = configured(&config.probes, &catalogue, text);
+        let found = configured(&config.probes, &|p, f| catalogue.tests_served(p, f), text);
         assert_eq!(found.len(), 3);
         assert_eq!(found[0].tests, vec!["data-1"]);
         assert_eq!(found[0].config_line, Some(3));

@@ -10,7 +10,8 @@ use std::sync::LazyLock;
 use regex::bytes::Regex;
 use serde::Deserialize;
 
-use super::{Context, Judgement, Unrunnable};
+use super::{Context, Judgement, Probe, Unrunnable};
+use crate::yaml_span::SettingError;
 
 /// Data files the probe reads when `paths` is not set: text files line by
 /// line, Parquet through its text columns.
@@ -266,8 +267,19 @@ fn mask_digits(digits: &[u8], keep: usize) -> String {
         .collect()
 }
 
-impl PiiProbe {
-    pub fn label(&self) -> String {
+impl Probe for PiiProbe {
+    const STARTER: Option<(&'static str, &'static str)> = Some((
+        "e-mails, phones, card numbers, national ids in committed data",
+        "{}",
+    ));
+    const EXAMPLE: &'static str =
+        "probes:\n  pii:\n    - {}                              # every committed text data file\n";
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn label(&self) -> String {
         if self.paths.is_empty() {
             "committed data files".into()
         } else {
@@ -275,7 +287,21 @@ impl PiiProbe {
         }
     }
 
-    pub fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
+    fn validate(&self) -> Result<(), SettingError> {
+        for (i, pattern) in self.allow.iter().enumerate() {
+            if let Err(err) = Regex::new(pattern) {
+                return Err(SettingError::at(
+                    &["allow", &i.to_string()],
+                    format!("allow: `{pattern}` is not a regular expression ({err})"),
+                    "not a regex",
+                    "write a regex that matches the allowed values, e.g. '.*@example\\.com'",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
         let allow = self
             .allow
             .iter()
@@ -308,7 +334,7 @@ impl PiiProbe {
         let mut failures = Vec::new();
         let mut total = 0usize;
         for file in &files {
-            let path = ctx.path(file);
+            let path = ctx.path(file)?;
             let hits = if file.to_ascii_lowercase().ends_with(".parquet") {
                 scan_parquet(file, &path, &self.kinds, &allow)?
             } else {

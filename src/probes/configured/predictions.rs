@@ -106,7 +106,7 @@ pub fn counts(
     needs_positive: bool,
 ) -> Result<Counts, Unrunnable> {
     let file = ctx.resolve_one(columns.predictions)?;
-    let path = ctx.path(&file);
+    let path = ctx.path(&file)?;
     let mut lazy = crate::probes::data::read::scan(&path)?;
     let schema = crate::probes::data::read::columns(&path, &mut lazy)?;
     let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();

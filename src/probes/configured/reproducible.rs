@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{num, Context, Judgement, Unrunnable};
+use super::{num, Context, Judgement, Probe, Unrunnable};
 
 /// `probes.reproducible[]` in mlscore.yaml.
 #[derive(Debug, Deserialize)]
@@ -29,12 +29,19 @@ fn one() -> f64 {
     1.0
 }
 
-impl ReproducibleProbe {
-    pub fn label(&self) -> String {
+impl Probe for ReproducibleProbe {
+    const EXAMPLE: &'static str =
+        "probes:\n  reproducible:\n    - runs: [reports/run_seed1.json, reports/run_seed2.json]\n";
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn label(&self) -> String {
         self.runs.join(" vs ")
     }
 
-    pub fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
         if self.runs.len() < 2 {
             return Err(Unrunnable::new(
                 "reproducible: needs the metric files of at least two runs",

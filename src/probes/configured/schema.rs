@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{num, Context, Judgement, Unrunnable};
+use super::{num, Context, Judgement, Probe, Unrunnable};
 use crate::probes::data::schema as data_schema;
 use crate::probes::data::validate::{self, Level};
 
@@ -25,22 +25,35 @@ pub struct SchemaProbe {
     pub serving: bool,
 }
 
-impl SchemaProbe {
-    pub fn label(&self) -> String {
+impl Probe for SchemaProbe {
+    const STARTER: Option<(&'static str, &'static str)> = Some((
+        "first run `mlscore data infer {dataset} -o schemas/train.yaml`",
+        "{data: {dataset}, schema: schemas/train.yaml}",
+    ));
+    const FACETS: &'static [&'static str] = &["serving"];
+    const EXAMPLE: &'static str = "probes:\n  schema:\n    - data: data/train.csv            # training data\n      schema: schemas/train.yaml      # from `mlscore data infer data/train.csv`\n    - data: logs/serving_sample.csv   # serving inputs: monitor-2\n      schema: schemas/train.yaml\n      serving: true\n";
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn label(&self) -> String {
         self.data.join(", ")
     }
 
-    pub fn tests(&self) -> Vec<&'static str> {
+    fn facets(&self) -> Vec<&'static str> {
+        // Serving inputs checked against the schema are monitor-2's evidence
+        // (its check file lists `schema.serving`).
         if self.serving {
-            vec!["data-1", "monitor-2"]
+            vec!["serving"]
         } else {
-            vec!["data-1"]
+            Vec::new()
         }
     }
 
-    pub fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
         let schema_path = ctx.resolve_one(&self.schema)?;
-        let text = std::fs::read_to_string(ctx.path(&schema_path)).map_err(|err| {
+        let text = std::fs::read_to_string(ctx.path(&schema_path)?).map_err(|err| {
             Unrunnable::new(
                 format!("cannot read {schema_path}: {err}"),
                 "write one with `mlscore data infer DATA -o SCHEMA`",
@@ -56,7 +69,7 @@ impl SchemaProbe {
         let mut notes = Vec::new();
         let mut rows = 0u64;
         for file in &files {
-            let report = validate::validate(&ctx.path(file), &schema).map_err(|err| {
+            let report = validate::validate(&ctx.path(file)?, &schema).map_err(|err| {
                 // Report paths relative to the repository, as in mlscore.yaml.
                 let mut u = Unrunnable::from(err);
                 if let Some(p) = &u.path {

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{num, Context, Judgement, Unrunnable};
+use super::{num, Context, Judgement, Probe, Unrunnable};
 use crate::probes::data::skew::{
     self as data_skew, ColumnVerdict, DriftWhen, SkewThresholds, Threshold,
 };
@@ -27,12 +27,22 @@ pub struct SkewProbe {
     pub thresholds: Option<SkewThresholds>,
 }
 
-impl SkewProbe {
-    pub fn label(&self) -> String {
+impl Probe for SkewProbe {
+    const STARTER: Option<(&'static str, &'static str)> = Some((
+        "training against serving data",
+        "{reference: {dataset}, current: data/serving_sample.csv}",
+    ));
+    const EXAMPLE: &'static str = "probes:\n  skew:\n    - reference: data/train.parquet\n      current: logs/serving_sample.parquet\n";
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn label(&self) -> String {
         format!("{} vs {}", self.reference, self.current)
     }
 
-    pub fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
         let thresholds = self.thresholds.unwrap_or(SkewThresholds::UNSET);
         thresholds
             .check()
@@ -42,7 +52,7 @@ impl SkewProbe {
         let schema = match &self.schema {
             Some(pattern) => {
                 let file = ctx.resolve_one(pattern)?;
-                let text = std::fs::read_to_string(ctx.path(&file)).map_err(|err| {
+                let text = std::fs::read_to_string(ctx.path(&file)?).map_err(|err| {
                     Unrunnable::new(format!("cannot read {file}: {err}"), "check the path")
                         .at(&file)
                 })?;
@@ -51,8 +61,8 @@ impl SkewProbe {
             None => None,
         };
         let report = data_skew::skew(
-            &ctx.path(&reference),
-            &ctx.path(&current),
+            &ctx.path(&reference)?,
+            &ctx.path(&current)?,
             schema.as_ref(),
             &thresholds,
         )

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::predictions::{self, GroupCounts, PredictionColumns};
-use super::{num, Context, Judgement, Unrunnable};
+use super::{num, Context, Judgement, Probe, Unrunnable};
 
 /// The metric computed per slice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -102,12 +102,18 @@ fn thirty() -> u64 {
     30
 }
 
-impl SlicesProbe {
-    pub fn label(&self) -> String {
+impl Probe for SlicesProbe {
+    const EXAMPLE: &'static str = "probes:\n  slices:\n    - predictions: reports/predictions.csv\n      slice_by: [country]\n      min: 0.8\n      max_gap: 0.05\n";
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn label(&self) -> String {
         format!("{} by {}", self.predictions, self.slice_by.join(", "))
     }
 
-    pub fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
         if self.min.is_none() && self.max.is_none() && self.max_gap.is_none() {
             return Err(Unrunnable::new(
                 "the slices probe has no threshold",

@@ -4,7 +4,7 @@
 use polars::prelude::*;
 use serde::Deserialize;
 
-use super::{frame, share, Context, Judgement, Unrunnable};
+use super::{frame, share, Context, Judgement, Probe, Unrunnable};
 
 /// `probes.stability[]` in mlscore.yaml.
 #[derive(Debug, Deserialize)]
@@ -22,56 +22,6 @@ pub struct StabilityProbe {
 }
 
 impl StabilityProbe {
-    pub fn label(&self) -> String {
-        self.files.join(", ")
-    }
-
-    pub fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
-        let mut files = Vec::new();
-        for pattern in &self.files {
-            files.extend(ctx.resolve(pattern)?);
-        }
-        let mut failures = Vec::new();
-        let mut notes = Vec::new();
-        let mut values = 0u64;
-        for file in &files {
-            if crate::probes::data::read::DataFormat::of(&ctx.path(file)).is_some()
-                && !is_metrics_name(file)
-            {
-                values += self.check_data(ctx, file, &mut failures, &mut notes)?;
-            } else {
-                let (file, metrics) = ctx.metrics(file)?;
-                let bad: Vec<String> = metrics
-                    .iter()
-                    .filter_map(|(k, v)| v.as_number().filter(|n| !n.is_finite()).map(|n| (k, n)))
-                    .map(|(k, n)| format!("{k} = {}", super::num(n)))
-                    .collect();
-                values += metrics.len() as u64;
-                if bad.is_empty() {
-                    notes.push(format!("{file}: {} metrics, all finite", metrics.len()));
-                } else {
-                    failures.push(format!("{file}: {}", bad.join(", ")));
-                }
-            }
-        }
-        let summary = format!(
-            "{values} values in {} file{}: {}",
-            files.len(),
-            if files.len() == 1 { "" } else { "s" },
-            if failures.is_empty() {
-                "no NaN or infinity".to_string()
-            } else {
-                format!("NaN or infinity in {}", failures.len())
-            }
-        );
-        Ok(Judgement::from_lists(
-            summary,
-            failures,
-            notes,
-            files.first().cloned(),
-        ))
-    }
-
     fn check_data(
         &self,
         ctx: &Context<'_>,
@@ -79,7 +29,7 @@ impl StabilityProbe {
         failures: &mut Vec<String>,
         notes: &mut Vec<String>,
     ) -> Result<u64, Unrunnable> {
-        let path = ctx.path(file);
+        let path = ctx.path(file)?;
         let mut lazy = crate::probes::data::read::scan(&path)?;
         let schema = crate::probes::data::read::columns(&path, &mut lazy)?;
         for wanted in &self.columns {
@@ -153,6 +103,69 @@ impl StabilityProbe {
             failures.push(format!("{file}: {}", bad.join("; ")));
         }
         Ok(rows * checked.len() as u64)
+    }
+}
+
+impl Probe for StabilityProbe {
+    const STARTER: Option<(&'static str, &'static str)> = Some((
+        "NaN or infinity in predictions and metrics",
+        "{files: [{metrics}]}",
+    ));
+    const EXAMPLE: &'static str =
+        "probes:\n  stability:\n    - files: [reports/predictions.csv, reports/metrics.json]\n";
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn label(&self) -> String {
+        self.files.join(", ")
+    }
+
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
+        let mut files = Vec::new();
+        for pattern in &self.files {
+            files.extend(ctx.resolve(pattern)?);
+        }
+        let mut failures = Vec::new();
+        let mut notes = Vec::new();
+        let mut values = 0u64;
+        for file in &files {
+            if crate::probes::data::read::DataFormat::of(std::path::Path::new(file)).is_some()
+                && !is_metrics_name(file)
+            {
+                values += self.check_data(ctx, file, &mut failures, &mut notes)?;
+            } else {
+                let (file, metrics) = ctx.metrics(file)?;
+                let bad: Vec<String> = metrics
+                    .iter()
+                    .filter_map(|(k, v)| v.as_number().filter(|n| !n.is_finite()).map(|n| (k, n)))
+                    .map(|(k, n)| format!("{k} = {}", super::num(n)))
+                    .collect();
+                values += metrics.len() as u64;
+                if bad.is_empty() {
+                    notes.push(format!("{file}: {} metrics, all finite", metrics.len()));
+                } else {
+                    failures.push(format!("{file}: {}", bad.join(", ")));
+                }
+            }
+        }
+        let summary = format!(
+            "{values} values in {} file{}: {}",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            if failures.is_empty() {
+                "no NaN or infinity".to_string()
+            } else {
+                format!("NaN or infinity in {}", failures.len())
+            }
+        );
+        Ok(Judgement::from_lists(
+            summary,
+            failures,
+            notes,
+            files.first().cloned(),
+        ))
     }
 }
 

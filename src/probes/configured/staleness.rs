@@ -7,13 +7,13 @@
 //! writes it), or the file's modification time.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-use super::{Context, Judgement, Unrunnable};
+use super::{Context, Judgement, Probe, Unrunnable};
 use crate::metrics::MetricValue;
+use crate::yaml_span::SettingError;
 
 /// `probes.staleness[]` in mlscore.yaml.
 #[derive(Debug, Deserialize)]
@@ -48,12 +48,36 @@ enum Source {
     Modified,
 }
 
-impl StalenessProbe {
-    pub fn label(&self) -> String {
+impl Probe for StalenessProbe {
+    const STARTER: Option<(&'static str, &'static str)> = Some((
+        "the model's age against a maximum",
+        "{artifacts: [models/model.pkl], max_age: 30d}",
+    ));
+    const EXAMPLE: &'static str =
+        "probes:\n  staleness:\n    - artifacts: [models/model.pkl]\n      max_age: 30d\n";
+
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    fn label(&self) -> String {
         self.artifacts.join(", ")
     }
 
-    pub fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
+    fn validate(&self) -> Result<(), SettingError> {
+        humantime::parse_duration(self.max_age.trim())
+            .map(|_| ())
+            .map_err(|err| {
+                SettingError::at(
+                    &["max_age"],
+                    format!("max_age: `{}` is not a duration ({err})", self.max_age),
+                    "not a duration",
+                    "write a number and a unit, e.g. `30d`, `2weeks` or `12h`",
+                )
+            })
+    }
+
+    fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
         let max_age = humantime::parse_duration(self.max_age.trim()).map_err(|err| {
             Unrunnable::new(
                 format!("max_age: `{}` is not a duration ({err})", self.max_age),
@@ -205,7 +229,7 @@ fn age_of(ctx: &Context<'_>, file: &str) -> Result<(SystemTime, Source), Unrunna
             return Ok((when, Source::DvcLock));
         }
     }
-    let meta = std::fs::metadata(ctx.path(file)).map_err(|err| {
+    let meta = std::fs::metadata(ctx.path(file)?).map_err(|err| {
         Unrunnable::new(format!("cannot read {file}: {err}"), "check the path").at(file)
     })?;
     let modified = meta.modified().map_err(|err| {
@@ -220,16 +244,8 @@ fn age_of(ctx: &Context<'_>, file: &str) -> Result<(SystemTime, Source), Unrunna
 
 /// The committer time of the last commit that touched `path`, if any.
 fn last_commit(root: &Path, path: &str) -> Option<SystemTime> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["log", "-1", "--format=%ct", "--", path])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let seconds: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+    let out = crate::repo::git::run(root, &["log", "-1", "--format=%ct", "--", path]).ok()?;
+    let seconds: u64 = String::from_utf8_lossy(&out).trim().parse().ok()?;
     Some(UNIX_EPOCH + Duration::from_secs(seconds))
 }
 

@@ -10,6 +10,7 @@ pub mod pattern;
 pub mod progress;
 pub mod read;
 pub mod schema;
+pub mod shown;
 pub mod skew;
 pub mod validate;
 

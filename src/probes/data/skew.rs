@@ -35,6 +35,7 @@ use super::DataError;
 use crate::probes::stats::{
     self, CategoryCounts, Dropped, KsMethod, NumericSample, StatsError, DEFAULT_BINS,
 };
+use crate::text::number::thousands;
 
 /// Bytes of column values (per side) held in memory at once, roughly: it
 /// bounds how many columns are read and sorted together.
@@ -1691,22 +1692,9 @@ fn unseen_levels(reference: &CategoryCounts, current: &CategoryCounts) -> Unseen
         examples: unseen
             .iter()
             .take(UNSEEN_EXAMPLES)
-            .map(|(level, _)| (*level).to_owned())
+            .map(|(level, _)| super::shown::value(level))
             .collect(),
     }
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

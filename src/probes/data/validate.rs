@@ -346,7 +346,7 @@ pub fn validate(path: &Path, schema: &DataSchema) -> Result<FileReport, DataErro
                 .and_then(|df| df.columns().first().cloned())
                 .map(|c| {
                     (0..c.len())
-                        .filter_map(|k| c.get(k).ok().map(|v| display(&v)))
+                        .filter_map(|k| c.get(k).ok().map(|v| super::shown::value(&display(&v))))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -484,7 +484,7 @@ fn repeats(
         .column(p.name)
         .map(|c| {
             (0..c.len().min(EXAMPLES))
-                .filter_map(|k| c.get(k).ok().map(|v| display(&v)))
+                .filter_map(|k| c.get(k).ok().map(|v| super::shown::value(&display(&v))))
                 .collect()
         })
         .unwrap_or_default();

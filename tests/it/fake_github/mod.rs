@@ -127,6 +127,9 @@ pub struct State {
     pub rate_limit: RateLimit,
     /// Store the next created comment but answer 502, as GitHub may.
     pub ghost_create: bool,
+    /// Whether GraphQL's `viewer` answers (it does for installation tokens
+    /// on github.com; set false for a server that refuses it too).
+    pub graphql_viewer: bool,
     pub log: Vec<Recorded>,
     next_id: u64,
     base_url: String,
@@ -161,6 +164,7 @@ impl FakeGitHub {
             rate_limited_writes: 0,
             rate_limit: RateLimit::Forbidden { retry_after: 1 },
             ghost_create: false,
+            graphql_viewer: true,
             log: Vec::new(),
             next_id: 1000,
             base_url: url.clone(),
@@ -355,6 +359,17 @@ impl State {
         }
         let bare = path.split('?').next().unwrap_or(path);
         let parts: Vec<&str> = bare.trim_matches('/').split('/').collect();
+        if parts == ["graphql"] || parts == ["api", "graphql"] {
+            let asks_viewer = request.body.contains("viewer");
+            return if self.graphql_viewer && asks_viewer && request.method == "POST" {
+                Response::json(200, json!({"data": {"viewer": {"login": who.login}}}))
+            } else {
+                Response::json(
+                    200,
+                    json!({"data": null, "errors": [{"type": "FORBIDDEN", "message": "Resource not accessible by integration"}]}),
+                )
+            };
+        }
         if parts == ["user"] {
             return if who.app {
                 error(403, "Resource not accessible by integration")

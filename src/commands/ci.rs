@@ -95,7 +95,13 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
         Posting::default()
     } else {
         let body = name.mark(&markdown::render(Kind::Comment, &report, &render)?);
-        publish(&ctx, &kinds, &report, &body, &prefix, &name, &env, commands)
+        let outgoing = Outgoing {
+            report: &report,
+            body: &body,
+            prefix: &prefix,
+            name: &name,
+        };
+        publish(&ctx, &kinds, &outgoing, &env, commands)
     };
 
     if let Some(path) = env.var("GITHUB_OUTPUT") {
@@ -113,13 +119,11 @@ pub fn run(args: &CiArgs) -> Result<i32, Error> {
     if !printed && (kinds.is_empty() || !posting.failed.is_empty()) {
         commands.emit(&workflow_commands::render(&report));
     }
-    if !posting.failed.is_empty() {
-        if args.strict_forge {
-            return Err(ForgeError::Refused {
-                what: posting.failed.join(", "),
-            }
-            .into());
+    if !posting.failed.is_empty() && args.strict_forge {
+        return Err(ForgeError::Refused {
+            what: posting.failed.join(", "),
         }
+        .into());
     }
     Ok(report.exit_code())
 }
@@ -206,18 +210,31 @@ fn kind_name(kind: PostKind) -> &'static str {
     }
 }
 
+/// What is posted: the report, the comment's Markdown, the scanned folder's
+/// path in the repository (for annotations), and the report's name.
+#[derive(Clone, Copy)]
+struct Outgoing<'a> {
+    report: &'a Report,
+    body: &'a str,
+    prefix: &'a str,
+    name: &'a ReportName,
+}
+
 /// Posts each kind, reporting each outcome on stderr; a failure of one does
 /// not stop the others.
 fn publish(
     ctx: &CiContext,
     kinds: &[PostKind],
-    report: &Report,
-    body: &str,
-    prefix: &str,
-    name: &ReportName,
+    outgoing: &Outgoing<'_>,
     env: &dyn Env,
     commands: Commands,
 ) -> Posting {
+    let Outgoing {
+        report,
+        body,
+        prefix,
+        name,
+    } = *outgoing;
     let mut posting = Posting::default();
     let client = ready(ctx, env);
     let (repo, github) = match client {

@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::context::RepoSlug;
 use super::error::ForgeError;
 use super::github::GitHub;
+use super::remote::RepoSlug;
 use crate::report::markdown::COMMENT_MARKER;
 use crate::report::{Level, Report};
 

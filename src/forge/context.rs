@@ -9,36 +9,16 @@
 //! commit a Jenkins merge build makes (`GIT_COMMIT`): a check or status posted
 //! there never shows on the pull request.
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
 use serde_json::Value;
 
+use super::env::Env;
 use super::error::ForgeError;
-use super::remote;
+use super::remote::{self, RepoSlug};
 use super::token::Token;
 
-/// Read access to environment variables; empty values count as unset.
-pub trait Env {
-    /// The variable's value, or `None` when unset or empty.
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-/// The process environment.
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    }
-}
-
-impl Env for BTreeMap<String, String> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.get(name).filter(|v| !v.is_empty()).cloned()
-    }
-}
+pub use super::env::ProcessEnv;
 
 /// The login of the comments `GITHUB_TOKEN` writes in GitHub Actions.
 pub const ACTIONS_BOT: &str = "github-actions[bot]";
@@ -46,42 +26,6 @@ pub const ACTIONS_BOT: &str = "github-actions[bot]";
 /// The variable naming the login whose comment is mlscore's, when the token
 /// is not Actions' own (a personal token, a GitHub App's).
 pub const COMMENT_AUTHOR_VAR: &str = "MLSCORE_COMMENT_AUTHOR";
-
-/// A repository on GitHub.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoSlug {
-    pub owner: String,
-    pub name: String,
-}
-
-impl RepoSlug {
-    /// A slug from its parts, when both are plausible GitHub names.
-    pub fn new(owner: &str, name: &str) -> Option<RepoSlug> {
-        let ok = |s: &str| {
-            !s.is_empty()
-                && s != "."
-                && s != ".."
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        };
-        (ok(owner) && ok(name)).then(|| RepoSlug {
-            owner: owner.to_string(),
-            name: name.to_string(),
-        })
-    }
-
-    /// Parses `OWNER/NAME`.
-    pub fn parse(text: &str) -> Option<RepoSlug> {
-        let (owner, name) = text.trim().split_once('/')?;
-        RepoSlug::new(owner, name)
-    }
-}
-
-impl fmt::Display for RepoSlug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.owner, self.name)
-    }
-}
 
 /// The CI system mlscore runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -559,7 +503,7 @@ fn generic_head(git: &dyn Fn(&str) -> Option<String>, pr: Option<u64>) -> Head {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use std::collections::{BTreeMap, HashMap};
 
     use super::*;
 

@@ -12,6 +12,7 @@ pub mod actions_env;
 pub mod check_run;
 pub mod comment;
 pub mod context;
+pub mod env;
 pub mod error;
 pub mod github;
 pub mod hunks;
@@ -22,7 +23,9 @@ pub mod review;
 pub mod status;
 pub mod token;
 
-pub use context::{CiContext, Env, Head, Provider, RepoSlug};
+pub use context::{CiContext, Head, Provider};
+pub use env::Env;
 pub use error::ForgeError;
 pub use github::GitHub;
+pub use remote::RepoSlug;
 pub use token::Token;

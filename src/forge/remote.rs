@@ -1,7 +1,43 @@
 //! Reading `owner/name` and the host out of the URLs CI systems hand over:
 //! git remotes in their https and ssh forms, and pull-request pages.
 
-use super::context::RepoSlug;
+use std::fmt;
+
+/// A repository on GitHub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoSlug {
+    pub owner: String,
+    pub name: String,
+}
+
+impl RepoSlug {
+    /// A slug from its parts, when both are plausible GitHub names.
+    pub fn new(owner: &str, name: &str) -> Option<RepoSlug> {
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s != "."
+                && s != ".."
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        (ok(owner) && ok(name)).then(|| RepoSlug {
+            owner: owner.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    /// Parses `OWNER/NAME`.
+    pub fn parse(text: &str) -> Option<RepoSlug> {
+        let (owner, name) = text.trim().split_once('/')?;
+        RepoSlug::new(owner, name)
+    }
+}
+
+impl fmt::Display for RepoSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
 
 /// A repository on a GitHub host, as named by a URL.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::context::Env;
+use super::env::Env;
 
 /// Caps all waiting of one run, in seconds (a decimal number).
 pub const MAX_WAIT_VAR: &str = "MLSCORE_MAX_RETRY_WAIT";

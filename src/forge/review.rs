@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::check_run::repo_path;
-use super::context::RepoSlug;
 use super::error::ForgeError;
 use super::github::GitHub;
 use super::hunks;
+use super::remote::RepoSlug;
 use crate::report::markdown::escape;
 use crate::report::{Level, Report};
 

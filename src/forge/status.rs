@@ -5,9 +5,9 @@
 use serde::Serialize;
 
 use super::check_run;
-use super::context::RepoSlug;
 use super::error::ForgeError;
 use super::github::GitHub;
+use super::remote::RepoSlug;
 use crate::report::Report;
 
 /// GitHub's limit for a status description, in characters.

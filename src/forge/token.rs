@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::context::Env;
+use super::env::Env;
 
 /// The variables a token is read from, first found wins: mlscore's own, the
 /// one GitHub Actions documents, the GitHub CLI's.

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use owo_colors::{OwoColorize, Style};
 
-use super::render::RenderContext;
+use super::context::RenderContext;
 use super::{Level, Report};
 use crate::metrics::Change;
 use crate::rubric::{Evidence, Status, TestResult};

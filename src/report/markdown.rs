@@ -18,7 +18,7 @@ use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, Error, State};
 use serde::Serialize;
 
-use super::render::{RenderContext, RenderError};
+use super::context::RenderContext;
 use super::{CiJobSummary, Finding, Report, Warning};
 use crate::metrics::{Change, MetricRow};
 
@@ -330,6 +330,18 @@ fn render_once(
     Ok(text)
 }
 
+/// A template that failed to load or render.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("template {name}: {message}")]
+#[diagnostic(
+    code(mlscore::template),
+    help("fix the template, or delete it to use mlscore's own")
+)]
+pub struct RenderError {
+    pub name: String,
+    pub message: String,
+}
+
 /// The templates in use, and where each came from (for error messages).
 struct Templates {
     /// name → (source text, name shown in errors).
@@ -410,7 +422,7 @@ fn environment<'a>(
     env.set_syntax(syntax);
     env.set_auto_escape_callback(|_| AutoEscape::Custom("markdown".into()));
     env.set_formatter(format_value);
-    env.add_filter("points", |v: f64| super::human::points(v));
+    env.add_filter("points", |v: f64| crate::text::number::points(v));
     env.add_filter("signed", signed_points);
     env.add_filter("signed_num", signed_number);
     env.add_filter("pct", percent);
@@ -606,8 +618,8 @@ fn url_safe(base: &str) -> String {
 fn signed_points(value: Option<f64>) -> String {
     match value {
         None => String::new(),
-        Some(d) if d > 0.0 => format!("+{}", super::human::points(d)),
-        Some(d) if d < 0.0 => format!("−{}", super::human::points(-d)),
+        Some(d) if d > 0.0 => format!("+{}", crate::text::number::points(d)),
+        Some(d) if d < 0.0 => format!("−{}", crate::text::number::points(-d)),
         Some(_) => "±0".into(),
     }
 }

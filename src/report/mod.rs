@@ -1,6 +1,7 @@
 //! The report model, built once from an assessment, and its renderers. The
 //! renderers only read the model; none computes anything new.
 
+mod context;
 pub mod github;
 pub mod human;
 pub mod junit;

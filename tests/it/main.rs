@@ -12,6 +12,7 @@ mod check;
 mod ci;
 mod data;
 mod data_skew;
+mod diagnostics;
 mod diff;
 mod examples;
 mod hook;

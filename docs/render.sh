@@ -4,7 +4,8 @@
 #   docs/pr-comment.png      the pull-request comment (the Markdown report,
 #                            rendered to HTML with GitHub-like styles)
 #   docs/terminal-report.png the terminal report, in colour (via aha)
-# Needs: chromium and aha (Debian packages), python3 with `markdown` (PyPI).
+# Needs: chromium, aha and fonts-noto-color-emoji (Debian packages), python3
+# with `markdown` (PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mlscore=${MLSCORE:-mlscore}

@@ -335,7 +335,9 @@ fn gate_policy(config: &Config, args: &GateArgs) -> Result<GatePolicy, Error> {
             .and_then(|(s, v)| Some((s.trim().to_string(), v.trim().parse::<f64>().ok()?)));
         match parsed {
             Some((section, value))
-                if rubric::Section::RUBRIC.iter().any(|s| s.id() == section.as_str()) =>
+                if rubric::Section::RUBRIC
+                    .iter()
+                    .any(|s| s.id() == section.as_str()) =>
             {
                 policy.min_section.insert(section, value);
             }

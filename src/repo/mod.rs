@@ -5,12 +5,14 @@
 
 pub mod contain;
 pub mod git;
+pub mod notebook;
 pub mod settings;
 mod walk;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub use git::{GitError, GitRepo};
 pub use settings::{ByteSize, ScanConfig};
@@ -21,6 +23,11 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 2 * 1024 * 1024;
 
 /// How many leading bytes are inspected for a NUL byte to call a file binary.
 const BINARY_SNIFF_LEN: usize = 8 * 1024;
+
+/// In a notebook that does not parse, lines longer than this are blanked before
+/// the text scan: they are outputs (base64 images, HTML), never code a person
+/// wrote, and they were most of the bytes.
+const BROKEN_NOTEBOOK_LINE_MAX: usize = 4 * 1024;
 
 /// A problem with one path that did not stop the scan.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -42,6 +49,46 @@ pub enum FileText {
     TooLarge,
     /// The read failed; the message says why.
     Unreadable(String),
+}
+
+/// What content rules see of one file; see [`RepoIndex::scan_view`].
+#[derive(Debug)]
+pub enum ScanView<'a> {
+    /// The file's text, line for line.
+    Text(Cow<'a, str>),
+    /// A notebook's cell sources, with where each line sits in the file.
+    Notebook(notebook::Notebook),
+}
+
+impl ScanView<'_> {
+    /// The text to match.
+    pub fn text(&self) -> &str {
+        match self {
+            ScanView::Text(text) => text,
+            ScanView::Notebook(nb) => &nb.text,
+        }
+    }
+
+    /// The 1-based line of the file to report for the 0-based line `index` of
+    /// [`ScanView::text`]: the same line for text, the JSON line for a notebook.
+    pub fn file_line(&self, index: usize) -> usize {
+        match self {
+            ScanView::Text(_) => index + 1,
+            ScanView::Notebook(nb) => nb
+                .lines
+                .get(index)
+                .map_or(index + 1, |l| l.json_line as usize),
+        }
+    }
+
+    /// Whether line `index` of [`ScanView::text`] is code (false for a
+    /// notebook's Markdown and raw cells).
+    pub fn is_code(&self, index: usize) -> bool {
+        match self {
+            ScanView::Text(_) => true,
+            ScanView::Notebook(nb) => nb.lines.get(index).is_some_and(|l| l.code),
+        }
+    }
 }
 
 /// One file of the index.
@@ -95,6 +142,8 @@ pub struct RepoIndex {
     dirs: HashSet<String>,
     max_file_size: u64,
     warnings: Vec<ScanWarning>,
+    /// Notebooks that did not parse, found while scanning content.
+    notebook_warnings: Mutex<Vec<ScanWarning>>,
 }
 
 impl RepoIndex {
@@ -190,6 +239,7 @@ impl RepoIndex {
             dirs,
             max_file_size,
             warnings,
+            notebook_warnings: Mutex::new(Vec::new()),
         }
     }
 
@@ -264,6 +314,48 @@ impl RepoIndex {
         }
     }
 
+    /// A file as content rules see it, or `None` when it is binary, too large
+    /// or unreadable. The text is not kept in the index (a scan of a large tree
+    /// then holds one file per thread, not the tree), unless it was read and
+    /// kept before. A notebook is read as its cell sources; one that does not
+    /// parse is scanned as text without its long lines, with a warning.
+    pub fn scan_view<'a>(&'a self, entry: &'a FileEntry) -> Option<ScanView<'a>> {
+        let text: Cow<'a, str> = match entry.text.get() {
+            Some(FileText::Text(text)) => Cow::Borrowed(text.as_ref()),
+            Some(_) => return None,
+            None => match self.load(entry) {
+                FileText::Text(text) => Cow::Owned(text.into_string()),
+                // Kept, so that `warnings` reports an unreadable file.
+                other => {
+                    let _ = entry.text.set(other);
+                    return None;
+                }
+            },
+        };
+        if entry.extension() != Some("ipynb") {
+            return Some(ScanView::Text(text));
+        }
+        match notebook::parse(&text) {
+            Ok(nb) => Some(ScanView::Notebook(nb)),
+            Err(err) => {
+                let warning = ScanWarning {
+                    path: entry.path.clone(),
+                    message: format!(
+                        "is not a valid notebook ({err}); scanned as plain text without its lines over {} KiB",
+                        BROKEN_NOTEBOOK_LINE_MAX / 1024
+                    ),
+                };
+                if let Ok(mut list) = self.notebook_warnings.lock() {
+                    list.push(warning);
+                }
+                Some(ScanView::Text(Cow::Owned(blank_long_lines(
+                    &text,
+                    BROKEN_NOTEBOOK_LINE_MAX,
+                ))))
+            }
+        }
+    }
+
     /// Warnings from the scan plus any read failures met so far.
     pub fn warnings(&self) -> Vec<ScanWarning> {
         let mut warnings = self.warnings.clone();
@@ -275,8 +367,30 @@ impl RepoIndex {
                 });
             }
         }
+        // Notebooks are read on many threads: their order is made stable here.
+        if let Ok(list) = self.notebook_warnings.lock() {
+            let mut notebooks = list.clone();
+            notebooks.sort_by(|a, b| a.path.cmp(&b.path));
+            notebooks.dedup();
+            warnings.extend(notebooks);
+        }
         warnings
     }
+}
+
+/// `text` with every line longer than `max` bytes emptied; line numbers stay.
+fn blank_long_lines(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(1 << 20));
+    for line in text.split_inclusive('\n') {
+        if line.len() > max {
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// Reads a file unless it is larger than `cap` (`None` then), learning the
@@ -402,6 +516,30 @@ mod tests {
     fn nul_bytes_make_a_file_binary() {
         assert!(matches!(decode(b"abc\0def".to_vec()), FileText::Binary));
         assert!(matches!(decode(b"caf\xe9".to_vec()), FileText::Text(t) if t.starts_with("caf")));
+    }
+
+    #[test]
+    fn long_lines_are_blanked_and_lines_kept() {
+        let text = format!("a\n{}\nb\n{}", "x".repeat(10), "y".repeat(10));
+        assert_eq!(blank_long_lines(&text, 5), "a\n\nb\n");
+    }
+
+    #[test]
+    fn a_broken_notebook_is_a_warning_and_scanned_without_long_lines() {
+        let long = "A".repeat(5000);
+        let text = format!("{{\n \"source\": [\"import x\\n\",\n \"{long}\"\n");
+        let index = RepoIndex::from_memory([("nb.ipynb", text.as_str()), ("ok.ipynb", "{}")]);
+        let entry = index.get("nb.ipynb").unwrap();
+        let view = index.scan_view(entry).unwrap();
+        assert!(matches!(view, ScanView::Text(_)));
+        assert!(view.text().contains("import x") && !view.text().contains("AAAA"));
+        assert_eq!(view.file_line(1), 2);
+        let warnings = index.warnings();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].path, "nb.ipynb");
+        assert!(warnings[0].message.contains("not a valid notebook (line 4"));
+        let ok = index.scan_view(index.get("ok.ipynb").unwrap()).unwrap();
+        assert!(matches!(ok, ScanView::Notebook(_)));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use globset::GlobSet;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use rayon::prelude::*;
 use walkdir::{DirEntry, WalkDir};
 
 use super::{FileEntry, ScanWarning, DEFAULT_MAX_FILE_SIZE};
@@ -69,6 +70,11 @@ const SKIPPED_DIRS: &[&str] = &[
     ".vscode",
 ];
 
+/// Folders at this depth are walked side by side, one task each; the levels
+/// above are walked first, on one thread. Two levels give enough tasks to keep
+/// every core busy on a monorepo (`services/<team>/…`) or a `src/<pkg>/…` tree.
+const SPLIT_DEPTH: usize = 2;
+
 pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanError> {
     let meta = std::fs::metadata(root).map_err(|_| ScanError::NotFound {
         path: root.to_path_buf(),
@@ -78,132 +84,194 @@ pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanErr
             path: root.to_path_buf(),
         });
     }
-    let include = glob_set(&options.include)?;
-    let exclude = glob_set(&options.exclude)?;
-    let gitignore = root_gitignore(root);
-    let canonical_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let warnings = RefCell::new(Vec::new());
-    let mut files = Vec::new();
+    let walker = Walker {
+        root,
+        options,
+        include: glob_set(&options.include)?,
+        exclude: glob_set(&options.exclude)?,
+        gitignore: root_gitignore(root),
+        canonical_root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
+    };
+    let mut top = walker.subtree(root, Some(SPLIT_DEPTH));
+    let below: Vec<Walked> = std::mem::take(&mut top.deferred)
+        .par_iter()
+        .map(|dir| walker.subtree(dir, None).walked)
+        .collect();
+    let mut files = top.walked.files;
+    let mut warnings = top.walked.warnings;
+    for part in below {
+        files.extend(part.files);
+        warnings.extend(part.warnings);
+    }
+    // Files under an ignored directory that was entered only for includes.
+    if !options.include.is_empty() {
+        if let Some(gi) = &walker.gitignore {
+            files.retain(|f| {
+                !gi.matched_path_or_any_parents(&f.path, false).is_ignore()
+                    || walker.include.is_match(&f.path)
+            });
+        }
+    }
+    warnings.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Walked { files, warnings })
+}
 
-    let relative = |path: &Path| -> Option<String> {
-        let rel = path.strip_prefix(root).ok()?.to_str()?;
-        // Reports and globs use `/` on every platform.
+/// What one walk of a subtree found, and the folders it left for others.
+struct Part {
+    walked: Walked,
+    /// Folders at the split depth, not entered.
+    deferred: Vec<PathBuf>,
+}
+
+/// The settings every subtree walk shares.
+struct Walker<'a> {
+    root: &'a Path,
+    options: &'a ScanOptions,
+    include: GlobSet,
+    exclude: GlobSet,
+    gitignore: Option<Gitignore>,
+    canonical_root: PathBuf,
+}
+
+impl Walker<'_> {
+    /// Reports and globs use `/` on every platform.
+    fn relative(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(self.root).ok()?.to_str()?;
         Some(if std::path::MAIN_SEPARATOR == '/' {
             rel.to_string()
         } else {
             rel.replace(std::path::MAIN_SEPARATOR, "/")
         })
-    };
-    let lossy = |path: &Path| -> String {
-        path.strip_prefix(root)
+    }
+
+    fn lossy(&self, path: &Path) -> String {
+        path.strip_prefix(self.root)
             .unwrap_or(path)
             .to_string_lossy()
             .replace('\\', "/")
-    };
+    }
 
-    let keep = |entry: &DirEntry| -> bool {
-        if entry.depth() == 0 {
+    fn keep(&self, entry: &DirEntry, warnings: &RefCell<Vec<ScanWarning>>) -> bool {
+        if entry.path() == self.root {
             return true;
         }
         let is_dir = entry.file_type().is_dir();
-        let Some(rel) = relative(entry.path()) else {
+        let Some(rel) = self.relative(entry.path()) else {
             warnings.borrow_mut().push(ScanWarning {
-                path: lossy(entry.path()),
+                path: self.lossy(entry.path()),
                 message: "name is not valid UTF-8; skipped (rename it to scan it)".into(),
             });
             return false;
         };
-        if exclude.is_match(&rel) {
+        if self.exclude.is_match(&rel) {
             return false;
         }
         if is_dir && is_skipped_dir(entry) {
             return false;
         }
-        let ignored = gitignore
+        let ignored = self
+            .gitignore
             .as_ref()
             .is_some_and(|gi| gi.matched_path_or_any_parents(&rel, is_dir).is_ignore());
         // A directory ignored by .gitignore is still entered when an include glob
         // may match below it; its files are then filtered one by one.
-        let may_hold_includes = is_dir && !options.include.is_empty();
-        if ignored && !include.is_match(&rel) && !may_hold_includes {
+        let may_hold_includes = is_dir && !self.options.include.is_empty();
+        if ignored && !self.include.is_match(&rel) && !may_hold_includes {
             return false;
         }
         true
-    };
+    }
 
-    // Links are not followed by the walk (that would stat every entry); each
-    // link is resolved here instead. A link to a folder inside the repository
-    // is skipped: the folder is scanned at its own path already.
-    for item in WalkDir::new(root).into_iter().filter_entry(keep) {
-        match item {
-            Ok(entry) if entry.file_type().is_file() => {
-                let Some(rel) = relative(entry.path()) else {
-                    continue;
-                };
-                files.push(FileEntry::new(rel, None));
-            }
-            Ok(entry) if entry.path_is_symlink() => {
-                let Some(rel) = relative(entry.path()) else {
-                    continue;
-                };
-                let warn = |message: String| {
-                    warnings.borrow_mut().push(ScanWarning {
-                        path: rel.clone(),
-                        message,
-                    })
-                };
-                let (meta, target) = match (
-                    std::fs::metadata(entry.path()),
-                    std::fs::canonicalize(entry.path()),
-                ) {
-                    (Ok(meta), Ok(target)) => (meta, target),
-                    (Err(err), _) | (_, Err(err)) => {
-                        warn(format!("broken or looping symbolic link ({err}); skipped"));
-                        continue;
-                    }
-                };
-                if !target.starts_with(&canonical_root) {
-                    warn("symbolic link points outside the repository; not followed".into());
-                } else if !super::contain::is_inside(&canonical_root, &target) {
-                    warn("symbolic link points into git's `.git` folder; not followed".into());
-                } else if meta.is_file() {
-                    files.push(FileEntry::new(rel, Some(meta.len())));
-                } else if meta.is_dir() {
-                    let parent = entry
-                        .path()
-                        .parent()
-                        .and_then(|p| std::fs::canonicalize(p).ok());
-                    if parent.is_some_and(|p| p.starts_with(&target)) {
-                        warn(format!(
-                            "symbolic link loop back to `{}`; not followed",
-                            lossy(&target).trim_start_matches('/')
-                        ));
+    /// Walks `dir` (the root or a folder the root's walk deferred), leaving
+    /// folders at depth `split` below the root to the caller.
+    fn subtree(&self, dir: &Path, split: Option<usize>) -> Part {
+        let warnings = RefCell::new(Vec::new());
+        let mut files = Vec::new();
+        let mut deferred = Vec::new();
+        let mut walk = WalkDir::new(dir);
+        if let Some(depth) = split {
+            walk = walk.max_depth(depth);
+        }
+        // Links are not followed by the walk (that would stat every entry); each
+        // link is resolved here instead. A link to a folder inside the repository
+        // is skipped: the folder is scanned at its own path already.
+        for item in walk.into_iter().filter_entry(|e| self.keep(e, &warnings)) {
+            match item {
+                Ok(entry) if entry.file_type().is_dir() => {
+                    if split.is_some_and(|depth| entry.depth() == depth) {
+                        deferred.push(entry.into_path());
                     }
                 }
-            }
-            Ok(_) => {}
-            Err(err) => {
-                let path = err.path().map(lossy).unwrap_or_default();
-                let message = match err.io_error() {
-                    Some(io) => format!("could not be read ({io}); skipped"),
-                    None => format!("could not be read ({err}); skipped"),
-                };
-                warnings.borrow_mut().push(ScanWarning { path, message });
+                Ok(entry) if entry.file_type().is_file() => {
+                    let Some(rel) = self.relative(entry.path()) else {
+                        continue;
+                    };
+                    files.push(FileEntry::new(rel, None));
+                }
+                Ok(entry) if entry.path_is_symlink() => {
+                    if let Some(file) = self.link(&entry, &warnings) {
+                        files.push(file);
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    let path = err.path().map(|p| self.lossy(p)).unwrap_or_default();
+                    let message = match err.io_error() {
+                        Some(io) => format!("could not be read ({io}); skipped"),
+                        None => format!("could not be read ({err}); skipped"),
+                    };
+                    warnings.borrow_mut().push(ScanWarning { path, message });
+                }
             }
         }
-    }
-    // Files under an ignored directory that was entered only for includes.
-    if !options.include.is_empty() {
-        if let Some(gi) = &gitignore {
-            files.retain(|f| {
-                !gi.matched_path_or_any_parents(&f.path, false).is_ignore()
-                    || include.is_match(&f.path)
-            });
+        Part {
+            walked: Walked {
+                files,
+                warnings: warnings.into_inner(),
+            },
+            deferred,
         }
     }
-    let mut warnings = warnings.into_inner();
-    warnings.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Walked { files, warnings })
+
+    /// A symbolic link: the file it names when that lies in the repository.
+    fn link(&self, entry: &DirEntry, warnings: &RefCell<Vec<ScanWarning>>) -> Option<FileEntry> {
+        let rel = self.relative(entry.path())?;
+        let warn = |message: String| {
+            warnings.borrow_mut().push(ScanWarning {
+                path: rel.clone(),
+                message,
+            })
+        };
+        let (meta, target) = match (
+            std::fs::metadata(entry.path()),
+            std::fs::canonicalize(entry.path()),
+        ) {
+            (Ok(meta), Ok(target)) => (meta, target),
+            (Err(err), _) | (_, Err(err)) => {
+                warn(format!("broken or looping symbolic link ({err}); skipped"));
+                return None;
+            }
+        };
+        if !target.starts_with(&self.canonical_root) {
+            warn("symbolic link points outside the repository; not followed".into());
+        } else if !super::contain::is_inside(&self.canonical_root, &target) {
+            warn("symbolic link points into git's `.git` folder; not followed".into());
+        } else if meta.is_file() {
+            return Some(FileEntry::new(rel, Some(meta.len())));
+        } else if meta.is_dir() {
+            let parent = entry
+                .path()
+                .parent()
+                .and_then(|p| std::fs::canonicalize(p).ok());
+            if parent.is_some_and(|p| p.starts_with(&target)) {
+                warn(format!(
+                    "symbolic link loop back to `{}`; not followed",
+                    self.lossy(&target).trim_start_matches('/')
+                ));
+            }
+        }
+        None
+    }
 }
 
 /// Whether a repository path lies in a folder the walk would skip by name.

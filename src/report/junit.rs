@@ -335,21 +335,23 @@ fn xml_char(c: char) -> char {
     }
 }
 
-/// Escapes element text. Line breaks become `&#10;` (the same text to any
-/// XML reader) so that repository text never starts a line of the file, which
-/// a CI log would read for workflow commands; `##[` markers likewise lose
-/// their second `#` to `&#35;`.
+/// Escapes element text. A line of it that would start with `::` (which a
+/// CI log reads as a workflow command) has that colon written `&#58;`, and
+/// `##[` markers lose their second `#` to `&#35;`: the same text to any XML
+/// reader, inert in a log.
 fn text_node(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut line_start = true;
     for c in text.chars().map(xml_char) {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\r' => out.push_str("&#13;"),
-            '\n' => out.push_str("&#10;"),
+            ':' if line_start => out.push_str("&#58;"),
             c => out.push(c),
         }
+        line_start = c == '\n' || (line_start && c.is_whitespace());
     }
     break_markers(out)
 }

@@ -227,8 +227,18 @@ impl FileCtx<'_> {
 
 impl Catalogue {
     /// The embedded catalogue. It is validated by the test suite, so a failure
-    /// here is a build of mlscore with a broken check file.
+    /// here is a build of mlscore with a broken check file. It is read once per
+    /// process: every later call is a copy.
     pub fn embedded() -> Result<Catalogue, CheckFileError> {
+        static LOADED: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
+        if let Some(catalogue) = LOADED.get() {
+            return Ok(catalogue.clone());
+        }
+        let catalogue = Catalogue::read_embedded()?;
+        Ok(LOADED.get_or_init(|| catalogue).clone())
+    }
+
+    fn read_embedded() -> Result<Catalogue, CheckFileError> {
         let mut tools = BTreeMap::new();
         let mut checks = Vec::new();
         for (path, text) in EMBEDDED_CHECKS {
@@ -243,7 +253,7 @@ impl Catalogue {
             }
             let ctx = FileCtx { path, text };
             let check: CheckDef = ctx.parse()?;
-            validate_check(&ctx, &check, &tools, true)?;
+            validate_check(&ctx, &check, &tools, Origin::Embedded)?;
             checks.push(check);
         }
         for (name, tool) in &tools {
@@ -262,6 +272,7 @@ impl Catalogue {
                     &[name, "evidence", &i.to_string()],
                     rule,
                     &BTreeMap::new(),
+                    Origin::Embedded,
                 )?;
                 if rule.tool.is_some() {
                     return Err(ctx.error(
@@ -285,7 +296,7 @@ impl Catalogue {
     pub fn add_custom(&mut self, path: &str, text: &str) -> Result<(), CheckFileError> {
         let ctx = FileCtx { path, text };
         let check: CheckDef = ctx.parse()?;
-        validate_check(&ctx, &check, &self.tools, false)?;
+        validate_check(&ctx, &check, &self.tools, Origin::Repository)?;
         if self.get(&check.id).is_some() {
             return Err(ctx.error(
                 &["id"],
@@ -331,13 +342,24 @@ fn id_number(id: &str) -> u32 {
         .unwrap_or(u32::MAX)
 }
 
+/// Where a check file comes from, which decides how much is checked on load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Embedded in mlscore: a rubric test or tools.yaml. Its patterns are only
+    /// parsed here (microseconds); compiling them all cost most of start-up,
+    /// and the test suite compiles every one (`embedded_patterns_compile`).
+    Embedded,
+    /// A repository's own check: everything is checked, patterns compiled.
+    Repository,
+}
+
 fn validate_check(
     ctx: &FileCtx<'_>,
     check: &CheckDef,
     tools: &BTreeMap<String, ToolDef>,
-    rubric: bool,
+    origin: Origin,
 ) -> Result<(), CheckFileError> {
-    if rubric {
+    if origin == Origin::Embedded {
         let stem = ctx
             .path
             .rsplit('/')
@@ -413,7 +435,7 @@ fn validate_check(
         ));
     }
     for (i, rule) in check.evidence.iter().enumerate() {
-        validate_rule(ctx, &["evidence", &i.to_string()], rule, tools)?;
+        validate_rule(ctx, &["evidence", &i.to_string()], rule, tools, origin)?;
     }
     Ok(())
 }
@@ -423,6 +445,7 @@ fn validate_rule(
     at: &[&str],
     rule: &RuleDef,
     tools: &BTreeMap<String, ToolDef>,
+    origin: Origin,
 ) -> Result<(), CheckFileError> {
     let key = |k: &str| {
         let mut path: Vec<&str> = at.to_vec();
@@ -487,9 +510,17 @@ fn validate_rule(
     }
     for (k, pattern) in [("contains", &rule.contains), ("ci_runs", &rule.ci_runs)] {
         if let Some(pattern) = pattern {
-            if let Err(e) = regex::Regex::new(pattern) {
+            let checked = match origin {
+                Origin::Embedded => regex_syntax::ast::parse::Parser::new()
+                    .parse(pattern)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                Origin::Repository => regex::Regex::new(pattern)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+            };
+            if let Err(e) = checked {
                 let first = e
-                    .to_string()
                     .lines()
                     .last()
                     .unwrap_or("")
@@ -536,4 +567,45 @@ fn validate_rule(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Start-up only parses the embedded patterns; this compiles every one, as
+    /// a repository's own check is compiled on load.
+    #[test]
+    fn embedded_patterns_compile() {
+        let catalogue = Catalogue::embedded().expect("embedded catalogue");
+        let rules = catalogue
+            .checks
+            .iter()
+            .flat_map(|c| &c.evidence)
+            .chain(catalogue.tools.values().flat_map(|t| &t.evidence));
+        let mut count = 0;
+        for rule in rules {
+            for pattern in [&rule.contains, &rule.ci_runs].into_iter().flatten() {
+                if let Err(err) = regex::Regex::new(pattern) {
+                    panic!("`{}`: `{pattern}` does not compile: {err}", rule.what);
+                }
+                count += 1;
+            }
+        }
+        assert!(count > 100, "only {count} patterns");
+    }
+
+    #[test]
+    fn a_repository_check_with_a_bad_pattern_is_refused_with_its_line() {
+        let mut catalogue = Catalogue::embedded().unwrap();
+        let text = "id: team-x\nsection: custom\ntitle: T\nasks: A\nevidence:\n  - what: w\n    files: ['*.py']\n    contains: 'a{99999999}'\n";
+        let err = catalogue
+            .add_custom(".mlscore/checks/x.yaml", text)
+            .unwrap_err();
+        assert!(
+            err.message.contains("is not a valid regex"),
+            "{}",
+            err.message
+        );
+    }
 }

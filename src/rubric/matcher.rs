@@ -1,14 +1,15 @@
-//! Runs every evidence rule over the repository index in one parallel pass and
-//! decides, with the CI model, which hits are automated.
+//! Runs every evidence rule over the repository index in one parallel pass (each
+//! file read once, on every core) and decides, with the CI model, which hits are
+//! automated.
 
 use std::collections::HashMap;
 
 use globset::GlobSet;
 use rayon::prelude::*;
-use regex::Regex;
 use serde::Serialize;
 
 use super::catalogue::{Automated, CheckDef, RuleDef, ToolDef};
+use super::content::ContentSet;
 use super::{manifest, python};
 use crate::ci::{CiModel, CiSystem, Reach};
 use crate::repo::RepoIndex;
@@ -79,11 +80,12 @@ struct FlatRule {
     kind: FlatKind,
 }
 
+/// Patterns are indices into the scan's [`ContentSet`].
 enum FlatKind {
-    Files { contains: Option<Regex> },
+    Files { contains: Option<usize> },
     Import(Vec<String>),
     Dependency(Vec<String>),
-    CiRuns(Regex),
+    CiRuns(usize),
 }
 
 /// A hit before the automation decision.
@@ -101,9 +103,7 @@ pub fn find_evidence(
     index: &RepoIndex,
     ci: &CiModel,
 ) -> Vec<Vec<Evidence>> {
-    let mut rules = Vec::new();
-    let mut globs = Vec::new();
-    let mut glob_rule = Vec::new();
+    let mut flat = Flattened::default();
     for (check, def) in checks.iter().enumerate() {
         for rule in &def.evidence {
             match &rule.tool {
@@ -114,31 +114,21 @@ pub fn find_evidence(
                     for sub in &tool.evidence {
                         let what = format!("{} ({})", rule.what, sub.what);
                         let automated = rule.automated.unwrap_or(sub.automation());
-                        flatten(
-                            check,
-                            what,
-                            automated,
-                            sub,
-                            &mut rules,
-                            &mut globs,
-                            &mut glob_rule,
-                        );
+                        flat.add(check, what, automated, sub);
                     }
                 }
-                None => flatten(
-                    check,
-                    rule.what.clone(),
-                    rule.automation(),
-                    rule,
-                    &mut rules,
-                    &mut globs,
-                    &mut glob_rule,
-                ),
+                None => flat.add(check, rule.what.clone(), rule.automation(), rule),
             }
         }
     }
+    let Flattened {
+        rules,
+        globs,
+        glob_rule,
+        patterns,
+    } = flat;
     let glob_set = build_set(&globs);
-    let prefilter = Prefilter::new(&rules);
+    let content = ContentSet::new(patterns.iter().map(String::as_str));
     let import_rules: Vec<usize> = (0..rules.len())
         .filter(|&r| matches!(rules[r].kind, FlatKind::Import(_)))
         .collect();
@@ -155,60 +145,69 @@ pub fn find_evidence(
                 .collect();
             matched.sort_unstable();
             matched.dedup();
-            // One pass over the text tells which content rules can match at all;
-            // most files match none, so the per-rule searches rarely run.
-            let mut possible: Option<Vec<bool>> = None;
+            // (flat rule, content rule) for the content rules this path asks for.
+            let mut wanted: Vec<(usize, usize)> = Vec::new();
             for rule in matched {
-                let FlatKind::Files { contains } = &rules[rule].kind else {
-                    continue;
-                };
-                match contains {
-                    None => found.push(Hit {
+                match rules[rule].kind {
+                    FlatKind::Files { contains: None } => found.push(Hit {
                         rule,
                         path: entry.path.clone(),
                         line: None,
                         excerpt: None,
                     }),
-                    Some(re) => {
-                        let Some(text) = index.entry_text(entry) else {
-                            continue;
-                        };
-                        let possible = possible.get_or_insert_with(|| prefilter.possible(text));
-                        if !possible[rule] {
-                            continue;
-                        }
-                        for (line, excerpt) in matching_lines(re, text).take(HITS_PER_FILE) {
-                            found.push(Hit {
-                                rule,
-                                path: entry.path.clone(),
-                                line: Some(line),
-                                excerpt: Some(excerpt),
-                            });
-                        }
-                    }
+                    FlatKind::Files {
+                        contains: Some(pattern),
+                    } => wanted.push((rule, pattern)),
+                    _ => {}
                 }
             }
             let is_python = matches!(entry.extension(), Some("py" | "ipynb"));
-            if is_python && !import_rules.is_empty() {
-                if let Some(text) = index.entry_text(entry) {
-                    let imports = python::imports(text);
-                    for &rule in &import_rules {
-                        let FlatKind::Import(modules) = &rules[rule].kind else {
-                            continue;
-                        };
-                        let mut taken = 0;
-                        for import in &imports {
-                            if taken < HITS_PER_FILE
-                                && modules.iter().any(|m| python::matches(&import.module, m))
-                            {
-                                found.push(Hit {
-                                    rule,
-                                    path: entry.path.clone(),
-                                    line: Some(import.line),
-                                    excerpt: Some(format!("import {}", import.module)),
-                                });
-                                taken += 1;
-                            }
+            let wants_imports = is_python && !import_rules.is_empty();
+            if wanted.is_empty() && !wants_imports {
+                return found.into_iter();
+            }
+            // The one read of this file; a notebook arrives as its cell sources.
+            let Some(view) = index.scan_view(entry) else {
+                return found.into_iter();
+            };
+            let text = view.text();
+            let patterns: Vec<usize> = wanted.iter().map(|&(_, p)| p).collect();
+            let possible = content.candidates(&patterns, text);
+            for &(rule, pattern) in &wanted {
+                if !possible.contains(&pattern) {
+                    continue;
+                }
+                for (line, excerpt) in content.rule(pattern).matching_lines(text, HITS_PER_FILE) {
+                    found.push(Hit {
+                        rule,
+                        path: entry.path.clone(),
+                        line: Some(view.file_line(line)),
+                        excerpt: Some(excerpt),
+                    });
+                }
+            }
+            if wants_imports {
+                // Imports in a notebook's Markdown cells are prose, not code.
+                let imports: Vec<python::Import> = python::imports(text)
+                    .into_iter()
+                    .filter(|i| view.is_code(i.line - 1))
+                    .collect();
+                for &rule in &import_rules {
+                    let FlatKind::Import(modules) = &rules[rule].kind else {
+                        continue;
+                    };
+                    let mut taken = 0;
+                    for import in &imports {
+                        if taken < HITS_PER_FILE
+                            && modules.iter().any(|m| python::matches(&import.module, m))
+                        {
+                            found.push(Hit {
+                                rule,
+                                path: entry.path.clone(),
+                                line: Some(view.file_line(import.line - 1)),
+                                excerpt: Some(format!("import {}", import.module)),
+                            });
+                            taken += 1;
                         }
                     }
                 }
@@ -230,8 +229,18 @@ pub fn find_evidence(
                     });
                 }
             }
-            FlatKind::CiRuns(re) => {
-                for command in ci.commands.iter().filter(|c| re.is_match(&c.text)) {
+            FlatKind::CiRuns(pattern) => {
+                if ci.commands.is_empty() {
+                    continue;
+                }
+                let Some(re) = content.rule(*pattern).regex() else {
+                    continue;
+                };
+                for command in ci
+                    .commands
+                    .iter()
+                    .filter(|c| re.is_match(c.text.as_bytes()))
+                {
                     hits.push(Hit {
                         rule,
                         path: command.file.clone(),
@@ -276,88 +285,46 @@ pub fn find_evidence(
     evidence
 }
 
-/// All content regexes in one set, to learn in a single pass which rules may
-/// match a file.
-struct Prefilter {
-    set: Option<regex::RegexSet>,
-    /// For each set pattern, the rule it belongs to.
-    rule_of: Vec<usize>,
-    rules: usize,
+/// The rules of all checks, flattened, with their globs and patterns.
+#[derive(Default)]
+struct Flattened {
+    rules: Vec<FlatRule>,
+    globs: Vec<String>,
+    /// For each glob, the rule it belongs to.
+    glob_rule: Vec<usize>,
+    /// Every `contains` and `ci_runs` pattern; compiled when first needed.
+    patterns: Vec<String>,
 }
 
-impl Prefilter {
-    fn new(rules: &[FlatRule]) -> Prefilter {
-        let mut patterns = Vec::new();
-        let mut rule_of = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
-            if let FlatKind::Files { contains: Some(re) } = &rule.kind {
-                patterns.push(re.as_str().to_string());
-                rule_of.push(i);
+impl Flattened {
+    fn add(&mut self, check: usize, what: String, automated: Automated, rule: &RuleDef) {
+        let mut pattern = |p: &str| {
+            self.patterns.push(p.to_string());
+            self.patterns.len() - 1
+        };
+        let kind = if let Some(files) = &rule.files {
+            let contains = rule.contains.as_deref().map(&mut pattern);
+            for glob in files {
+                self.globs.push(glob.clone());
+                self.glob_rule.push(self.rules.len());
             }
-        }
-        // A set too large to build only costs speed: every rule is searched.
-        let set = regex::RegexSetBuilder::new(&patterns)
-            .multi_line(true)
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()
-            .ok();
-        Prefilter {
-            set,
-            rule_of,
-            rules: rules.len(),
-        }
+            FlatKind::Files { contains }
+        } else if let Some(modules) = &rule.import {
+            FlatKind::Import(modules.clone())
+        } else if let Some(packages) = &rule.dependency {
+            FlatKind::Dependency(packages.iter().map(|p| manifest::normalize(p)).collect())
+        } else if let Some(re) = rule.ci_runs.as_deref() {
+            FlatKind::CiRuns(pattern(re))
+        } else {
+            return;
+        };
+        self.rules.push(FlatRule {
+            check,
+            what,
+            automated,
+            kind,
+        });
     }
-
-    /// `possible[rule]` is false only when the rule's regex cannot match `text`.
-    fn possible(&self, text: &str) -> Vec<bool> {
-        match &self.set {
-            None => vec![true; self.rules],
-            Some(set) => {
-                let mut possible = vec![false; self.rules];
-                for pattern in set.matches(text).iter() {
-                    possible[self.rule_of[pattern]] = true;
-                }
-                possible
-            }
-        }
-    }
-}
-
-fn flatten(
-    check: usize,
-    what: String,
-    automated: Automated,
-    rule: &RuleDef,
-    rules: &mut Vec<FlatRule>,
-    globs: &mut Vec<String>,
-    glob_rule: &mut Vec<usize>,
-) {
-    // Patterns were validated with the catalogue; an invalid one cannot reach here.
-    let compile = |p: &str| regex::RegexBuilder::new(p).multi_line(true).build().ok();
-    let kind = if let Some(files) = &rule.files {
-        for glob in files {
-            globs.push(glob.clone());
-            glob_rule.push(rules.len());
-        }
-        FlatKind::Files {
-            contains: rule.contains.as_deref().and_then(compile),
-        }
-    } else if let Some(modules) = &rule.import {
-        FlatKind::Import(modules.clone())
-    } else if let Some(packages) = &rule.dependency {
-        FlatKind::Dependency(packages.iter().map(|p| manifest::normalize(p)).collect())
-    } else if let Some(Some(re)) = rule.ci_runs.as_deref().map(compile) {
-        FlatKind::CiRuns(re)
-    } else {
-        return;
-    };
-    rules.push(FlatRule {
-        check,
-        what,
-        automated,
-        kind,
-    });
 }
 
 /// Every rule glob in one matcher. The globs become one byte-regex set, so a
@@ -399,31 +366,8 @@ fn build_set(globs: &[String]) -> PathMatcher {
     }
 }
 
-/// 1-based line numbers and excerpts of the lines a regex matches.
-fn matching_lines<'a>(re: &'a Regex, text: &'a str) -> impl Iterator<Item = (usize, String)> + 'a {
-    let mut line = 1;
-    let mut counted = 0;
-    let mut last_line = 0;
-    re.find_iter(text).filter_map(move |m| {
-        line += text[counted..m.start()]
-            .bytes()
-            .filter(|&b| b == b'\n')
-            .count();
-        counted = m.start();
-        if line == last_line {
-            return None;
-        }
-        last_line = line;
-        let start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
-        let end = text[m.start()..]
-            .find('\n')
-            .map_or(text.len(), |i| m.start() + i);
-        Some((line, shorten(text[start..end].trim())))
-    })
-}
-
 /// Shortens a line for display, on a character boundary.
-fn shorten(text: &str) -> String {
+pub(super) fn shorten(text: &str) -> String {
     const MAX: usize = 120;
     let text = text.trim();
     if text.chars().count() <= MAX {
@@ -473,23 +417,6 @@ fn decide(rule: &FlatRule, hit: &Hit, ci: &CiModel) -> (bool, Option<CiLink>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn matching_lines_reports_each_line_once_with_numbers() {
-        let re = regex::RegexBuilder::new(r"seed")
-            .multi_line(true)
-            .build()
-            .unwrap();
-        let text = "a\nnp.random.seed(1); torch.manual_seed(1)\nb\nrandom.seed(2)\n";
-        let found: Vec<(usize, String)> = matching_lines(&re, text).collect();
-        assert_eq!(
-            found,
-            vec![
-                (2, "np.random.seed(1); torch.manual_seed(1)".into()),
-                (4, "random.seed(2)".into())
-            ]
-        );
-    }
 
     #[test]
     fn shorten_cuts_long_lines_on_char_boundaries() {

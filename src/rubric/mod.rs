@@ -1,6 +1,7 @@
 //! The rubric: the catalogue of checks, evidence matching and scoring.
 
 pub mod catalogue;
+mod content;
 pub mod manifest;
 pub mod matcher;
 pub mod python;

@@ -18,5 +18,6 @@ mod examples;
 mod hook;
 mod probes;
 mod renderers;
+mod scan;
 mod security;
 mod stats;

@@ -3,6 +3,11 @@
 //! reach. The rubric asks this model one question per piece of evidence: does a
 //! CI job run or reach this file, and is that job scheduled?
 
+mod azure;
+mod circleci;
+mod cloudbuild;
+mod codebuild;
+mod codepipeline;
 mod coverage;
 mod dvc;
 mod follow;
@@ -21,6 +26,7 @@ mod precommit;
 mod programs;
 mod pytest;
 mod python;
+mod script;
 mod shell;
 #[cfg(test)]
 mod tests;
@@ -43,6 +49,12 @@ pub enum CiSystem {
     GithubActions,
     Jenkins,
     GitlabCi,
+    AzurePipelines,
+    #[serde(rename = "circleci")]
+    Circleci,
+    CloudBuild,
+    Codebuild,
+    Codepipeline,
 }
 
 /// What kind of automation a system is: all of them run without a person,
@@ -101,6 +113,46 @@ pub const SYSTEMS: &[CiSystemDef] = &[
         display_name: "GitLab CI",
         files: ".gitlab-ci.yml and the files it includes",
         jobs: gitlab::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::AzurePipelines,
+        kind: SystemKind::Ci,
+        id: "azure-pipelines",
+        display_name: "Azure Pipelines",
+        files: "azure-pipelines*.yml, .azure-pipelines/, .pipelines/, .azuredevops/ and the templates they include",
+        jobs: azure::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Circleci,
+        kind: SystemKind::Ci,
+        id: "circleci",
+        display_name: "CircleCI",
+        files: ".circleci/config.yml",
+        jobs: circleci::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::CloudBuild,
+        kind: SystemKind::Ci,
+        id: "cloud-build",
+        display_name: "Google Cloud Build",
+        files: "cloudbuild*.yaml, build/*.yaml shaped like a build; triggers in scripts and Terraform",
+        jobs: cloudbuild::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Codebuild,
+        kind: SystemKind::Ci,
+        id: "codebuild",
+        display_name: "AWS CodeBuild",
+        files: "buildspec*.yml",
+        jobs: codebuild::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Codepipeline,
+        kind: SystemKind::Ci,
+        id: "codepipeline",
+        display_name: "AWS CodePipeline",
+        files: "CloudFormation templates (AWS::CodePipeline::Pipeline), CDK apps beside a cdk.json",
+        jobs: codepipeline::jobs,
     },
 ];
 

@@ -3,12 +3,16 @@
 //! reach. The rubric asks this model one question per piece of evidence: does a
 //! CI job run or reach this file, and is that job scheduled?
 
+mod argo;
 mod azure;
+mod bitbucket;
+mod buildkite;
 mod circleci;
 mod cloudbuild;
 mod codebuild;
 mod codepipeline;
 mod coverage;
+mod drone;
 mod dvc;
 mod follow;
 mod github;
@@ -28,9 +32,11 @@ mod pytest;
 mod python;
 mod script;
 mod shell;
+mod tekton;
 #[cfg(test)]
 mod tests;
 mod tox;
+mod travis;
 mod yaml;
 
 use serde::Serialize;
@@ -55,6 +61,13 @@ pub enum CiSystem {
     CloudBuild,
     Codebuild,
     Codepipeline,
+    Bitbucket,
+    Buildkite,
+    Drone,
+    Woodpecker,
+    Travis,
+    Tekton,
+    Argo,
 }
 
 /// What kind of automation a system is: all of them run without a person,
@@ -153,6 +166,62 @@ pub const SYSTEMS: &[CiSystemDef] = &[
         display_name: "AWS CodePipeline",
         files: "CloudFormation templates (AWS::CodePipeline::Pipeline), CDK apps beside a cdk.json",
         jobs: codepipeline::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Bitbucket,
+        kind: SystemKind::Ci,
+        id: "bitbucket",
+        display_name: "Bitbucket Pipelines",
+        files: "bitbucket-pipelines.yml",
+        jobs: bitbucket::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Buildkite,
+        kind: SystemKind::Ci,
+        id: "buildkite",
+        display_name: "Buildkite",
+        files: ".buildkite/*.yml, buildkite.yml",
+        jobs: buildkite::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Drone,
+        kind: SystemKind::Ci,
+        id: "drone",
+        display_name: "Drone",
+        files: ".drone.yml",
+        jobs: drone::drone_jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Woodpecker,
+        kind: SystemKind::Ci,
+        id: "woodpecker",
+        display_name: "Woodpecker",
+        files: ".woodpecker.yml, .woodpecker/*.yml",
+        jobs: drone::woodpecker_jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Travis,
+        kind: SystemKind::Ci,
+        id: "travis",
+        display_name: "Travis CI",
+        files: ".travis.yml",
+        jobs: travis::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Tekton,
+        kind: SystemKind::Ci,
+        id: "tekton",
+        display_name: "Tekton",
+        files: "Task and Pipeline resources in any YAML file; TriggerTemplate/EventListener and CronJob starters",
+        jobs: tekton::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Argo,
+        kind: SystemKind::Ci,
+        id: "argo",
+        display_name: "Argo Workflows",
+        files: "Workflow, WorkflowTemplate and CronWorkflow resources in any YAML file",
+        jobs: argo::jobs,
     },
 ];
 

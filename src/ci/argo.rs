@@ -41,13 +41,7 @@ struct Resource<'a> {
 /// Every Argo workflow of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let mut resources = Vec::new();
-    for entry in index.files() {
-        if !script::is_yaml(&entry.path) || entry.path.contains("node_modules/") {
-            continue;
-        }
-        let Some(text) = index.entry_text(entry) else {
-            continue;
-        };
+    for (entry, text) in script::yaml_texts(index, |_| false) {
         if !text.contains("argoproj.io") || !KINDS.iter().any(|k| text.contains(k)) {
             continue;
         }

@@ -79,13 +79,10 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 /// Reads the CloudFormation templates and CDK apps of the repository.
 pub(crate) fn find(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> AwsDefs {
     let mut defs = AwsDefs::default();
-    for entry in index.files() {
+    for (entry, text) in script::yaml_texts(index, may_be_template) {
         if !may_be_template(&entry.path) {
             continue;
         }
-        let Some(text) = index.entry_text(entry) else {
-            continue;
-        };
         if text.contains(PIPELINE_TYPE) || text.contains(PROJECT_TYPE) {
             read_template(index, &entry.path, text, warnings, &mut defs);
         }

@@ -3,9 +3,10 @@
 //! commands of a script block on the lines they are written on (the YAML
 //! parser keeps no positions, so each command's text is found again).
 
+use rayon::prelude::*;
 use serde_yaml::Value;
 
-use crate::repo::RepoIndex;
+use crate::repo::{FileEntry, RepoIndex};
 
 use super::job::Pending;
 use super::{lines, shell, yaml, CiWarning};
@@ -204,6 +205,22 @@ impl<'a> Placer<'a> {
 /// The scalar items of a string or a list (`commands:` written either way).
 pub(crate) fn scripts(value: Option<&Value>) -> Vec<String> {
     value.map(yaml::string_list).unwrap_or_default()
+}
+
+/// The text of every YAML file of the repository (outside `node_modules`),
+/// read on every core: readers that find their files by content (Argo,
+/// Tekton, CloudFormation) must not read a large repository one file at a
+/// time. Texts are cached by the index, so later scans cost no reads.
+pub(crate) fn yaml_texts(index: &RepoIndex, also: fn(&str) -> bool) -> Vec<(&FileEntry, &str)> {
+    let wanted: Vec<&FileEntry> = index
+        .files()
+        .iter()
+        .filter(|f| (is_yaml(&f.path) || also(&f.path)) && !f.path.contains("node_modules/"))
+        .collect();
+    wanted
+        .par_iter()
+        .filter_map(|f| Some((*f, index.entry_text(f)?)))
+        .collect()
 }
 
 /// Whether a YAML file name has a YAML extension.

@@ -34,13 +34,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     let mut resources: Vec<Resource<'_>> = Vec::new();
     // Texts of CronJobs that may start pipelines.
     let mut cronjobs: Vec<(Vec<String>, String)> = Vec::new();
-    for entry in index.files() {
-        if !script::is_yaml(&entry.path) || entry.path.contains("node_modules/") {
-            continue;
-        }
-        let Some(text) = index.entry_text(entry) else {
-            continue;
-        };
+    for (entry, text) in script::yaml_texts(index, |_| false) {
         let tekton = text.contains("tekton.dev");
         let cron =
             text.contains("CronJob") && (text.contains("PipelineRun") || text.contains("tkn "));

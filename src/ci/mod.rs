@@ -3,7 +3,16 @@
 //! reach. The rubric asks this model one question per piece of evidence: does a
 //! CI job run or reach this file, and is that job scheduled?
 
+mod argo;
+mod azure;
+mod bitbucket;
+mod buildkite;
+mod circleci;
+mod cloudbuild;
+mod codebuild;
+mod codepipeline;
 mod coverage;
+mod drone;
 mod dvc;
 mod follow;
 mod github;
@@ -21,10 +30,13 @@ mod precommit;
 mod programs;
 mod pytest;
 mod python;
+mod script;
 mod shell;
+mod tekton;
 #[cfg(test)]
 mod tests;
 mod tox;
+mod travis;
 mod yaml;
 
 use serde::Serialize;
@@ -43,6 +55,19 @@ pub enum CiSystem {
     GithubActions,
     Jenkins,
     GitlabCi,
+    AzurePipelines,
+    #[serde(rename = "circleci")]
+    Circleci,
+    CloudBuild,
+    Codebuild,
+    Codepipeline,
+    Bitbucket,
+    Buildkite,
+    Drone,
+    Woodpecker,
+    Travis,
+    Tekton,
+    Argo,
 }
 
 /// What kind of automation a system is: all of them run without a person,
@@ -101,6 +126,102 @@ pub const SYSTEMS: &[CiSystemDef] = &[
         display_name: "GitLab CI",
         files: ".gitlab-ci.yml and the files it includes",
         jobs: gitlab::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::AzurePipelines,
+        kind: SystemKind::Ci,
+        id: "azure-pipelines",
+        display_name: "Azure Pipelines",
+        files: "azure-pipelines*.yml, .azure-pipelines/, .pipelines/, .azuredevops/ and the templates they include",
+        jobs: azure::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Circleci,
+        kind: SystemKind::Ci,
+        id: "circleci",
+        display_name: "CircleCI",
+        files: ".circleci/config.yml",
+        jobs: circleci::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::CloudBuild,
+        kind: SystemKind::Ci,
+        id: "cloud-build",
+        display_name: "Google Cloud Build",
+        files: "cloudbuild*.yaml, build/*.yaml shaped like a build; triggers in scripts and Terraform",
+        jobs: cloudbuild::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Codebuild,
+        kind: SystemKind::Ci,
+        id: "codebuild",
+        display_name: "AWS CodeBuild",
+        files: "buildspec*.yml",
+        jobs: codebuild::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Codepipeline,
+        kind: SystemKind::Ci,
+        id: "codepipeline",
+        display_name: "AWS CodePipeline",
+        files: "CloudFormation templates (AWS::CodePipeline::Pipeline), CDK apps beside a cdk.json",
+        jobs: codepipeline::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Bitbucket,
+        kind: SystemKind::Ci,
+        id: "bitbucket",
+        display_name: "Bitbucket Pipelines",
+        files: "bitbucket-pipelines.yml",
+        jobs: bitbucket::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Buildkite,
+        kind: SystemKind::Ci,
+        id: "buildkite",
+        display_name: "Buildkite",
+        files: ".buildkite/*.yml, buildkite.yml",
+        jobs: buildkite::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Drone,
+        kind: SystemKind::Ci,
+        id: "drone",
+        display_name: "Drone",
+        files: ".drone.yml",
+        jobs: drone::drone_jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Woodpecker,
+        kind: SystemKind::Ci,
+        id: "woodpecker",
+        display_name: "Woodpecker",
+        files: ".woodpecker.yml, .woodpecker/*.yml",
+        jobs: drone::woodpecker_jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Travis,
+        kind: SystemKind::Ci,
+        id: "travis",
+        display_name: "Travis CI",
+        files: ".travis.yml",
+        jobs: travis::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Tekton,
+        kind: SystemKind::Ci,
+        id: "tekton",
+        display_name: "Tekton",
+        files: "Task and Pipeline resources in any YAML file; TriggerTemplate/EventListener and CronJob starters",
+        jobs: tekton::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Argo,
+        kind: SystemKind::Ci,
+        id: "argo",
+        display_name: "Argo Workflows",
+        files: "Workflow, WorkflowTemplate and CronWorkflow resources in any YAML file",
+        jobs: argo::jobs,
     },
 ];
 

@@ -16,6 +16,23 @@ const WORKSPACE_PREFIXES: &[&str] = &[
     "$WORKSPACE",
     "${WORKSPACE}",
     "${env.WORKSPACE}",
+    "$(Build.SourcesDirectory)",
+    "$(System.DefaultWorkingDirectory)",
+    "$(Build.Repository.LocalPath)",
+    "$CODEBUILD_SRC_DIR",
+    "${CODEBUILD_SRC_DIR}",
+    "$BITBUCKET_CLONE_DIR",
+    "${BITBUCKET_CLONE_DIR}",
+    "$TRAVIS_BUILD_DIR",
+    "${TRAVIS_BUILD_DIR}",
+    "$BUILDKITE_BUILD_CHECKOUT_PATH",
+    "${BUILDKITE_BUILD_CHECKOUT_PATH}",
+    "$DRONE_WORKSPACE",
+    "${DRONE_WORKSPACE}",
+    "$CI_WORKSPACE",
+    "${CI_WORKSPACE}",
+    "$CIRCLE_WORKING_DIRECTORY",
+    "${CIRCLE_WORKING_DIRECTORY}",
     "$PWD",
     "${PWD}",
 ];
@@ -139,6 +156,14 @@ mod tests {
         );
         assert_eq!(join("ml", "${{ github.workspace }}").as_deref(), Some(""));
         assert_eq!(join("ml", "$PWD/x").as_deref(), Some("ml/x"));
+        assert_eq!(
+            join("ml", "$(Build.SourcesDirectory)/src").as_deref(),
+            Some("src")
+        );
+        assert_eq!(
+            join("", "$CODEBUILD_SRC_DIR/model/a.txt").as_deref(),
+            Some("model/a.txt")
+        );
         assert_eq!(join("", "../outside"), None);
         assert_eq!(join("", "/usr/bin/python"), None);
     }

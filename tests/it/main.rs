@@ -10,6 +10,7 @@ mod action_install;
 mod catalogue;
 mod check;
 mod ci;
+mod ci_systems;
 mod data;
 mod data_skew;
 mod diagnostics;

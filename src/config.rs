@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, SourceSpan};
 use serde::Deserialize;
 
 use crate::gate::GateConfig;
@@ -56,8 +56,13 @@ pub struct LoadedConfig {
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum ConfigError {
     #[error("cannot read {path}: {reason}")]
-    #[diagnostic(code(mlscore::config::read), help("check the path given to --config"))]
-    Read { path: String, reason: String },
+    #[diagnostic(code(mlscore::config::read))]
+    Read {
+        path: String,
+        reason: String,
+        #[help]
+        help: String,
+    },
 
     #[error("refusing to read {path}: {reason}")]
     #[diagnostic(code(mlscore::config::outside))]
@@ -74,7 +79,7 @@ pub enum ConfigError {
         path: String,
         message: String,
         #[source_code]
-        source_code: NamedSource<String>,
+        source_code: yaml_span::Excerpt,
         #[label("{label}")]
         span: SourceSpan,
         label: String,
@@ -92,10 +97,12 @@ pub fn load(
 ) -> Result<LoadedConfig, ConfigError> {
     let path = match explicit {
         Some(path) => Some(path.to_path_buf()),
+        // Anything by that name counts: a folder or FIFO called mlscore.yaml
+        // is an error, not a silent "no config" that drops probes and gate.
         None => CONFIG_NAMES
             .iter()
             .map(|name| root.join(name))
-            .find(|p| p.is_file()),
+            .find(|p| p.symlink_metadata().is_ok()),
     };
     let Some(path) = path else {
         return Ok(LoadedConfig::default());
@@ -110,9 +117,14 @@ pub fn load(
             help: "mlscore.yaml must be a file of the repository; replace the link with the file itself".into(),
         })?;
     }
-    let text = std::fs::read_to_string(&path).map_err(|err| ConfigError::Read {
+    let text = crate::repo::read_text_file(&path).map_err(|err| ConfigError::Read {
         path: path.display().to_string(),
         reason: err.to_string(),
+        help: if explicit.is_some() {
+            "check the path given to --config".into()
+        } else {
+            "mlscore.yaml must be a regular YAML file; remove or rename what is there".into()
+        },
     })?;
     let config = parse(&path.display().to_string(), &text, known_ids)?;
     Ok(LoadedConfig {
@@ -123,17 +135,29 @@ pub fn load(
 
 /// Parses and validates config text; `name` is used in messages.
 pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, ConfigError> {
-    let invalid =
-        |message: String, span: SourceSpan, label: &str, help: String| ConfigError::Invalid {
+    let text = crate::repo::strip_bom(text);
+    let invalid = |message: String, span: SourceSpan, label: &str, help: String| {
+        let (source_code, span) = yaml_span::Excerpt::around(name, text, span);
+        ConfigError::Invalid {
             path: name.to_string(),
-            message,
-            source_code: NamedSource::new(name, text.to_string()),
+            message: yaml_span::clip(message),
+            source_code,
             span,
             label: label.to_string(),
             help,
-        };
+        }
+    };
     if text.trim().is_empty() {
         return Ok(Config::default());
+    }
+    if let Err(deep) = yaml_span::check_depth(text) {
+        let span = SourceSpan::new(deep.offset.into(), 1);
+        return Err(invalid(
+            deep.message(),
+            span,
+            "too deep",
+            yaml_span::TooDeep::HELP.into(),
+        ));
     }
     let config: Config = serde_yaml::from_str(text).map_err(|err| {
         let (message, help) = yaml_span::explain_error(&err, ("keys", "config reference"));
@@ -183,13 +207,9 @@ mod tests {
             ConfigError::Invalid {
                 message,
                 help,
-                span,
                 source_code,
                 ..
-            } => {
-                let text = source_code.inner().clone();
-                (message, help, yaml_span::line_of(&text, span.offset()))
-            }
+            } => (message, help, source_code.line()),
             other => panic!("unexpected {other:?}"),
         }
     }

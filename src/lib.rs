@@ -26,6 +26,9 @@ pub mod rubric;
 pub mod text;
 pub mod yaml_span;
 
+#[cfg(test)]
+mod fuzz;
+
 use clap::Parser;
 
 /// Runs the command line and returns the process exit code.

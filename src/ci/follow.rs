@@ -122,7 +122,13 @@ pub(crate) struct Follower<'a> {
     import_reads: usize,
     /// Every `dvc.yaml` of the repository, listed on first need.
     pub dvc_files: Option<Vec<String>>,
+    /// Makefiles parsed so far (with their includes), by file and directory
+    /// make runs in: a chain of recipes calling `$(MAKE)` parses each once.
+    pub makefiles: HashMap<(String, String), ParsedMakefile>,
 }
+
+/// A parsed Makefile and the files it included.
+pub(crate) type ParsedMakefile = std::sync::Arc<(super::makefile::Makefile, Vec<String>)>;
 
 impl<'a> Follower<'a> {
     pub(crate) fn new(index: &'a RepoIndex, warnings: Vec<CiWarning>) -> Self {
@@ -137,6 +143,7 @@ impl<'a> Follower<'a> {
             imports: HashMap::new(),
             import_reads: 0,
             dvc_files: None,
+            makefiles: HashMap::new(),
         }
     }
 

@@ -4,7 +4,8 @@
 //! `uses: ./.github/workflows/x.yml`), whose commands belong to the calling job
 //! one level deeper.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -29,6 +30,7 @@ const WORKFLOWS: &str = ".github/workflows";
 /// jobs that call them.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let mut out = Vec::new();
+    let mut parsed = HashMap::new();
     for entry in paths::files_under(index, WORKFLOWS) {
         let path = entry.path.as_str();
         let is_workflow =
@@ -73,16 +75,26 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         let file_name = paths::file_name(path);
         let workflow_wd = defaults_wd(&doc).unwrap_or_default();
         let jobs_line = lines::find_top_key(text, "jobs").unwrap_or(1);
+        // Jobs come in file order: each is looked for after the previous one,
+        // so a workflow's lines are scanned once, not once per job.
+        let mut cursor = jobs_line + 1;
         for (key, job) in job_map {
             let Some(id) = yaml::scalar(key) else {
                 continue;
             };
-            let line = lines::find_key_line(text, &id, jobs_line + 1, 1).unwrap_or(jobs_line);
+            let line = match lines::find_key_line(text, &id, cursor, 1) {
+                Some(line) => {
+                    cursor = line + 1;
+                    line
+                }
+                None => jobs_line,
+            };
             let name = get_str(job, "name").unwrap_or(&id).to_string();
             let mut reader = Reader {
                 index,
                 warnings,
                 visited: HashSet::from([path.to_string()]),
+                parsed: &mut parsed,
             };
             let mut commands = Vec::new();
             reader.job_commands(path, text, job, line, &workflow_wd, 0, &mut commands);
@@ -167,6 +179,9 @@ struct Reader<'a> {
     warnings: &'a mut Vec<CiWarning>,
     /// Workflow and action files already expanded for this job (cycle guard).
     visited: HashSet<String>,
+    /// Called workflows and actions parsed so far, for every job: 3,600 jobs
+    /// calling one reusable workflow parse it once.
+    parsed: &'a mut HashMap<String, Option<Rc<Value>>>,
 }
 
 /// Where commands are being read from.
@@ -354,11 +369,18 @@ impl Reader<'_> {
         let Some(jobs) = get(&doc, "jobs").and_then(Value::as_mapping) else {
             return;
         };
-        for (key, job) in jobs {
+        let mut cursor = jobs_line + 1;
+        for (key, job) in jobs.iter() {
             let Some(id) = yaml::scalar(key) else {
                 continue;
             };
-            let job_line = lines::find_key_line(text, &id, jobs_line + 1, 1).unwrap_or(jobs_line);
+            let job_line = match lines::find_key_line(text, &id, cursor, 1) {
+                Some(line) => {
+                    cursor = line + 1;
+                    line
+                }
+                None => jobs_line,
+            };
             self.job_commands(&path, text, job, job_line, &wd, depth + 1, out);
         }
     }
@@ -413,7 +435,16 @@ impl Reader<'_> {
         }
     }
 
-    fn read_yaml(&mut self, path: &str) -> Option<Value> {
+    fn read_yaml(&mut self, path: &str) -> Option<Rc<Value>> {
+        if let Some(known) = self.parsed.get(path) {
+            return known.clone();
+        }
+        let doc = self.parse_yaml(path).map(Rc::new);
+        self.parsed.insert(path.to_string(), doc.clone());
+        doc
+    }
+
+    fn parse_yaml(&mut self, path: &str) -> Option<Value> {
         let Some(text) = self.index.text(path) else {
             self.warnings.push(warning(
                 path,

@@ -11,6 +11,10 @@ use super::groovy::{self, Tok, Token};
 use super::job::{JobSpec, Pending};
 use super::{paths, shell, CiSystem, CiWarning};
 
+/// Longest working directory nested `dir()` blocks build; deeper nesting
+/// keeps the folder it had, so the cost per step stays bounded.
+const MAX_CWD_LEN: usize = 512;
+
 /// How deep `load` chains are followed.
 const MAX_LOAD_DEPTH: usize = 4;
 
@@ -100,6 +104,49 @@ enum Frame {
     Plain,
 }
 
+/// The open `{`s, with the innermost stage and `dir()` kept at hand so a
+/// step costs the same however deep it is nested.
+#[derive(Default)]
+struct Frames {
+    frames: Vec<Frame>,
+    /// Working directories of the open `dir()` blocks, innermost last.
+    dirs: Vec<String>,
+    /// Ids of the open stages, innermost last.
+    stages: Vec<usize>,
+}
+
+impl Frames {
+    fn push(&mut self, frame: Frame) {
+        match &frame {
+            Frame::Stage(id) => self.stages.push(*id),
+            Frame::Dir(dir) => self.dirs.push(dir.clone()),
+            Frame::Plain => {}
+        }
+        self.frames.push(frame);
+    }
+
+    fn pop(&mut self) {
+        match self.frames.pop() {
+            Some(Frame::Stage(_)) => {
+                self.stages.pop();
+            }
+            Some(Frame::Dir(_)) => {
+                self.dirs.pop();
+            }
+            _ => {}
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// The working directory set by enclosing `dir()` blocks.
+    fn cwd(&self) -> &str {
+        self.dirs.last().map_or("", String::as_str)
+    }
+}
+
 struct Reader<'a> {
     index: &'a RepoIndex,
     warnings: &'a mut Vec<CiWarning>,
@@ -109,6 +156,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn parse(&mut self, path: &str, text: &str, depth: usize) -> Parsed {
         let tokens = groovy::tokenize(text);
+        let close = closers(&tokens);
         let mut parsed = Parsed {
             top: Draft {
                 name: path.to_string(),
@@ -117,7 +165,7 @@ impl Reader<'_> {
             },
             ..Parsed::default()
         };
-        let mut stack: Vec<Frame> = Vec::new();
+        let mut stack = Frames::default();
         // Old scripted `stage 'Build'` without a block: applies until the next one.
         let mut flat_stage: Option<(usize, usize)> = None;
         let mut i = 0;
@@ -132,11 +180,17 @@ impl Reader<'_> {
                     }
                 }
                 Tok::Ident(name) if is_step_position(&tokens, i) => {
-                    let cwd = current_cwd(&stack);
+                    // Only steps that run or move somewhere need the folder.
+                    let cwd = match name.as_str() {
+                        "dir" | "sh" | "bat" | "powershell" | "pwsh" | "load" => {
+                            stack.cwd().to_string()
+                        }
+                        _ => String::new(),
+                    };
                     match name.as_str() {
                         "stage" => {
                             if let Some((stage_name, _, after)) =
-                                string_argument(&tokens, i + 1, "name")
+                                string_argument(&tokens, &close, i + 1, "name")
                             {
                                 parsed.stages.push(Draft {
                                     name: stage_name,
@@ -155,10 +209,14 @@ impl Reader<'_> {
                             }
                         }
                         "dir" => {
-                            if let Some((dir, _, after)) = string_argument(&tokens, i + 1, "path") {
+                            if let Some((dir, _, after)) =
+                                string_argument(&tokens, &close, i + 1, "path")
+                            {
                                 if punct_at(&tokens, after, '{') {
                                     stack.push(Frame::Dir(
-                                        paths::join(&cwd, &dir).unwrap_or(cwd.clone()),
+                                        paths::join(&cwd, &dir)
+                                            .filter(|joined| joined.len() <= MAX_CWD_LEN)
+                                            .unwrap_or(cwd.clone()),
                                     ));
                                     i = after + 1;
                                     continue;
@@ -166,7 +224,8 @@ impl Reader<'_> {
                             }
                         }
                         "sh" | "bat" | "powershell" | "pwsh" => {
-                            if let Some((script, line, after)) = step_script(&tokens, i + 1) {
+                            if let Some((script, line, after)) = step_script(&tokens, &close, i + 1)
+                            {
                                 let commands =
                                     shell::placed_commands(self.index, &script, line, &cwd)
                                         .into_iter()
@@ -187,7 +246,8 @@ impl Reader<'_> {
                             }
                         }
                         "cron" | "parameterizedCron" => {
-                            if let Some((spec, _, after)) = string_argument(&tokens, i + 1, "spec")
+                            if let Some((spec, _, after)) =
+                                string_argument(&tokens, &close, i + 1, "spec")
                             {
                                 parsed.crons.extend(
                                     spec.lines()
@@ -201,7 +261,7 @@ impl Reader<'_> {
                         }
                         "load" => {
                             if let Some((file, line, after)) =
-                                string_argument(&tokens, i + 1, "path")
+                                string_argument(&tokens, &close, i + 1, "path")
                             {
                                 let commands = self.load(path, line, &cwd, &file, depth);
                                 draft(&mut parsed, &stack, flat_stage)
@@ -256,29 +316,14 @@ impl Reader<'_> {
 /// The job that steps at this point belong to.
 fn draft<'p>(
     parsed: &'p mut Parsed,
-    stack: &[Frame],
+    stack: &Frames,
     flat_stage: Option<(usize, usize)>,
 ) -> &'p mut Draft {
-    let innermost = stack.iter().rev().find_map(|f| match f {
-        Frame::Stage(id) => Some(*id),
-        _ => None,
-    });
+    let innermost = stack.stages.last().copied();
     match innermost.or(flat_stage.map(|(id, _)| id)) {
         Some(id) if id < parsed.stages.len() => &mut parsed.stages[id],
         _ => &mut parsed.top,
     }
-}
-
-/// The working directory set by enclosing `dir()` blocks.
-fn current_cwd(stack: &[Frame]) -> String {
-    stack
-        .iter()
-        .rev()
-        .find_map(|f| match f {
-            Frame::Dir(dir) => Some(dir.clone()),
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 /// Whether the identifier at `i` is a step call, not a property (`env.sh`) or
@@ -309,25 +354,30 @@ fn str_at(tokens: &[Token], i: usize) -> Option<(String, usize)> {
 
 /// The string argument of `name 'x'`, `name('x', …)` or `name(key: 'x')`:
 /// (value, line, index after the call).
-fn string_argument(tokens: &[Token], j: usize, key: &str) -> Option<(String, usize, usize)> {
+fn string_argument(
+    tokens: &[Token],
+    close: &[usize],
+    j: usize,
+    key: &str,
+) -> Option<(String, usize, usize)> {
     if let Some((value, line)) = str_at(tokens, j) {
         return Some((value, line, j + 1));
     }
     if !punct_at(tokens, j, '(') {
         return None;
     }
-    let close = matching_paren(tokens, j)?;
+    let end = *close.get(j).filter(|&&c| c != NO_CLOSE)?;
     if let Some((value, line)) = str_at(tokens, j + 1) {
-        return Some((value, line, close + 1));
+        return Some((value, line, end + 1));
     }
-    named_string(tokens, j + 1, close, key).map(|(value, line)| (value, line, close + 1))
+    named_string(tokens, close, j + 1, end, key).map(|(value, line)| (value, line, end + 1))
 }
 
 /// The script of an `sh` step in any form: `sh 'x'`, `sh('x')`,
 /// `sh(script: 'x', returnStdout: true)`, `sh script: 'x'`,
 /// `sh label: 'l', script: 'x'`.
-fn step_script(tokens: &[Token], j: usize) -> Option<(String, usize, usize)> {
-    if let Some(found) = string_argument(tokens, j, "script") {
+fn step_script(tokens: &[Token], close: &[usize], j: usize) -> Option<(String, usize, usize)> {
+    if let Some(found) = string_argument(tokens, close, j, "script") {
         return Some(found);
     }
     // Named arguments without parentheses, up to the end of the argument list.
@@ -348,38 +398,54 @@ fn step_script(tokens: &[Token], j: usize) -> Option<(String, usize, usize)> {
     script.map(|(value, line)| (value, line, k))
 }
 
-/// `key: 'value'` between `from` and `to` at the top nesting level.
-fn named_string(tokens: &[Token], from: usize, to: usize, key: &str) -> Option<(String, usize)> {
-    let mut depth = 0usize;
-    for k in from..to {
+/// `key: 'value'` between `from` and `to` at the top nesting level. Nested
+/// groups are jumped over, so nested calls (`sh(script: sh(script: …))`)
+/// cost their length once, not once per level.
+fn named_string(
+    tokens: &[Token],
+    close: &[usize],
+    from: usize,
+    to: usize,
+    key: &str,
+) -> Option<(String, usize)> {
+    let mut k = from;
+    while k < to {
         match &tokens[k].tok {
-            Tok::Punct('(' | '[' | '{') => depth += 1,
-            Tok::Punct(')' | ']' | '}') => depth = depth.saturating_sub(1),
-            Tok::Ident(name) if depth == 0 && name == key && punct_at(tokens, k + 1, ':') => {
+            Tok::Punct('(' | '[' | '{') => match close[k] {
+                NO_CLOSE => return None,
+                end => k = end,
+            },
+            Tok::Ident(name) if name == key && punct_at(tokens, k + 1, ':') => {
                 return str_at(tokens, k + 2)
             }
             _ => {}
         }
+        k += 1;
     }
     None
 }
 
-/// Index of the `)` matching the `(` at `open`.
-fn matching_paren(tokens: &[Token], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (k, token) in tokens.iter().enumerate().skip(open) {
+/// Marks an opening bracket without a closing one.
+const NO_CLOSE: usize = usize::MAX;
+
+/// For each opening bracket (`(`, `[`, `{`), the index of the bracket that
+/// closes it (any kind closes the innermost open one), found in one pass;
+/// [`NO_CLOSE`] for other tokens and unclosed brackets.
+fn closers(tokens: &[Token]) -> Vec<usize> {
+    let mut close = vec![NO_CLOSE; tokens.len()];
+    let mut open = Vec::new();
+    for (k, token) in tokens.iter().enumerate() {
         match token.tok {
-            Tok::Punct('(') => depth += 1,
-            Tok::Punct(')') => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(k);
+            Tok::Punct('(' | '[' | '{') => open.push(k),
+            Tok::Punct(')' | ']' | '}') => {
+                if let Some(start) = open.pop() {
+                    close[start] = k;
                 }
             }
             _ => {}
         }
     }
-    None
+    close
 }
 
 #[cfg(test)]

@@ -12,11 +12,11 @@ pub(crate) fn find_line(text: &str, needle: &str, from: usize) -> Option<usize> 
     if needle.is_empty() {
         return None;
     }
-    text.lines()
-        .enumerate()
-        .skip(from.saturating_sub(1))
-        .find(|(_, line)| line.contains(needle))
-        .map(|(i, _)| i + 1)
+    let skipped = from.saturating_sub(1);
+    text[line_start(text, skipped)..]
+        .lines()
+        .position(|line| line.contains(needle))
+        .map(|i| skipped + i + 1)
 }
 
 /// The 1-based line at or after `from` that defines mapping key `key`
@@ -32,10 +32,10 @@ pub(crate) fn find_key_line(
         format!("\"{key}\":"),
         format!("'{key}':"),
     ];
-    text.lines()
-        .enumerate()
-        .skip(from.saturating_sub(1))
-        .find(|(_, line)| {
+    let skipped = from.saturating_sub(1);
+    text[line_start(text, skipped)..]
+        .lines()
+        .position(|line| {
             let trimmed = line.trim_start();
             let indent = line.len() - trimmed.len();
             indent >= min_indent
@@ -45,7 +45,61 @@ pub(crate) fn find_key_line(
                     })
                 })
         })
-        .map(|(i, _)| i + 1)
+        .map(|i| skipped + i + 1)
+}
+
+/// The byte offset where the line after the first `skipped` lines starts
+/// (the text's length when it has fewer).
+///
+/// Readers search one file many times from increasing lines (a workflow with
+/// 3,600 jobs, each looked up after the previous one); counting lines from the
+/// top every time made that quadratic. The line starts of the last few texts
+/// are kept per thread, keyed by address and length, and checked before use:
+/// a stale entry (another text at the same address) is rebuilt, never trusted.
+fn line_start(text: &str, skipped: usize) -> usize {
+    use std::cell::RefCell;
+    /// Texts whose line starts are kept: a workflow and the files it calls.
+    const KEPT: usize = 4;
+    /// Shorter texts are counted directly.
+    const SMALL: usize = 4096;
+    /// A text's (address, length) and the byte offsets where its lines start.
+    type Kept = ((usize, usize), Vec<usize>);
+    thread_local! {
+        static STARTS: RefCell<Vec<Kept>> =
+            const { RefCell::new(Vec::new()) };
+    }
+    if skipped == 0 {
+        return 0;
+    }
+    let bytes = text.as_bytes();
+    let valid = |starts: &[usize]| {
+        starts
+            .get(skipped - 1)
+            .is_none_or(|&at| at > 0 && at <= bytes.len() && bytes[at - 1] == b'\n')
+    };
+    let lookup = |starts: &[usize]| starts.get(skipped - 1).copied().unwrap_or(text.len());
+    if text.len() < SMALL {
+        return memchr::memchr_iter(b'\n', bytes)
+            .nth(skipped - 1)
+            .map_or(text.len(), |i| i + 1);
+    }
+    let key = (text.as_ptr() as usize, text.len());
+    STARTS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, starts)) = cache.iter().find(|(k, _)| *k == key) {
+            if valid(starts) {
+                return lookup(starts);
+            }
+        }
+        let starts: Vec<usize> = memchr::memchr_iter(b'\n', bytes).map(|i| i + 1).collect();
+        let at = lookup(&starts);
+        cache.retain(|(k, _)| *k != key);
+        if cache.len() >= KEPT {
+            cache.remove(0);
+        }
+        cache.push((key, starts));
+        at
+    })
 }
 
 /// The 1-based line that defines top-level (unindented) mapping key `key`.

@@ -108,11 +108,24 @@ struct Rule {
     recipe: Vec<RecipeLine>,
 }
 
+/// Steps (characters read) one top-level expansion may take beyond 16 per
+/// character of its own text, nested variables included: a chain of variables
+/// each naming the next many times would otherwise grow exponentially with the
+/// nesting depth. Proportional to the text, the whole Makefile's expansion
+/// stays linear in its size.
+const EXPAND_FUEL: usize = 4096;
+
+/// Longest expansion kept; `$^` repeated over many prerequisites is cut here.
+const MAX_EXPANDED: usize = 1 << 16;
+
 /// A parsed Makefile (with its includes merged in by the caller).
 #[derive(Debug, Default)]
 pub(crate) struct Makefile {
     vars: HashMap<String, String>,
     rules: Vec<Rule>,
+    /// Indexes into `rules` by target name, so a plan looks a target up in
+    /// constant time however many rules the file has.
+    by_target: HashMap<String, Vec<usize>>,
     /// Files named by `include` lines, unexpanded paths as written.
     pub includes: Vec<String>,
 }
@@ -215,31 +228,34 @@ impl Makefile {
                         line: line_no,
                     });
                 }
-                mk.rules.push(rule);
+                mk.push_rule(rule);
                 current = Some(mk.rules.len() - 1);
             }
         }
         mk
     }
 
+    fn push_rule(&mut self, rule: Rule) {
+        let id = self.rules.len();
+        for target in &rule.targets {
+            self.by_target.entry(target.clone()).or_default().push(id);
+        }
+        self.rules.push(rule);
+    }
+
     /// Appends an included Makefile's rules; the including file's variables win.
     pub(crate) fn merge(&mut self, other: Makefile) {
-        self.rules.extend(other.rules);
+        for rule in other.rules {
+            self.push_rule(rule);
+        }
         for (name, value) in other.vars {
             self.vars.entry(name).or_insert(value);
         }
     }
 
-    /// Sets command-line variable overrides.
-    pub(crate) fn override_vars(&mut self, vars: &[(String, String)]) {
-        for (name, value) in vars {
-            self.vars.insert(name.clone(), value.clone());
-        }
-    }
-
     /// Expands variables in an include line's paths.
     pub(crate) fn expand_text(&self, text: &str) -> String {
-        self.expand(text, "", &[], 0)
+        self.expand(text, "", &[], &[])
     }
 
     /// The goal `make` builds when given none.
@@ -256,12 +272,17 @@ impl Makefile {
 
     /// The recipe lines that building `goals` runs, prerequisites first, each
     /// target once; and the goals that no rule defines.
-    pub(crate) fn plan(&self, goals: &[String]) -> (Vec<RecipeLine>, Vec<String>) {
+    /// `overrides` are the command line's `VAR=value`s, which win over the file's.
+    pub(crate) fn plan(
+        &self,
+        goals: &[String],
+        overrides: &[(String, String)],
+    ) -> (Vec<RecipeLine>, Vec<String>) {
         let mut lines = Vec::new();
         let mut missing = Vec::new();
         let mut seen = HashSet::new();
         for goal in goals {
-            if !self.visit(goal, &mut seen, &mut lines, 0) {
+            if !self.visit(goal, &mut seen, &mut lines, 0, overrides) {
                 missing.push(goal.clone());
             }
         }
@@ -276,11 +297,14 @@ impl Makefile {
         seen: &mut HashSet<String>,
         out: &mut Vec<RecipeLine>,
         depth: usize,
+        overrides: &[(String, String)],
     ) -> bool {
         let rules: Vec<&Rule> = self
-            .rules
-            .iter()
-            .filter(|r| r.targets.iter().any(|t| t == target))
+            .by_target
+            .get(target)
+            .into_iter()
+            .flatten()
+            .filter_map(|&id| self.rules.get(id))
             .collect();
         if rules.is_empty() {
             return false;
@@ -290,16 +314,16 @@ impl Makefile {
         }
         for rule in &rules {
             for prereq in &rule.prereqs {
-                let expanded = self.expand(prereq, target, &rule.prereqs, 0);
+                let expanded = self.expand(prereq, target, &rule.prereqs, overrides);
                 for name in expanded.split_whitespace() {
                     // Prerequisites without a rule are files: nothing to run.
-                    self.visit(name, seen, out, depth + 1);
+                    self.visit(name, seen, out, depth + 1, overrides);
                 }
             }
         }
         for rule in &rules {
             for line in &rule.recipe {
-                let text = self.expand(&line.text, target, &rule.prereqs, 0);
+                let text = self.expand(&line.text, target, &rule.prereqs, overrides);
                 let text = text.trim_start_matches(['@', '-', '+']).trim().to_string();
                 out.push(RecipeLine {
                     text,
@@ -312,11 +336,37 @@ impl Makefile {
 
     /// Expands `$(VAR)`, `${VAR}`, `$(MAKE)`, `$@`, `$<`, `$^` and `$$`; unknown
     /// variables and function calls stay as written.
-    fn expand(&self, text: &str, target: &str, prereqs: &[String], depth: usize) -> String {
+    fn expand(
+        &self,
+        text: &str,
+        target: &str,
+        prereqs: &[String],
+        overrides: &[(String, String)],
+    ) -> String {
+        let mut fuel = EXPAND_FUEL + 16 * text.len();
+        self.expand_in(text, target, prereqs, 0, overrides, &mut fuel)
+    }
+
+    fn expand_in(
+        &self,
+        text: &str,
+        target: &str,
+        prereqs: &[String],
+        depth: usize,
+        overrides: &[(String, String)],
+        fuel: &mut usize,
+    ) -> String {
         let mut out = String::with_capacity(text.len());
         let chars: Vec<char> = text.chars().collect();
         let mut i = 0;
         while i < chars.len() {
+            // Each step and each byte written burns fuel; out of it, the rest
+            // stays as written.
+            *fuel = fuel.saturating_sub(1);
+            if *fuel == 0 || out.len() > MAX_EXPANDED {
+                out.extend(&chars[i..]);
+                break;
+            }
             if chars[i] != '$' || i + 1 >= chars.len() {
                 out.push(chars[i]);
                 i += 1;
@@ -350,8 +400,18 @@ impl Makefile {
                     let raw: String = chars[i..i + 3 + len].iter().collect();
                     if name == "MAKE" {
                         out.push_str("make");
-                    } else if let Some(value) = self.vars.get(&name).filter(|_| depth < 8) {
-                        out.push_str(&self.expand(value, target, prereqs, depth + 1));
+                    } else if let Some(value) = overrides
+                        .iter()
+                        .rev()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| v)
+                        .or_else(|| self.vars.get(&name))
+                        .filter(|_| depth < 8)
+                    {
+                        let inner =
+                            self.expand_in(value, target, prereqs, depth + 1, overrides, fuel);
+                        *fuel = fuel.saturating_sub(inner.len());
+                        out.push_str(&inner);
                     } else {
                         out.push_str(&raw);
                     }
@@ -453,7 +513,7 @@ all: test
     #[test]
     fn plans_goals_with_prerequisites() {
         let mk = Makefile::parse(MAKEFILE, "Makefile");
-        let (lines, missing) = mk.plan(&["test".to_string()]);
+        let (lines, missing) = mk.plan(&["test".to_string()], &[]);
         let got: Vec<(&str, usize)> = lines.iter().map(|l| (l.text.as_str(), l.line)).collect();
         assert_eq!(
             got,
@@ -466,7 +526,7 @@ all: test
         );
         assert!(missing.is_empty());
         assert_eq!(mk.default_goal().as_deref(), Some("help"));
-        let (lines, _) = mk.plan(&["all".to_string()]);
+        let (lines, _) = mk.plan(&["all".to_string()], &[]);
         assert_eq!(
             lines.last().map(|l| l.text.as_str()),
             Some("echo all done $(shell date)")
@@ -480,7 +540,7 @@ all: test
             "Makefile",
         );
         assert_eq!(mk.default_goal().as_deref(), Some("build"));
-        let (lines, missing) = mk.plan(&["x".into(), "nope".into()]);
+        let (lines, missing) = mk.plan(&["x".into(), "nope".into()], &[]);
         assert_eq!(missing, ["nope"]);
         assert_eq!(lines.len(), 1, "a prerequisite cycle runs each recipe once");
     }
@@ -526,8 +586,8 @@ all: test
             "PY = nope\nshared:\n\techo shared\n",
             "common.mk",
         ));
-        mk.override_vars(&[("PY".into(), "python3.12".into())]);
-        let (lines, _) = mk.plan(&["t".into(), "shared".into()]);
+        let overrides = [("PY".into(), "python3.12".into())];
+        let (lines, _) = mk.plan(&["t".into(), "shared".into()], &overrides);
         assert_eq!(lines[0].text, "python3.12 x.py");
         assert_eq!((lines[1].file.as_str(), lines[1].line), ("common.mk", 3));
     }

@@ -194,12 +194,23 @@ fn make(
         return;
     };
     effects.files.push(makefile.clone());
-    let Some(text) = f.readable(pending, &makefile) else {
-        return;
+    let key = (makefile.clone(), dir.clone());
+    let parsed = match f.makefiles.get(&key) {
+        Some(parsed) => parsed.clone(),
+        None => {
+            let Some(text) = f.readable(pending, &makefile) else {
+                return;
+            };
+            let mut mk = Makefile::parse(text, &makefile);
+            let mut included = Vec::new();
+            include_makefiles(f, &mut mk, &dir, &mut included, 0);
+            let parsed = std::sync::Arc::new((mk, included));
+            f.makefiles.insert(key, parsed.clone());
+            parsed
+        }
     };
-    let mut mk = Makefile::parse(text, &makefile);
-    include_makefiles(f, &mut mk, &dir, effects, 0);
-    mk.override_vars(&args.vars);
+    let (mk, included) = &*parsed;
+    effects.files.extend(included.iter().cloned());
     let goals = if args.targets.is_empty() {
         mk.default_goal().into_iter().collect()
     } else {
@@ -212,7 +223,7 @@ fn make(
     {
         return;
     }
-    let (recipe, missing) = mk.plan(&goals);
+    let (recipe, missing) = mk.plan(&goals, &args.vars);
     for target in missing {
         // A goal that is a file of the repository is simply up to date.
         if paths::join(&dir, &target).is_some_and(|p| f.index.is_file(&p)) {
@@ -230,7 +241,7 @@ fn include_makefiles(
     f: &Follower<'_>,
     mk: &mut Makefile,
     dir: &str,
-    effects: &mut Effects,
+    included: &mut Vec<String>,
     depth: usize,
 ) {
     if depth > 3 {
@@ -243,13 +254,17 @@ fn include_makefiles(
             let Some(path) = paths::join(dir, name).filter(|p| f.index.is_file(p)) else {
                 continue;
             };
+            // Each file once: `include a.mk a.mk …` must not parse it again.
+            if included.contains(&path) {
+                continue;
+            }
             let Some(text) = f.index.text(&path) else {
                 continue;
             };
-            let mut included = Makefile::parse(text, &path);
-            include_makefiles(f, &mut included, dir, effects, depth + 1);
-            mk.merge(included);
-            effects.files.push(path);
+            let mut inner = Makefile::parse(text, &path);
+            include_makefiles(f, &mut inner, dir, included, depth + 1);
+            mk.merge(inner);
+            included.push(path);
         }
     }
 }

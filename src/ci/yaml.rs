@@ -23,8 +23,18 @@ impl From<serde_yaml::Error> for YamlError {
     }
 }
 
+impl From<crate::yaml_span::TooDeep> for YamlError {
+    fn from(deep: crate::yaml_span::TooDeep) -> Self {
+        YamlError {
+            message: deep.message(),
+            line: Some(deep.line),
+        }
+    }
+}
+
 /// Parses a single-document YAML file.
 pub(crate) fn parse(text: &str) -> Result<Value, YamlError> {
+    crate::yaml_span::check_depth(text)?;
     let mut value: Value = serde_yaml::from_str(text)?;
     // GitLab and compose files lean on `<<: *anchor` merges.
     let _ = value.apply_merge();
@@ -33,6 +43,7 @@ pub(crate) fn parse(text: &str) -> Result<Value, YamlError> {
 
 /// Parses every document of a (possibly `---`-separated) YAML file.
 pub(crate) fn parse_all(text: &str) -> Result<Vec<Value>, YamlError> {
+    crate::yaml_span::check_depth(text)?;
     let mut docs = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let value = Value::deserialize(doc)?;

@@ -88,7 +88,7 @@ fn run_validate(
 /// Reads and parses a schema file.
 fn read_schema(path: &Path) -> Result<schema::DataSchema, DataError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|err| DataError::Read {
+    let text = crate::repo::read_text_file(path).map_err(|err| DataError::Read {
         path: name.clone(),
         reason: err.to_string(),
         help: "pass the schema written by `mlscore data infer FILE -o schema.yaml`".into(),

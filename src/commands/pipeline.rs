@@ -12,7 +12,7 @@ use crate::gate::{self, GatePolicy};
 use crate::metrics::{self, MetricSets};
 use crate::probes::configured as probes;
 use crate::repo::{GitRepo, RepoIndex, ScanOptions, DEFAULT_MAX_FILE_SIZE};
-use crate::report::{BaseScore, BaseSection, Report};
+use crate::report::{BaseScore, BaseSection, Report, Warning};
 use crate::rubric::{self, Catalogue, CiLink, Evidence};
 
 /// Where a repository's own checks live.
@@ -133,7 +133,22 @@ pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Res
         (Some(rev), Some(git)) => {
             let commit = git.resolve(rev)?;
             let base_index = RepoIndex::at_commit(root, git.clone(), &commit, &options)?;
-            let base_config = base_config(&base_index, &ids).unwrap_or(config_for_base(&config));
+            let base_config = match base_config(&base_index, &ids) {
+                Ok(Some(base)) => base,
+                Ok(None) => config_for_base(&config),
+                Err((name, err)) => {
+                    // Say so: silently scoring the base with the head's config
+                    // hides that the base's own waivers were not applied.
+                    report.warnings.push(Warning {
+                        path: name.to_string(),
+                        line: None,
+                        message: format!(
+                            "invalid at {rev} ({err}); the base was scored with this revision's waivers instead"
+                        ),
+                    });
+                    config_for_base(&config)
+                }
+            };
             let base_ci = CiModel::build(&base_index);
             let base_text = base_index
                 .text(config::CONFIG_NAMES[0])
@@ -172,6 +187,9 @@ pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Res
     };
     timer.lap("metrics");
     let rows = metrics::diff(&base_sets, &head_sets, &config.metrics.policies);
+    report.metric_files = head_sets.keys().chain(base_sets.keys()).cloned().collect();
+    report.metric_files.sort();
+    report.metric_files.dedup();
     report.set_metrics(rows, base_errors);
 
     let policy = gate_policy(&config, gate_args)?;
@@ -199,12 +217,21 @@ fn scan_options(config: &Config) -> ScanOptions {
     }
 }
 
-/// The base revision's own mlscore.yaml, when it has a valid one.
-fn base_config(index: &RepoIndex, ids: &[&str]) -> Option<Config> {
-    config::CONFIG_NAMES
+/// The base revision's own mlscore.yaml, when it has one; an invalid one is
+/// an error with the file's name.
+fn base_config(
+    index: &RepoIndex,
+    ids: &[&str],
+) -> Result<Option<Config>, (&'static str, config::ConfigError)> {
+    let Some((name, text)) = config::CONFIG_NAMES
         .iter()
-        .find_map(|name| index.text(name).map(|text| (name, text)))
-        .and_then(|(name, text)| config::parse(name, text, ids).ok())
+        .find_map(|name| index.text(name).map(|text| (*name, text)))
+    else {
+        return Ok(None);
+    };
+    config::parse(name, text, ids)
+        .map(Some)
+        .map_err(|err| (name, err))
 }
 
 /// The head's waivers apply to a base without a config of its own.

@@ -43,12 +43,24 @@ pub struct MetricFileError {
 /// Flattened metrics per file.
 pub type MetricSets = BTreeMap<String, BTreeMap<String, MetricValue>>;
 
-/// The metric files of a revision: configured ones, plus discovered ones.
+/// Folders whose JSON, YAML and TOML files are metrics when they hold numbers.
+const METRIC_FOLDERS: &[&str] = &["metrics", "eval", "evaluation", "reports", "results"];
+
+/// A file found only by its folder is taken as metrics when it holds at least
+/// one number and at most this many values: beyond, it is a results dump.
+const MAX_DISCOVERED_VALUES: usize = 1000;
+
+/// The metric files of a revision: configured ones, plus discovered ones:
+/// names containing `metrics` (DVCLive's `dvclive/metrics.json` among them),
+/// DVC's declared metrics, MLflow runs, and JSON, YAML or TOML files with
+/// numbers under a `metrics/`, `eval/`, `evaluation/`, `reports/` or
+/// `results/` folder.
 pub fn files(index: &RepoIndex, config: &MetricsConfig) -> Vec<MetricFile> {
     let mut found: Vec<MetricFile> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut add = |path: String, key: Option<String>| {
         if let Some(format) = Format::of(&path) {
-            if !found.iter().any(|f| f.path == path) {
+            if seen.insert(path.clone()) {
                 found.push(MetricFile { path, format, key });
             }
         }
@@ -63,10 +75,11 @@ pub fn files(index: &RepoIndex, config: &MetricsConfig) -> Vec<MetricFile> {
     if config.discover {
         for entry in index.files() {
             let name = entry.name().to_ascii_lowercase();
-            if name.contains("metrics")
-                && !entry.path.starts_with("mlruns/")
-                && !entry.path.contains("/mlruns/")
-            {
+            let in_mlruns = entry.path.starts_with("mlruns/") || entry.path.contains("/mlruns/");
+            if in_mlruns {
+                continue;
+            }
+            if name.contains("metrics") || in_metric_folder(index, entry) {
                 add(entry.path.clone(), None);
             }
         }
@@ -107,6 +120,28 @@ pub fn files(index: &RepoIndex, config: &MetricsConfig) -> Vec<MetricFile> {
     found
 }
 
+/// Whether `entry` is a JSON, YAML or TOML file under a metrics-like folder
+/// that holds numbers (and not too many values).
+fn in_metric_folder(index: &RepoIndex, entry: &crate::repo::FileEntry) -> bool {
+    let Some((dirs, _)) = entry.path.rsplit_once('/') else {
+        return false;
+    };
+    let in_folder = dirs
+        .split('/')
+        .any(|d| METRIC_FOLDERS.contains(&d.to_ascii_lowercase().as_str()));
+    let format = Format::of(&entry.path);
+    if !in_folder || !matches!(format, Some(Format::Json | Format::Yaml | Format::Toml)) {
+        return false;
+    }
+    let (Some(format), Some(text)) = (format, index.entry_text(entry)) else {
+        return false;
+    };
+    parse::parse(format, text, None).is_ok_and(|values| {
+        values.len() <= MAX_DISCOVERED_VALUES
+            && values.values().any(|v| matches!(v, MetricValue::Number(_)))
+    })
+}
+
 /// `(mlruns/<exp>, <run>, <metric>)` for an MLflow metric file path.
 fn mlflow_parts(path: &str) -> Option<(&str, &str, &str)> {
     let start = if path.starts_with("mlruns/") {
@@ -129,24 +164,47 @@ fn mlflow_parts(path: &str) -> Option<(&str, &str, &str)> {
 pub fn read(index: &RepoIndex, files: &[MetricFile]) -> (MetricSets, Vec<MetricFileError>) {
     let mut sets = MetricSets::new();
     let mut errors = Vec::new();
+    // MLflow metric files by experiment, gathered in one pass over the index
+    // (one pass per experiment was quadratic in a repository of many).
+    let mut runs: BTreeMap<&str, Vec<&crate::repo::FileEntry>> = BTreeMap::new();
+    if files.iter().any(|f| f.format == Format::Mlflow) {
+        for entry in index.files() {
+            if let Some((exp, _, _)) = mlflow_parts(&entry.path) {
+                runs.entry(exp).or_default().push(entry);
+            }
+        }
+    }
     for file in files {
         if file.format == Format::Mlflow {
-            sets.insert(
-                file.path.clone(),
-                read_mlflow(index, &file.path, &mut errors),
-            );
+            let entries = runs.get(file.path.as_str()).map_or(&[][..], Vec::as_slice);
+            sets.insert(file.path.clone(), read_mlflow(index, entries, &mut errors));
             continue;
         }
         let Some(entry) = index.get(&file.path) else {
             continue;
         };
-        let Some(text) = index.entry_text(entry) else {
-            errors.push(MetricFileError {
-                path: file.path.clone(),
-                line: None,
-                message: "binary, too large or unreadable".into(),
-            });
-            continue;
+        use crate::repo::FileText;
+        let unreadable = |message: String| MetricFileError {
+            path: file.path.clone(),
+            line: None,
+            message,
+        };
+        let text = match index.read(entry) {
+            FileText::Text(text) => text,
+            FileText::Binary => {
+                errors.push(unreadable("not text (binary content)".into()));
+                continue;
+            }
+            FileText::TooLarge => {
+                errors.push(unreadable(
+                    "larger than scan.max_file_size; raise it in mlscore.yaml".into(),
+                ));
+                continue;
+            }
+            FileText::Unreadable(why) => {
+                errors.push(unreadable(format!("cannot be read: {why}")));
+                continue;
+            }
         };
         match parse::parse(file.format, text, file.key.as_deref()) {
             Ok(values) => {
@@ -162,20 +220,18 @@ pub fn read(index: &RepoIndex, files: &[MetricFile]) -> (MetricSets, Vec<MetricF
     (sets, errors)
 }
 
-/// The metrics of an experiment's latest run (the run with the newest value).
+/// The metrics of an experiment's latest run (the run with the newest value),
+/// from the experiment's metric files `entries`.
 fn read_mlflow(
     index: &RepoIndex,
-    experiment: &str,
+    entries: &[&crate::repo::FileEntry],
     errors: &mut Vec<MetricFileError>,
 ) -> BTreeMap<String, MetricValue> {
     let mut runs: BTreeMap<&str, (i64, BTreeMap<String, MetricValue>)> = BTreeMap::new();
-    for entry in index.files() {
-        let Some((exp, run, metric)) = mlflow_parts(&entry.path) else {
+    for entry in entries {
+        let Some((_, run, metric)) = mlflow_parts(&entry.path) else {
             continue;
         };
-        if exp != experiment {
-            continue;
-        }
         let Some(text) = index.entry_text(entry) else {
             continue;
         };

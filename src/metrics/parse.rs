@@ -53,6 +53,7 @@ pub fn parse(
     text: &str,
     key: Option<&str>,
 ) -> Result<BTreeMap<String, MetricValue>, ParseError> {
+    let text = crate::repo::strip_bom(text);
     match format {
         Format::Json => {
             let cleaned = mark_non_finite(text);
@@ -64,6 +65,10 @@ pub fn parse(
             Ok(flatten(&doc))
         }
         Format::Yaml => {
+            crate::yaml_span::check_depth(text).map_err(|deep| ParseError {
+                message: format!("invalid YAML: {}", deep.message()),
+                line: Some(deep.line),
+            })?;
             let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| ParseError {
                 message: format!("invalid YAML: {}", strip_position(&e.to_string())),
                 line: e.location().map(|l| l.line()),

@@ -393,6 +393,59 @@ fn blank_long_lines(text: &str, max: usize) -> String {
     out
 }
 
+/// The UTF-8 byte order mark.
+pub const UTF8_BOM: &str = "\u{feff}";
+
+/// `text` without a leading UTF-8 byte order mark, which Windows editors write
+/// and YAML and JSON parsers reject.
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix(UTF8_BOM).unwrap_or(text)
+}
+
+/// Reads a regular file as text, without a leading byte order mark. Anything
+/// else is refused from its metadata before it is opened: opening a FIFO
+/// blocks until a writer appears, which in a scanned repository is never.
+pub fn read_text_file(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({})", file_kind(&meta)),
+        ));
+    }
+    let text = std::fs::read_to_string(path)?;
+    Ok(match text.strip_prefix(UTF8_BOM) {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
+/// What a non-regular file is, for messages.
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return "a folder";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    if kind.is_file() {
+        "a file"
+    } else {
+        "not a regular file"
+    }
+}
+
 /// Reads a file unless it is larger than `cap` (`None` then), learning the
 /// size from the open handle rather than a separate stat.
 fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
@@ -408,7 +461,11 @@ fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
 }
 
 /// Turns raw bytes into text, or calls them binary.
-fn decode(bytes: Vec<u8>) -> FileText {
+fn decode(mut bytes: Vec<u8>) -> FileText {
+    // Windows editors start UTF-8 files with a byte order mark; no parser wants it.
+    if bytes.starts_with(UTF8_BOM.as_bytes()) {
+        bytes.drain(..UTF8_BOM.len());
+    }
     let sniff = &bytes[..bytes.len().min(BINARY_SNIFF_LEN)];
     if sniff.contains(&0) {
         return FileText::Binary;

@@ -71,7 +71,14 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
         .map(|b| t(&b.rev))
         .unwrap_or("base".into());
     if report.metrics.is_empty() {
-        out.push_str("Metrics: none found (declare files under `metrics:` in mlscore.yaml)\n");
+        if report.metric_files.is_empty() {
+            out.push_str("Metrics: none found (declare files under `metrics:` in mlscore.yaml)\n");
+        } else {
+            out.push_str(&format!(
+                "Metrics: no values in {}\n",
+                report.metric_files.join(", ")
+            ));
+        }
         return out;
     }
     let head = t(report.head.as_deref().unwrap_or("working tree"));
@@ -171,6 +178,9 @@ pub fn metrics_table(report: &Report, color: bool) -> String {
         };
         out.push_str(&styled);
         out.push('\n');
+    }
+    if !report.metric_files.is_empty() {
+        out.push_str(&format!("  read: {}\n", report.metric_files.join(", ")));
     }
     out
 }

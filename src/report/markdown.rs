@@ -342,6 +342,11 @@ pub struct RenderError {
     pub message: String,
 }
 
+/// Instructions a template may run. The built-in templates render a report of
+/// thousands of findings in a few million; a repository's template that
+/// needs more than this is stuck in a loop.
+const TEMPLATE_FUEL: u64 = 50_000_000;
+
 /// The templates in use, and where each came from (for error messages).
 struct Templates {
     /// name → (source text, name shown in errors).
@@ -383,6 +388,18 @@ impl Templates {
 
     /// A minijinja error as a [`RenderError`] naming the file and line.
     fn error(&self, err: &Error) -> RenderError {
+        if err.kind() == minijinja::ErrorKind::OutOfFuel {
+            let name = err
+                .name()
+                .and_then(|n| self.sources.get(n))
+                .map_or_else(|| "template".to_string(), |(_, shown)| shown.clone());
+            return RenderError {
+                name,
+                message: format!(
+                    "runs more than {TEMPLATE_FUEL} steps and was stopped; loop over the report's lists, not over large ranges"
+                ),
+            };
+        }
         let name = err
             .name()
             .and_then(|n| self.sources.get(n))
@@ -413,6 +430,9 @@ fn environment<'a>(
     ctx: &RenderContext,
 ) -> Result<Environment<'a>, RenderError> {
     let mut env = Environment::new();
+    // A repository's template is code from a stranger: a nested loop of
+    // 100,000 × 100,000 must end with an error, not hold the CI job.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     let syntax = minijinja::syntax::SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
@@ -921,6 +941,7 @@ pub(crate) mod fixture {
             }),
             head: None,
             metrics,
+            metric_files: Vec::new(),
             probes: Vec::new(),
             verdict: Some(Verdict {
                 passed: false,

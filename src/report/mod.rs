@@ -44,6 +44,10 @@ pub struct Report {
     pub head: Option<String>,
     /// Metrics compared between base and head (or read at head alone).
     pub metrics: Vec<MetricRow>,
+    /// The metric files read (at head or base), so a reader can tell which
+    /// files were found and which were not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metric_files: Vec<String>,
     /// The probes configured in mlscore.yaml, as they ran; empty when none
     /// ran (none configured, `--no-probes`, or a historical `--head`).
     pub probes: Vec<ProbeOutcome>,
@@ -259,6 +263,7 @@ impl Report {
             base: None,
             head: None,
             metrics: Vec::new(),
+            metric_files: Vec::new(),
             probes: Vec::new(),
             verdict: None,
         }

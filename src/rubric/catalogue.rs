@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, SourceSpan};
 use serde::{Deserialize, Serialize};
 
 use crate::yaml_span;
@@ -178,7 +178,7 @@ pub struct CheckFileError {
     pub path: String,
     pub message: String,
     #[source_code]
-    pub source_code: NamedSource<String>,
+    pub source_code: yaml_span::Excerpt,
     #[label("{label}")]
     pub span: SourceSpan,
     pub label: String,
@@ -199,28 +199,45 @@ impl FileCtx<'_> {
         label: &str,
         help: impl Into<String>,
     ) -> CheckFileError {
+        self.at(
+            yaml_span::key_span(self.text, key),
+            message,
+            label,
+            help.into(),
+        )
+    }
+
+    /// An error at `span`, showing only an excerpt around it.
+    fn at(&self, span: SourceSpan, message: String, label: &str, help: String) -> CheckFileError {
+        let (source_code, span) = yaml_span::Excerpt::around(self.path, self.text, span);
         CheckFileError {
             path: self.path.to_string(),
-            message,
-            source_code: NamedSource::new(self.path, self.text.to_string()),
-            span: yaml_span::key_span(self.text, key),
+            message: yaml_span::clip(message),
+            source_code,
+            span,
             label: label.to_string(),
-            help: help.into(),
+            help,
         }
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, CheckFileError> {
+        if let Err(deep) = yaml_span::check_depth(self.text) {
+            return Err(self.at(
+                SourceSpan::new(deep.offset.into(), 1),
+                deep.message(),
+                "too deep",
+                yaml_span::TooDeep::HELP.into(),
+            ));
+        }
         serde_yaml::from_str(self.text).map_err(|err| {
             let raw = err.to_string();
             let message = raw.split(" at line ").next().unwrap_or(&raw).to_string();
-            CheckFileError {
-                path: self.path.to_string(),
+            self.at(
+                yaml_span::error_span(&err),
                 message,
-                source_code: NamedSource::new(self.path, self.text.to_string()),
-                span: yaml_span::error_span(&err),
-                label: "here".into(),
-                help: "checks/README.md describes the check file format".into(),
-            }
+                "here",
+                "checks/README.md describes the check file format".into(),
+            )
         })
     }
 }

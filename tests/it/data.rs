@@ -79,7 +79,7 @@ fn infer_writes_a_readable_schema() {
     assert!(text.contains("(4 rows)"), "{text}");
     assert!(text.contains("rows: {min: 1}\n"), "{text}");
     assert!(
-        text.contains("  age: {type: int, nullable: false, min: 18, max: 95, unique: true}\n"),
+        text.contains("  age: {type: int, nullable: false, min: 0, unique: true}\n"),
         "{text}"
     );
     assert!(
@@ -89,13 +89,11 @@ fn infer_writes_a_readable_schema() {
         "{text}"
     );
     assert!(
-        text.contains("  id: {type: int, nullable: false, min: 1, max: 4, unique: true}\n"),
+        text.contains("  id: {type: int, nullable: false, min: 0, unique: true}\n"),
         "{text}"
     );
     assert!(
-        text.contains(
-            "  score: {type: float, max_null_fraction: 0.25, min: 0.25, max: 0.75, finite: true}\n"
-        ),
+        text.contains("  score: {type: float, max_null_fraction: 0.25, min: 0, finite: true}\n"),
         "{text}"
     );
 }

@@ -17,6 +17,7 @@ mod diagnostics;
 mod diff;
 mod examples;
 mod hook;
+mod hostile;
 mod probes;
 mod renderers;
 mod scan;

@@ -254,11 +254,10 @@ impl From<crate::probes::data::DataError> for Unrunnable {
                 path,
                 message,
                 source_code,
-                span,
                 help,
                 ..
             } => {
-                let line = crate::yaml_span::line_of(source_code.inner(), span.offset());
+                let line = source_code.line();
                 Unrunnable::new(format!("{path}:{line}: {message}"), help).at(path)
             }
             DataError::Write { path, reason } => {
@@ -343,7 +342,7 @@ impl Context<'_> {
             )
             .at(&file)
         })?;
-        let text = std::fs::read_to_string(self.path(&file)?).map_err(|err| {
+        let text = crate::repo::read_text_file(&self.path(&file)?).map_err(|err| {
             Unrunnable::new(format!("cannot read {file}: {err}"), "check the path").at(&file)
         })?;
         let values = crate::metrics::parse::parse(format, &text, None).map_err(|err| {

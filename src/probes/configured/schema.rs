@@ -53,7 +53,7 @@ impl Probe for SchemaProbe {
 
     fn run(&self, ctx: &Context<'_>) -> Result<Judgement, Unrunnable> {
         let schema_path = ctx.resolve_one(&self.schema)?;
-        let text = std::fs::read_to_string(ctx.path(&schema_path)?).map_err(|err| {
+        let text = crate::repo::read_text_file(&ctx.path(&schema_path)?).map_err(|err| {
             Unrunnable::new(
                 format!("cannot read {schema_path}: {err}"),
                 "write one with `mlscore data infer DATA -o SCHEMA`",

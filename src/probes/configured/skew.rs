@@ -52,7 +52,7 @@ impl Probe for SkewProbe {
         let schema = match &self.schema {
             Some(pattern) => {
                 let file = ctx.resolve_one(pattern)?;
-                let text = std::fs::read_to_string(ctx.path(&file)?).map_err(|err| {
+                let text = crate::repo::read_text_file(&ctx.path(&file)?).map_err(|err| {
                     Unrunnable::new(format!("cannot read {file}: {err}"), "check the path")
                         .at(&file)
                 })?;

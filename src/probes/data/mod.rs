@@ -14,7 +14,7 @@ pub mod shown;
 pub mod skew;
 pub mod validate;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, SourceSpan};
 
 /// An error reading a data file or a schema; the command exits with code 2.
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -44,7 +44,7 @@ pub enum DataError {
         path: String,
         message: String,
         #[source_code]
-        source_code: NamedSource<String>,
+        source_code: crate::yaml_span::Excerpt,
         #[label("{label}")]
         span: SourceSpan,
         label: String,

@@ -88,6 +88,9 @@ pub fn scan(path: &Path) -> Result<LazyFrame, DataError> {
     let format = DataFormat::of(path).ok_or_else(|| DataError::Format {
         path: shown.clone(),
     })?;
+    if !matches!(format, DataFormat::Parquet) && meta.len() > MAX_LINE_BYTES as u64 {
+        check_first_line(path).map_err(|err| io_error(path, &err))?;
+    }
     let pl_path = PlRefPath::try_from_path(path).map_err(|err| read_error(path, &err))?;
     let frame = match format {
         DataFormat::Delimited { separator } => {
@@ -101,15 +104,59 @@ pub fn scan(path: &Path) -> Result<LazyFrame, DataError> {
             };
             // With the dates typed, the inferred schema is given whole, so
             // the sample is not inferred a second time.
-            reader(None).and_then(|mut frame| match date_columns(&mut frame)? {
-                Some(typed) => reader(Some(Arc::new(typed))),
-                None => Ok(frame),
+            reader(None).and_then(|mut frame| {
+                let mut typed = date_columns(&mut frame)?;
+                if has_long_digit_run(path) {
+                    let schema = match &typed {
+                        Some(schema) => schema.clone(),
+                        None => frame.collect_schema()?.as_ref().clone(),
+                    };
+                    typed = widen_big_integers(&reader, schema)?;
+                }
+                match typed {
+                    Some(typed) => reader(Some(Arc::new(typed))),
+                    None => Ok(frame),
+                }
             })
         }
         DataFormat::Parquet => LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()),
         DataFormat::NdJson => LazyJsonLineReader::new(pl_path).finish(),
     };
     frame.map_err(|err| read_error(path, &err))
+}
+
+/// Longest line of a CSV or NDJSON file mlscore reads. polars needs about 30
+/// times a line's size to parse it (a 64 MB one-line file peaked at 1.9 GB),
+/// so a longer line is an error naming the file and line, and memory stays
+/// bounded whatever the file holds.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
+
+/// An error for line `line` longer than [`MAX_LINE_BYTES`].
+fn line_too_long(line: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("line {line} is longer than {} MiB", MAX_LINE_BYTES >> 20),
+    )
+}
+
+/// Checks that a text file's first line ends within [`MAX_LINE_BYTES`] before
+/// polars reads it: a CSV header of millions of columns, or a first JSON
+/// record of 64 MB, is parsed whole to learn the columns.
+fn check_first_line(path: &Path) -> io::Result<()> {
+    let file = File::open(path)?;
+    let mut reader: Box<dyn Read> = match sniff(path)? {
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
+        _ => Box::new(file),
+    };
+    let mut head = Vec::new();
+    reader
+        .by_ref()
+        .take(MAX_LINE_BYTES as u64 + 1)
+        .read_to_end(&mut head)?;
+    if head.len() > MAX_LINE_BYTES && memchr::memchr(b'\n', &head).is_none() {
+        return Err(line_too_long(1));
+    }
+    Ok(())
 }
 
 /// Rows of a CSV file sampled to infer its column types.
@@ -173,6 +220,80 @@ fn date_columns(frame: &mut LazyFrame) -> PolarsResult<Option<Schema>> {
         any = true;
     }
     Ok(any.then_some(whole))
+}
+
+/// Bytes at the start of a CSV file looked at for integers too long for i64.
+const WIDE_INTEGER_SNIFF: u64 = 4 << 20;
+
+/// Whether the first bytes of `path` hold a run of 19 or more digits: an
+/// integer that may not fit polars' inferred `Int64`. Almost no file does, so
+/// the sample is read a second time only for those that do.
+fn has_long_digit_run(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    let mut reader: Box<dyn Read> = match sniff(path) {
+        Ok(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
+        _ => Box::new(file),
+    };
+    let mut head = Vec::new();
+    if reader
+        .by_ref()
+        .take(WIDE_INTEGER_SNIFF)
+        .read_to_end(&mut head)
+        .is_err()
+    {
+        return false;
+    }
+    let mut run = 0;
+    head.iter().any(|b| {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 19
+    })
+}
+
+/// The schema with every `Int64` column whose sampled values do not all fit
+/// an i64 typed `Float64`, as polars types a column mixing integers and
+/// floats; `None` when no column changes. polars infers `Int64` for any run
+/// of digits and then fails to parse a 23-digit one.
+fn widen_big_integers(
+    reader: &dyn Fn(Option<SchemaRef>) -> PolarsResult<LazyFrame>,
+    mut schema: Schema,
+) -> PolarsResult<Option<Schema>> {
+    let ints: Vec<PlSmallStr> = schema
+        .iter()
+        .filter(|(_, dtype)| **dtype == DataType::Int64)
+        .map(|(name, _)| name.clone())
+        .collect();
+    if ints.is_empty() {
+        return Ok(None);
+    }
+    let mut as_text = schema.clone();
+    for name in &ints {
+        as_text.set_dtype(name, DataType::String);
+    }
+    let sample = reader(Some(Arc::new(as_text)))?
+        .select(
+            ints.iter()
+                .map(|name| col(name.clone()))
+                .collect::<Vec<_>>(),
+        )
+        .limit(INFER_ROWS as IdxSize)
+        .collect()?;
+    let mut any = false;
+    for column in sample.columns() {
+        let fits = column.str().is_ok_and(|values| {
+            values
+                .iter()
+                .flatten()
+                .all(|v| v.trim().parse::<i64>().is_ok())
+        });
+        if !fits {
+            schema.set_dtype(column.name(), DataType::Float64);
+            any = true;
+        }
+    }
+    Ok(any.then_some(schema))
 }
 
 /// Whether a text value could be a date, a datetime or a time in one of the
@@ -915,7 +1036,8 @@ impl Pieces {
         let Some(bytes) = self.next_piece()? else {
             return Ok(None);
         };
-        let (first_line, lines) = (self.lines + 1, newlines(&bytes));
+        let first_line = self.lines + 1;
+        let lines = newlines_within(&bytes, first_line)?;
         self.lines += lines;
         Ok(Some(Piece::Text {
             bytes,
@@ -945,8 +1067,9 @@ impl Pieces {
                         self.skip_header = false;
                     }
                     None if self.eof => return Ok(None),
+                    None if buf.len() > MAX_LINE_BYTES => return Err(line_too_long(1)),
                     None => {
-                        target += self.piece_bytes;
+                        target += self.piece_bytes.min(MAX_LINE_BYTES);
                         continue;
                     }
                 }
@@ -961,11 +1084,34 @@ impl Pieces {
                     buf.truncate(end + 1);
                     return Ok(Some(buf));
                 }
+                // One line longer than the longest allowed: buf starts where
+                // the line does, and holds no end of line.
+                None if buf.len() > MAX_LINE_BYTES => {
+                    return Err(line_too_long(self.lines + 1));
+                }
                 // One line longer than a piece: read on.
-                None => target += self.piece_bytes,
+                None => target += self.piece_bytes.min(MAX_LINE_BYTES),
             }
         }
     }
+}
+
+/// The newlines in `bytes`, checking on the way that no line of the piece
+/// (whose first line is `first_line`) is longer than [`MAX_LINE_BYTES`].
+fn newlines_within(bytes: &[u8], first_line: u64) -> io::Result<u64> {
+    let mut start = 0;
+    let mut count = 0;
+    for end in memchr::memchr_iter(b'\n', bytes) {
+        if end - start > MAX_LINE_BYTES {
+            return Err(line_too_long(first_line + count));
+        }
+        start = end + 1;
+        count += 1;
+    }
+    if bytes.len() - start > MAX_LINE_BYTES {
+        return Err(line_too_long(first_line + count));
+    }
+    Ok(count)
 }
 
 /// The newlines in `bytes` (SIMD-counted), for line numbers.
@@ -1014,7 +1160,11 @@ fn io_error(path: &Path, err: &io::Error) -> DataError {
     DataError::Read {
         path: path.display().to_string(),
         reason: err.to_string(),
-        help: "check the file's permissions, and that a .gz file is complete".into(),
+        help: if err.to_string().contains(" is longer than ") {
+            "split the long field over several rows, or store the data as Parquet".into()
+        } else {
+            "check the file's permissions, and that a .gz file is complete".into()
+        },
     }
 }
 

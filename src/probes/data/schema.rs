@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use miette::{NamedSource, SourceSpan};
+use miette::SourceSpan;
 use serde::{Deserialize, Serialize};
 
 use super::skew::SkewThresholds;
@@ -173,15 +173,27 @@ pub struct ColumnRules {
 
 /// Parses and checks schema text; `name` (the file's path) is used in messages.
 pub fn parse(name: &str, text: &str) -> Result<DataSchema, DataError> {
-    let invalid =
-        |message: String, span: SourceSpan, label: &str, help: String| DataError::Schema {
+    let text = crate::repo::strip_bom(text);
+    let invalid = |message: String, span: SourceSpan, label: &str, help: String| {
+        let (source_code, span) = yaml_span::Excerpt::around(name, text, span);
+        DataError::Schema {
             path: name.to_string(),
-            message,
-            source_code: NamedSource::new(name, text.to_string()),
+            message: yaml_span::clip(message),
+            source_code,
             span,
             label: label.to_string(),
             help,
-        };
+        }
+    };
+    if let Err(deep) = yaml_span::check_depth(text) {
+        let span = SourceSpan::new(deep.offset.into(), 1);
+        return Err(invalid(
+            deep.message(),
+            span,
+            "too deep",
+            yaml_span::TooDeep::HELP.into(),
+        ));
+    }
     let schema: DataSchema = serde_yaml::from_str(text).map_err(|err| {
         let (message, help) =
             crate::yaml_span::explain_error(&err, ("rules", "data schema reference"));
@@ -403,7 +415,7 @@ mod tests {
         let DataError::Schema {
             message,
             help,
-            span,
+            source_code,
             ..
         } = err
         else {
@@ -411,7 +423,7 @@ mod tests {
         };
         assert!(message.contains("unknown field `pssi`"), "{message}");
         assert!(help.contains("did you mean `psi`"), "{help}");
-        assert_eq!(yaml_span::line_of(&text, span.offset()), 8);
+        assert_eq!(source_code.line(), 8);
     }
 
     #[test]
@@ -422,6 +434,7 @@ mod tests {
             message,
             help,
             span,
+            source_code,
             ..
         } = err
         else {
@@ -429,7 +442,7 @@ mod tests {
         };
         assert_eq!(message, "columns.age.skew.linf: 2 is not a valid threshold");
         assert!(help.contains("between 0 and 1"), "{help}");
-        assert_eq!(&text[span.offset()..span.offset() + span.len()], "linf");
-        assert_eq!(yaml_span::line_of(&text, span.offset()), 8);
+        assert_eq!(source_code.text_at(span), "linf");
+        assert_eq!(source_code.line(), 8);
     }
 }

@@ -84,9 +84,19 @@ pub(crate) fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// Folders deeper than this are never looked in for configs and tests: no
+/// repository nests that deep, and a hostile `dir()` or `working-directory`
+/// of thousands of levels made every lookup cost the square of its length.
+const MAX_ANCESTOR_DEPTH: usize = 64;
+
 /// `path` and each of its ancestor directories, innermost first, ending with
-/// the root `""`.
+/// the root `""`; a path deeper than [`MAX_ANCESTOR_DEPTH`] starts at its
+/// ancestor of that depth.
 pub(crate) fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    let path = match memchr::memchr_iter(b'/', path.as_bytes()).nth(MAX_ANCESTOR_DEPTH - 1) {
+        Some(cut) => &path[..cut],
+        None => path,
+    };
     let mut next = Some(path);
     std::iter::from_fn(move || {
         let current = next?;
@@ -173,6 +183,8 @@ mod tests {
         let all: Vec<&str> = ancestors("a/b/c.py").collect();
         assert_eq!(all, ["a/b/c.py", "a/b", "a", ""]);
         assert_eq!(ancestors("").collect::<Vec<_>>(), [""]);
+        let deep = "a/".repeat(1000);
+        assert_eq!(ancestors(&deep).count(), MAX_ANCESTOR_DEPTH + 1);
     }
 
     #[test]

@@ -34,12 +34,13 @@ elapsed=$(( $(date +%s) - start ))
 echo "fuzz: $CASES cases per target, ${elapsed}s (limit ${SECONDS_MAX}s)"
 echo
 echo "target          runs     panics  slowest ns/byte (input bytes)"
-grep '^fuzz ' "$log" | sed -E 's/^fuzz ([^:]+): runs=([0-9]+) panics=([0-9]+) slowest=([0-9]+)ns\/byte \(at ([0-9]+) bytes\)/\1 \2 \3 \4 \5/' |
+# Test progress dots may precede a line on the same line: match anywhere.
+grep -o 'fuzz [a-z-]*: runs=.*' "$log" | sed -E 's/^fuzz ([^:]+): runs=([0-9]+) panics=([0-9]+) slowest=([0-9]+)ns\/byte \(at ([0-9]+) bytes\)/\1 \2 \3 \4 \5/' |
     awk '{ printf "%-15s %-8s %-7s %s (%s)\n", $1, $2, $3, $4, $5; runs += $2; panics += $3 }
          END { printf "%-15s %-8s %-7s\n", "total", runs, panics }'
 echo
 echo "scaling (ns/byte at each size; growth = last/first, ~1 when linear)"
-grep '^scaling ' "$log" | sed -E 's/^scaling //'
+grep -o 'scaling [a-z-]*: growth=.*' "$log" | sed -E 's/^scaling //'
 echo
 
 failed=$(grep -c 'panicked\|FAILED\|fuzz target .* failed' "$log")

@@ -263,6 +263,10 @@ fn read_mlflow(
 
 /// Metric paths declared in a dvc.yaml (stage `metrics:` and top-level).
 pub fn dvc_metrics(text: &str) -> Vec<String> {
+    // dvc.yaml is repository text: the depth guard first (see yaml_span).
+    if crate::yaml_span::check_depth(text).is_err() {
+        return Vec::new();
+    }
     let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
         return Vec::new();
     };

@@ -164,6 +164,10 @@ fn in_dvc_lock(ctx: &Context<'_>, path: &str) -> bool {
     let Some(lock) = ctx.index.text("dvc.lock") else {
         return false;
     };
+    // dvc.lock is repository text: the depth guard first (see yaml_span).
+    if crate::yaml_span::check_depth(lock).is_err() {
+        return false;
+    }
     let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(lock) else {
         return false;
     };

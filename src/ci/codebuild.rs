@@ -5,17 +5,14 @@
 //! or a CodeBuild project with a webhook does (both read by
 //! [`super::codepipeline`]); otherwise its project is started by hand.
 
-use serde_yaml::Value;
-
 use crate::repo::RepoIndex;
 
+use super::buildspec::phase_commands;
 use super::codepipeline;
-use super::job::{JobSpec, Pending};
+use super::job::JobSpec;
 use super::script::{self, warning, Placer};
 use super::yaml::get;
 use super::{lines, paths, CiSystem, CiWarning};
-
-const PHASES: &[&str] = &["install", "pre_build", "build", "post_build"];
 
 /// Every buildspec of the repository, as one job each.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
@@ -64,22 +61,6 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 fn is_buildspec(path: &str) -> bool {
     let name = paths::file_name(path).to_ascii_lowercase();
     name.starts_with("buildspec") && script::is_yaml(&name) && !path.contains("node_modules/")
-}
-
-/// The commands of a buildspec's phases, in the order CodeBuild runs them.
-pub(crate) fn phase_commands(doc: &Value, placer: &mut Placer<'_>, out: &mut Vec<Pending>) {
-    let Some(phases) = get(doc, "phases") else {
-        return;
-    };
-    let mut blocks = Vec::new();
-    for phase in PHASES {
-        let Some(phase) = get(phases, phase) else {
-            continue;
-        };
-        blocks.extend(script::scripts(get(phase, "commands")));
-        blocks.extend(script::scripts(get(phase, "finally")));
-    }
-    placer.blocks(&blocks, "", out);
 }
 
 #[cfg(test)]

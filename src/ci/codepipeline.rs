@@ -15,7 +15,7 @@ use serde_yaml::Value;
 
 use crate::repo::RepoIndex;
 
-use super::codebuild;
+use super::buildspec;
 use super::job::{JobSpec, Pending};
 use super::script::{self, warning, Placer};
 use super::yaml::{self, get, get_str};
@@ -260,7 +260,7 @@ fn inline_commands(
         return;
     };
     let mut placer = Placer::new(index, path, text, line);
-    codebuild::phase_commands(&doc, &mut placer, out);
+    buildspec::phase_commands(&doc, &mut placer, out);
 }
 
 static CDK_PIPELINE: LazyLock<Regex> = LazyLock::new(|| {

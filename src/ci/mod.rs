@@ -7,6 +7,7 @@ mod argo;
 mod azure;
 mod bitbucket;
 mod buildkite;
+mod buildspec;
 mod circleci;
 mod cloudbuild;
 mod codebuild;

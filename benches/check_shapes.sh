@@ -16,7 +16,7 @@
 #                  CJK/emoji text, 20 MB of binary named .py (max_file_size 200 MiB)
 #   growth 4x, 16x the notebook set copied 4 and 16 times
 #
-# Usage: benches/check_shapes.sh [MLSCORE_BINARY]
+# Usage: [RUNS=5] benches/check_shapes.sh [MLSCORE_BINARY]   (best of RUNS warm runs)
 # Repositories are generated once under ${TMPDIR:-/tmp}/mlscore-shapes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,7 +99,7 @@ def ref_cmd(repo):
 def mlscore_cmd(repo):
     return [binary, "check", repo, "--format", "json", "--output", "/dev/null"]
 
-def best_of(cmd, runs=5):
+def best_of(cmd, runs=int(os.environ.get("RUNS", "5"))):
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # warm the cache
     times = []
     for _ in range(runs):

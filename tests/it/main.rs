@@ -16,4 +16,5 @@ mod examples;
 mod hook;
 mod probes;
 mod renderers;
+mod roles;
 mod stats;

@@ -118,6 +118,7 @@ pub(crate) struct Follower<'a> {
     all: CoverageTable,
     scheduled: CoverageTable,
     mlscore: Vec<usize>,
+    named: Vec<(usize, String)>,
     imports: HashMap<(String, String), Vec<String>>,
     import_reads: usize,
     /// Every `dvc.yaml` of the repository, listed on first need.
@@ -140,6 +141,7 @@ impl<'a> Follower<'a> {
             all: CoverageTable::default(),
             scheduled: CoverageTable::default(),
             mlscore: Vec::new(),
+            named: Vec::new(),
             imports: HashMap::new(),
             import_reads: 0,
             dvc_files: None,
@@ -162,6 +164,7 @@ impl<'a> Follower<'a> {
             coverage: self.all,
             scheduled_coverage: self.scheduled,
             mlscore_commands: self.mlscore,
+            named: self.named,
         }
     }
 
@@ -219,6 +222,7 @@ impl<'a> Follower<'a> {
             };
             for file in &effects.files {
                 self.cover_file(file, id, rank, scheduled);
+                self.named.push((command, file.clone()));
             }
             for dir in &effects.dirs {
                 self.all.add_dir(dir, id, rank);

@@ -320,6 +320,10 @@ pub struct CiModel {
     scheduled_coverage: CoverageTable,
     /// Commands that run mlscore, in order.
     mlscore_commands: Vec<usize>,
+    /// `(command, file)` for every repository file a command runs or names
+    /// directly (not through imports), in command order: what a job runs,
+    /// step by step, for the rubric's role rules.
+    pub(crate) named: Vec<(usize, String)>,
 }
 
 impl CiModel {
@@ -379,6 +383,15 @@ impl CiModel {
     /// The commands of one job, in the order they were followed.
     pub fn commands_of(&self, job: usize) -> impl Iterator<Item = &CiCommand> {
         self.commands.iter().filter(move |c| c.job == job)
+    }
+
+    /// The repository files command `command` runs or names directly.
+    pub fn files_named_by(&self, command: usize) -> impl Iterator<Item = &str> {
+        let start = self.named.partition_point(|(c, _)| *c < command);
+        self.named[start..]
+            .iter()
+            .take_while(move |(c, _)| *c == command)
+            .map(|(_, path)| path.as_str())
     }
 
     /// How many files and directories CI reaches (for summaries and benchmarks).

@@ -292,10 +292,17 @@ pub fn render(report: &Report, color: bool) -> String {
         "  band {}: {}",
         report.score.band_range, report.score.band_meaning
     );
+    let _ = writeln!(out, "  the final score is the lowest of the four sections");
+    let maturity = &report.maturity;
     let _ = writeln!(
         out,
-        "  the final score is the lowest of the four sections\n"
+        "  MLOps maturity: level {}, {}",
+        maturity.level, maturity.name
     );
+    for missing in &maturity.missing {
+        let _ = writeln!(out, "    level {} needs: {missing}", maturity.level + 1);
+    }
+    out.push('\n');
     for section in &report.sections {
         let marker = if section.is_minimum {
             "  ◀ lowest"

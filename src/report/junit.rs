@@ -69,6 +69,11 @@ fn rubric(report: &Report) -> Suite {
             ("score", super::human::points(report.score.final_score)),
             ("band", report.score.band_range.to_string()),
             ("band_meaning", report.score.band_meaning.to_string()),
+            (
+                "maturity_level",
+                format!("{} ({})", report.maturity.level, report.maturity.name),
+            ),
+            ("maturity_missing", report.maturity.missing.join("; ")),
         ],
         cases,
     }

@@ -895,6 +895,13 @@ pub(crate) mod fixture {
                 band_meaning: Band::FirstPass.meaning(),
                 minimum_sections: vec![Section::Data],
             },
+            maturity: crate::rubric::Maturity {
+                level: 0,
+                name: "manual process",
+                missing: vec![
+                    "data is validated automatically against a schema (data-1 or monitor-2)".into(),
+                ],
+            },
             sections,
             tests,
             custom_checks: vec![],

@@ -18,7 +18,7 @@ use crate::ci::{CiModel, CiSystem};
 use crate::metrics::{MetricFileError, MetricRow};
 use crate::probes::configured::{ProbeOutcome, ProbeStatus};
 use crate::repo::ScanWarning;
-use crate::rubric::{Assessment, Band, Section, SectionScore, Status, TestResult};
+use crate::rubric::{Assessment, Band, Maturity, Section, SectionScore, Status, TestResult};
 
 /// The JSON report's format version; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -29,6 +29,8 @@ pub struct Report {
     pub schema_version: u32,
     pub tool: ToolInfo,
     pub score: ScoreSummary,
+    /// The MLOps maturity level, from the same evidence as the score.
+    pub maturity: Maturity,
     pub sections: Vec<SectionScore>,
     pub tests: Vec<TestResult>,
     pub custom_checks: Vec<TestResult>,
@@ -154,6 +156,9 @@ pub enum FindingKind {
     Probe,
     /// An input that could not be read (a metrics file, a data file).
     Input,
+    /// A test or suite that cannot fail, so it is not counted as evidence.
+    #[serde(rename = "hollow-test")]
+    HollowTest,
 }
 
 /// Something a user should act on.
@@ -196,7 +201,7 @@ impl Report {
             .map(|s| s.section)
             .collect();
         let next_steps = next_steps(&card.tests, &card.sections);
-        let findings = assessment
+        let mut findings: Vec<Finding> = assessment
             .custom
             .iter()
             .filter(|t| t.status == Status::Missing)
@@ -209,6 +214,14 @@ impl Report {
                 line: None,
             })
             .collect();
+        findings.extend(assessment.hollow.iter().map(|h| Finding {
+            level: Level::Warning,
+            kind: FindingKind::HollowTest,
+            check: "hollow-test".into(),
+            message: h.message(),
+            path: Some(h.path.clone()),
+            line: Some(h.line),
+        }));
         let mut warnings: Vec<Warning> = scan_warnings
             .into_iter()
             .map(|w| Warning {
@@ -236,6 +249,7 @@ impl Report {
                 band_meaning: card.band.meaning(),
                 minimum_sections,
             },
+            maturity: assessment.maturity,
             sections: card.sections,
             tests: card.tests,
             custom_checks: assessment.custom,

@@ -36,7 +36,7 @@ const INFORMATION_URI: &str = "https://github.com/mlscore/mlscore";
 const DEFAULT_CONFIG: &str = "mlscore.yaml";
 
 /// mlscore's own rules beside the rubric: (id, name, short, full, level).
-const OWN_RULES: [(&str, &str, &str, &str, &str); 4] = [
+const OWN_RULES: [(&str, &str, &str, &str, &str); 5] = [
     (
         "regression",
         "MetricPolicy",
@@ -64,6 +64,13 @@ const OWN_RULES: [(&str, &str, &str, &str, &str); 4] = [
         "A gate condition failed",
         "A condition of the merge gate failed: a minimum score or section score, no drop against the base revision, a metric policy, or no error findings.",
         "error",
+    ),
+    (
+        "hollow-test",
+        "HollowTest",
+        "A test that cannot fail",
+        "A test function whose body is empty, that asserts only constants, or that asserts nothing and calls nothing; or an expectation or deepchecks suite with nothing to check. It is not counted as evidence for any rubric test.",
+        "warning",
     ),
 ];
 
@@ -219,6 +226,10 @@ pub fn render(report: &Report) -> String {
     properties.insert(
         "band".to_string(),
         serde_json::to_value(report.score.band).unwrap_or_default(),
+    );
+    properties.insert(
+        "maturity".to_string(),
+        serde_json::to_value(&report.maturity).unwrap_or_default(),
     );
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())

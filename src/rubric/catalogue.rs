@@ -94,6 +94,9 @@ pub struct RuleDef {
     pub tool: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_runs: Option<String>,
+    /// A rule over the roles of repository code (see `roles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<super::roles::RoleRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automated: Option<Automated>,
 }
@@ -126,6 +129,8 @@ impl RuleDef {
             format!("the footprint of `{tool}` (see tools.yaml)")
         } else if let Some(re) = &self.ci_runs {
             format!("a CI command matching `{re}`")
+        } else if let Some(role) = &self.role {
+            role.describe()
         } else {
             String::new()
         }
@@ -480,10 +485,19 @@ fn validate_rule(
         rule.dependency.is_some(),
         rule.tool.is_some(),
         rule.ci_runs.is_some(),
+        rule.role.is_some(),
     ];
     let count = kinds.iter().filter(|k| **k).count();
     if count != 1 {
-        return Err(err("what", format!("rule `{}` must have exactly one of files, import, dependency, tool, ci_runs (it has {count})", rule.what), "this rule", "split it into one rule per kind"));
+        return Err(err("what", format!("rule `{}` must have exactly one of files, import, dependency, tool, ci_runs, role (it has {count})", rule.what), "this rule", "split it into one rule per kind"));
+    }
+    if let Some(Err(why)) = rule.role.as_ref().map(super::roles::RoleRule::validate) {
+        return Err(err(
+            "role",
+            why,
+            "role rule",
+            "e.g. `role: {tests_import: [feature]}` or `role: {runs_in_order: [training, evaluation]}`; checks/README.md lists the roles",
+        ));
     }
     if rule.what.trim().is_empty() {
         return Err(err(

@@ -2,16 +2,22 @@
 
 pub mod catalogue;
 mod content;
+pub mod hollow;
 pub mod manifest;
 pub mod matcher;
+pub mod maturity;
+pub mod pylines;
 pub mod python;
+pub mod roles;
 pub mod score;
 pub mod waiver;
 
 use std::collections::BTreeMap;
 
 pub use catalogue::{Catalogue, CheckDef, Section};
+pub use hollow::{HollowTest, Hollowness};
 pub use matcher::{CiLink, Evidence};
+pub use maturity::Maturity;
 pub use score::{Band, Prose, Scorecard, SectionScore, Status, TestResult};
 pub use waiver::Waiver;
 
@@ -25,6 +31,69 @@ pub struct Assessment {
     pub scorecard: Scorecard,
     /// The repository's own checks, scored the same way but apart.
     pub custom: Vec<TestResult>,
+    /// Tests and suites that cannot fail; their hits are not evidence.
+    pub hollow: Vec<HollowTest>,
+    /// The MLOps maturity level the scored tests show.
+    pub maturity: Maturity,
+}
+
+/// Evidence for each of `checks` (`evidence[i]` belongs to `checks[i]`):
+/// the matcher's hits and the role rules' findings, without anything that
+/// stands only on hollow tests.
+pub fn find_evidence(
+    checks: &[&CheckDef],
+    catalogue: &Catalogue,
+    index: &RepoIndex,
+    ci: &CiModel,
+) -> (Vec<Vec<Evidence>>, Vec<HollowTest>) {
+    let mut evidence = matcher::find_evidence(checks, &catalogue.tools, index, ci);
+    let hollow = hollow::HollowIndex::build(index);
+    let has_roles = checks
+        .iter()
+        .any(|c| c.evidence.iter().any(|r| r.role.is_some()));
+    if has_roles {
+        let code = roles::CodeRoles::build(index);
+        for (check, found) in checks.iter().zip(evidence.iter_mut()) {
+            for rule in check.evidence.iter() {
+                let Some(role) = &rule.role else { continue };
+                for item in roles::evidence(
+                    role,
+                    &rule.what,
+                    rule.automation(),
+                    &code,
+                    &hollow,
+                    ci,
+                    index,
+                ) {
+                    // A keyword rule of the check may already cite this line;
+                    // the role rule says more (what is imported, which job
+                    // runs the chain), so it takes the line's place.
+                    found.retain(|e| {
+                        e.path != item.path
+                            || e.line != item.line
+                            || e.what == item.what
+                            || (e.automated && !item.automated)
+                    });
+                    if !found
+                        .iter()
+                        .any(|e| e.path == item.path && e.line == item.line)
+                    {
+                        found.push(item);
+                    }
+                }
+            }
+            found.sort_by(|a, b| {
+                b.automated
+                    .cmp(&a.automated)
+                    .then_with(|| a.path.cmp(&b.path))
+                    .then(a.line.cmp(&b.line))
+            });
+        }
+    }
+    for found in &mut evidence {
+        found.retain(|e| !hollow.voids(e));
+    }
+    (evidence, hollow.found)
 }
 
 /// Scores a repository: finds evidence for every check and applies waivers.
@@ -47,7 +116,8 @@ pub fn assess_with(
     extra: Vec<(String, Evidence)>,
 ) -> Assessment {
     let all: Vec<&CheckDef> = catalogue.checks.iter().chain(&catalogue.custom).collect();
-    let mut evidence = matcher::find_evidence(&all, &catalogue.tools, index, ci).into_iter();
+    let (evidence, hollow) = find_evidence(&all, catalogue, index, ci);
+    let mut evidence = evidence.into_iter();
     let mut score = |check: &CheckDef| {
         let mut found = evidence.next().unwrap_or_default();
         let mut probes: Vec<Evidence> = extra
@@ -76,8 +146,11 @@ pub fn assess_with(
     };
     let tests: Vec<TestResult> = catalogue.checks.iter().map(&mut score).collect();
     let custom: Vec<TestResult> = catalogue.custom.iter().map(&mut score).collect();
+    let maturity = Maturity::of(&tests);
     Assessment {
         scorecard: Scorecard::new(tests),
         custom,
+        hollow,
+        maturity,
     }
 }

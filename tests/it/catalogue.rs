@@ -159,6 +159,16 @@ struct Sample {
     line: Option<String>,
     #[serde(default)]
     command: Option<String>,
+    /// A small project, path → content: the samples of role rules and hollow tests.
+    #[serde(default)]
+    files: Option<std::collections::BTreeMap<String, String>>,
+    /// On a negative sample with `files`: the rule may find evidence done by
+    /// hand, but none automated.
+    #[serde(default)]
+    manual_only: bool,
+    /// On a sample with `files`: the hollow tests it must report, `path:line`.
+    #[serde(default)]
+    hollow: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -167,21 +177,26 @@ struct Samples {
     negative: Vec<Sample>,
 }
 
-/// Evidence the real engine finds for `checks` in a repository of one sample.
+/// Evidence the real engine finds for `checks` in a repository of one
+/// sample, and the hollow tests it reports there.
 fn evidence_for(
     catalogue: &Catalogue,
     checks: &[&mlscore::rubric::CheckDef],
     sample: &Sample,
-) -> Vec<mlscore::rubric::Evidence> {
+) -> (Vec<mlscore::rubric::Evidence>, Vec<String>) {
     let workflow;
-    let files: Vec<(&str, &str)> = match (&sample.command, &sample.path) {
-        (Some(command), _) => {
+    let files: Vec<(&str, &str)> = match (&sample.files, &sample.command, &sample.path) {
+        (Some(files), _, _) => files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect(),
+        (None, Some(command), _) => {
             workflow = format!("on: [push]\njobs:\n  sample:\n    runs-on: ubuntu-latest\n    steps:\n      - run: {}\n", serde_json::to_string(command).unwrap());
             vec![(".github/workflows/sample.yml", workflow.as_str())]
         }
-        (None, Some(path)) => vec![(path.as_str(), sample.line.as_deref().unwrap_or(""))],
+        (None, None, Some(path)) => vec![(path.as_str(), sample.line.as_deref().unwrap_or(""))],
         // A bare line is Python code (the import samples).
-        (None, None) => vec![(
+        (None, None, None) => vec![(
             "src/sample.py",
             sample
                 .line
@@ -191,10 +206,14 @@ fn evidence_for(
     };
     let index = mlscore::repo::RepoIndex::from_memory(files);
     let ci = mlscore::ci::CiModel::build(&index);
-    mlscore::rubric::matcher::find_evidence(checks, &catalogue.tools, &index, &ci)
-        .into_iter()
-        .flatten()
-        .collect()
+    let (evidence, hollow) = mlscore::rubric::find_evidence(checks, catalogue, &index, &ci);
+    (
+        evidence.into_iter().flatten().collect(),
+        hollow
+            .iter()
+            .map(|h| format!("{}:{}", h.path, h.line))
+            .collect(),
+    )
 }
 
 /// Every rule can fire (the samples reach the rules no fixture reaches), and
@@ -228,7 +247,8 @@ fn every_sample_fires_its_rule_and_no_lookalike_fires_any() {
             None => check.evidence.retain(|r| r.what == what),
         }
         assert!(!check.evidence.is_empty(), "no rule `{what}` in {owner}");
-        let found = evidence_for(&catalogue, &[&check], sample);
+        let (found, hollow) = evidence_for(&catalogue, &[&check], sample);
+        assert_eq!(hollow, sample.hollow, "hollow tests reported for `{rule}`");
         let fired = found
             .iter()
             .any(|e| e.what == what || e.what.ends_with(&format!("({what})")));
@@ -240,7 +260,33 @@ fn every_sample_fires_its_rule_and_no_lookalike_fires_any() {
     }
     let all: Vec<&mlscore::rubric::CheckDef> = catalogue.checks.iter().collect();
     for sample in &samples.negative {
-        let found = evidence_for(&catalogue, &all, sample);
+        if let Some(rule) = &sample.rule {
+            // A look-alike small project for one rule: it must not fire that
+            // rule (or not automated, with `manual_only`).
+            let (owner, what) = rule.split_once('/').expect("rule is owner/what");
+            let mut check = catalogue
+                .get(owner)
+                .cloned()
+                .unwrap_or_else(|| panic!("no check {owner}"));
+            check.evidence.retain(|r| r.what == what);
+            assert!(!check.evidence.is_empty(), "no rule `{what}` in {owner}");
+            let (found, hollow) = evidence_for(&catalogue, &[&check], sample);
+            assert_eq!(
+                hollow, sample.hollow,
+                "hollow tests reported for look-alike of `{rule}`"
+            );
+            let fired: Vec<String> = found
+                .iter()
+                .filter(|e| !sample.manual_only || e.automated)
+                .map(|e| format!("{}:{:?} {:?}", e.path, e.line, e.excerpt))
+                .collect();
+            assert!(
+                fired.is_empty(),
+                "look-alike for `{rule}` fired: {fired:#?}"
+            );
+            continue;
+        }
+        let (found, _) = evidence_for(&catalogue, &all, sample);
         assert!(
             found.is_empty(),
             "look-alike {:?} {:?} fired {:?}",

@@ -20,6 +20,7 @@ mod hook;
 mod hostile;
 mod probes;
 mod renderers;
+mod roles;
 mod scan;
 mod security;
 mod stats;

@@ -1,0 +1,379 @@
+//! What a Python file does, from its imports, calls and names: the roles of
+//! [`Role`], each with the line that shows it. Patterns run over logical lines
+//! with strings blanked (so a word in a message is not a call), except the few
+//! that read string arguments (script names, shell commands in `subprocess`).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::Role;
+use crate::rubric::pylines::LogicalLine;
+
+/// One role shown by one line of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleHit {
+    pub role: Role,
+    pub line: usize,
+    pub excerpt: String,
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("valid role regex")
+}
+
+/// A model being fitted: `.fit(`, `train(`, `trainer.train(`, Keras/Lightning loops.
+static FIT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\.(fit|fit_generator|train_on_batch)\s*\(|\btrainer\.(train|fit)\s*\(|\b(train|train_model|fit_model|run_training)\s*\(|\bxgb\.train\s*\(|\blgb\.train\s*\(",
+    )
+});
+/// A trained model being written out.
+static SAVE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(joblib|pickle|dill|cloudpickle)\.dump\s*\(|\btorch\.(save|jit\.save)\s*\(|\.(save|save_model|save_pretrained|save_weights|export_model)\s*\(|\bmlflow\.\w+\.(log_model|save_model)\s*\(|\b(log_model|save_model|dump)\s*\(|\bonnx\.save\w*\s*\(",
+    )
+});
+/// Metrics of a model.
+static METRIC: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(roc_auc_score|accuracy_score|f1_score|precision_score|recall_score|mean_squared_error|root_mean_squared_error|mean_absolute_error|mean_absolute_percentage_error|r2_score|log_loss|classification_report|confusion_matrix|average_precision_score|balanced_accuracy_score|matthews_corrcoef|ndcg_score|evaluate|evaluate_model|compute_metrics)\s*\(|\.evaluate\s*\(|\bevaluate\.load\s*\(|\btorchmetrics\.",
+    )
+});
+/// Data the model was not trained on.
+static HELD_OUT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(x|y|df|data|dataset|ds|features|labels)_?(test|val|valid|validation|holdout|eval)\b|\b(test|val|valid|validation|holdout|eval)_?(x|y|df|data|dataset|set|ds|loader|dataloader|split|features|labels|generator)\b|\b(train_test_split|holdout|test_size|validation_split|validation_data)\b",
+    )
+});
+/// A metric compared with a bound in a branch or an assertion.
+static GATE_LINE: LazyLock<Regex> = LazyLock::new(|| re(r"^(if|elif|assert|while)\b.*(<=?|>=?)"));
+static METRIC_WORDS: &[&str] = &[
+    "acc",
+    "accuracy",
+    "auc",
+    "roc",
+    "f1",
+    "rmse",
+    "mse",
+    "mae",
+    "mape",
+    "r2",
+    "precision",
+    "recall",
+    "ndcg",
+    "logloss",
+    "metric",
+    "metrics",
+];
+static IDENT: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Za-z_]\w*"));
+/// Gates of pipeline frameworks and validation libraries.
+static GATE_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(ConditionStep|ConditionGreaterThan\w*|ConditionLessThan\w*|ConditionEquals|MetricThreshold|GenericValueThreshold|GenericChangeThreshold|BranchPythonOperator|ShortCircuitOperator)\s*\(|\bdsl\.(Condition|If)\s*\(|\bvalidate_evaluation_results\s*\(|\bvalidation_thresholds\s*=",
+    )
+});
+/// A model registered, deployed or pushed from Python.
+static DEPLOY_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(mlflow\.)?register_model\s*\(|\b\w*[Mm]odel\w*\.register\s*\(|\b(transition_model_version_stage|set_registered_model_alias|create_endpoint|update_endpoint|upload_model|deploy_model|push_model|promote_model)\s*\(|\.deploy\s*\(|\bModel\.upload\s*\(|\b(Pusher|RegisterModel|ModelStep|ModelDeployOp|ModelUploadOp|EndpointCreateOp|ManagedOnlineDeployment)\s*\(",
+    )
+});
+/// A deployment command in a string (`subprocess.run("kubectl apply …")`).
+pub(super) static DEPLOY_COMMAND: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\bkubectl\s+(apply|set\s+image|rollout\s+restart|create)\b|\bhelm\s+(upgrade|install)\b|\baz\s+ml\s+(online-deployment|online-endpoint|batch-deployment|batch-endpoint|model)\s+(create|update)\b|\bgcloud\s+(ai\s+(endpoints\s+deploy-model|models\s+upload)|run\s+deploy|functions\s+deploy|app\s+deploy)\b|\baws\s+sagemaker\s+(create|update)-endpoint\b|\b(sam|serverless|sls|modal|bentoml)\s+deploy\b|\bmlflow\s+deployments\s+(create|update)\b|\bdocker\s+push\b",
+    )
+});
+/// Steps of a pipeline definition, named by their component or task.
+static STEP_TRAIN: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"\b(Trainer|TrainingStep|TuningStep)\s*\(|\btrain\w*_(op|step|task|component)\b|\btask_id\s*=\s*["']\w*train"#,
+    )
+});
+static STEP_EVALUATE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"\bEvaluator\s*\(|\bevaluat\w*_(op|step|task|component)\b|\btask_id\s*=\s*["']\w*evaluat"#)
+});
+static STEP_DEPLOY: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"\b(deploy|register|push|promote)\w*_(op|step|task|component)\b|\btask_id\s*=\s*["']\w*(deploy|register|push|promote)"#,
+    )
+});
+/// Model definitions.
+static MODEL: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^class\s+\w+\s*\(.*\b(nn\.Module|torch\.nn\.Module|keras\.Model|keras\.models\.Model|LightningModule|BaseEstimator|ClassifierMixin|RegressorMixin|PreTrainedModel|tf\.Module)\b|^def\s+(build|create|get|make|define|init)_\w*model\w*\s*\(|\b(keras|tf\.keras|nn)\.Sequential\s*\(|\b(\w+Classifier|\w+Regressor|LogisticRegression|LinearRegression|Lasso|Ridge|ElasticNet|SVC|SVR|KMeans|XGB\w+|LGBM\w+|CatBoost\w+)\s*\(",
+    )
+});
+/// Feature code by content: transformers and encoders.
+static FEATURE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^class\s+\w+\s*\(.*\bTransformerMixin\b|\b(ColumnTransformer|OneHotEncoder|OrdinalEncoder|LabelEncoder|StandardScaler|MinMaxScaler|RobustScaler|SimpleImputer|KBinsDiscretizer|FunctionTransformer|TfidfVectorizer|CountVectorizer)\s*\(|^def\s+preprocessing_fn\s*\(",
+    )
+});
+/// Feature code by name.
+static FEATURE_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)(feature|preprocess|featuriz|transform|encod|clean|prepar|processing|processor)")
+});
+static DEFINES: LazyLock<Regex> = LazyLock::new(|| re(r"^(def|class)\s+\w+"));
+
+/// Modules whose import makes a file serving code.
+const SERVING_MODULES: &[&str] = &[
+    "fastapi",
+    "flask",
+    "bentoml",
+    "kserve",
+    "seldon_core",
+    "ray.serve",
+    "litserve",
+    "mlserver",
+    "sanic",
+];
+/// Modules whose import makes a file an ML pipeline definition.
+pub(super) const PIPELINE_MODULES: &[&str] = &[
+    "kfp",
+    "tfx",
+    "sagemaker.workflow",
+    "azureml.pipeline",
+    "azure.ai.ml.dsl",
+    "airflow",
+    "prefect",
+    "dagster",
+    "zenml",
+    "metaflow",
+    "kedro",
+    "google.cloud.aiplatform",
+];
+
+/// Whether a logical line compares a metric with a bound in a branch.
+fn is_gate_line(code: &str) -> bool {
+    if !GATE_LINE.is_match(code) {
+        return false;
+    }
+    IDENT.find_iter(code).any(|m| {
+        m.as_str()
+            .to_ascii_lowercase()
+            .split('_')
+            .any(|part| METRIC_WORDS.contains(&part))
+    })
+}
+
+/// The roles of one non-test Python file.
+pub fn classify(
+    path: &str,
+    lines: &[LogicalLine],
+    imports: &[crate::rubric::python::Import],
+) -> Vec<RoleHit> {
+    let mut hits = Vec::new();
+    let hit = |role: Role, line: &LogicalLine| RoleHit {
+        role,
+        line: line.line,
+        excerpt: shorten(&line.text),
+    };
+    let imported = |list: &[&str]| {
+        imports.iter().find(|i| {
+            list.iter()
+                .any(|m| crate::rubric::python::matches(&i.module, m))
+        })
+    };
+    let is_pipeline = imported(PIPELINE_MODULES).is_some();
+    let code_lines = || {
+        lines
+            .iter()
+            .filter(|l| !l.code.starts_with("import ") && !l.code.starts_with("from "))
+    };
+
+    let saves = lines.iter().any(|l| SAVE.is_match(&l.code));
+    let held_out = lines.iter().any(|l| HELD_OUT.is_match(&l.code));
+    for line in code_lines() {
+        let code = line.code.as_str();
+        let is_def = code.starts_with("def ")
+            || code.starts_with("async def ")
+            || code.starts_with("class ");
+        if saves && !is_def && FIT.is_match(code) {
+            hits.push(hit(Role::Training, line));
+        }
+        if held_out && !is_def && METRIC.is_match(code) {
+            hits.push(hit(Role::Evaluation, line));
+        }
+        if is_gate_line(code) || GATE_CALL.is_match(code) {
+            hits.push(hit(Role::EvaluationGate, line));
+        }
+        if DEPLOY_CALL.is_match(code) || DEPLOY_COMMAND.is_match(&line.text) {
+            hits.push(hit(Role::Deploy, line));
+        }
+        if MODEL.is_match(code) {
+            hits.push(hit(Role::Model, line));
+        }
+        if FEATURE.is_match(code) {
+            hits.push(hit(Role::Feature, line));
+        }
+        if is_pipeline {
+            for (role, step) in [
+                (Role::Training, &*STEP_TRAIN),
+                (Role::Evaluation, &*STEP_EVALUATE),
+                (Role::Deploy, &*STEP_DEPLOY),
+            ] {
+                if step.is_match(&line.text)
+                    && !hits.iter().any(|h| h.role == role && h.line == line.line)
+                {
+                    hits.push(hit(role, line));
+                }
+            }
+        }
+    }
+    if is_pipeline {
+        hits.extend(gated_steps(lines, &hits));
+    }
+    // Encoders inside a model's own pipeline (`make_pipeline(StandardScaler(),
+    // LogisticRegression())`) are part of the model definition.
+    if hits.iter().any(|h| h.role == Role::Model) {
+        hits.retain(|h| h.role != Role::Feature);
+    }
+    if !hits.iter().any(|h| h.role == Role::Feature) && FEATURE_NAME.is_match(path) {
+        // A module named like feature code that defines nothing (`prepare.py`
+        // as a script, a `feature_flags.py` of constants) is not feature code.
+        if let Some(def) = lines.iter().find(|l| DEFINES.is_match(&l.code)) {
+            hits.push(hit(Role::Feature, def));
+        }
+    }
+    if let Some(import) = imported(SERVING_MODULES) {
+        hits.push(RoleHit {
+            role: Role::Serving,
+            line: import.line,
+            excerpt: format!("import {}", import.module),
+        });
+    }
+    if let Some(import) = imported(PIPELINE_MODULES) {
+        hits.push(RoleHit {
+            role: Role::Pipeline,
+            line: import.line,
+            excerpt: format!("import {}", import.module),
+        });
+    }
+    hits.sort_by_key(|h| (h.line, h.role));
+    hits
+}
+
+static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| re(r"^([A-Za-z_]\w*)\s*="));
+
+/// Pipeline steps are often built first and gated later
+/// (`register = RegisterModel(…)` … `ConditionStep(…, if_steps=[register])`):
+/// a deploy step named by a later gate also counts at the gate's line.
+fn gated_steps(lines: &[LogicalLine], hits: &[RoleHit]) -> Vec<RoleHit> {
+    let mut extra = Vec::new();
+    for deploy in hits.iter().filter(|h| h.role == Role::Deploy) {
+        let Some(line) = lines.iter().find(|l| l.line == deploy.line) else {
+            continue;
+        };
+        let Some(name) = ASSIGNED.captures(&line.code).map(|c| c[1].to_string()) else {
+            continue;
+        };
+        for gate in hits
+            .iter()
+            .filter(|h| h.role == Role::EvaluationGate && h.line > deploy.line)
+        {
+            let Some(gate_line) = lines.iter().find(|l| l.line == gate.line) else {
+                continue;
+            };
+            if IDENT.find_iter(&gate_line.code).any(|m| m.as_str() == name) {
+                extra.push(RoleHit {
+                    role: Role::Deploy,
+                    line: gate.line,
+                    excerpt: deploy.excerpt.clone(),
+                });
+            }
+        }
+    }
+    extra
+}
+
+/// Shortens a line for display, on a character boundary.
+pub(super) fn shorten(text: &str) -> String {
+    const MAX: usize = 120;
+    let text = text.trim();
+    if text.chars().count() <= MAX {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(MAX - 1).collect();
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rubric::pylines::logical_lines;
+
+    fn roles(path: &str, text: &str) -> Vec<(Role, usize)> {
+        let lines = logical_lines(text);
+        let imports = crate::rubric::python::imports(text);
+        classify(path, &lines, &imports)
+            .into_iter()
+            .map(|h| (h.role, h.line))
+            .collect()
+    }
+
+    #[test]
+    fn training_needs_a_fit_and_a_save() {
+        let train = "import joblib\nfrom sklearn.ensemble import RandomForestClassifier\n\nmodel = RandomForestClassifier(n_estimators=50)\nmodel.fit(X, y)\njoblib.dump(model, 'model.joblib')\n";
+        let got = roles("src/train.py", train);
+        assert!(got.contains(&(Role::Training, 5)), "{got:?}");
+        assert!(got.contains(&(Role::Model, 4)), "{got:?}");
+        let no_save = "scaler.fit(X)\nprint(scaler.mean_)\n";
+        assert!(roles("src/explore.py", no_save).is_empty());
+    }
+
+    #[test]
+    fn evaluation_needs_held_out_data_and_gates_need_a_metric_bound() {
+        let text = "from sklearn.metrics import roc_auc_score\nauc = roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])\nif auc < MIN_AUC:\n    raise SystemExit('model too weak: ' + str(auc))\nmlflow.register_model(uri, 'churn')\n";
+        let got = roles("src/evaluate.py", text);
+        assert!(got.contains(&(Role::Evaluation, 2)), "{got:?}");
+        assert!(got.contains(&(Role::EvaluationGate, 3)), "{got:?}");
+        assert!(got.contains(&(Role::Deploy, 5)), "{got:?}");
+        // A probability threshold in serving code is not a quality gate.
+        let serve = "if proba > 0.5:\n    label = 'churn'\n";
+        assert!(roles("app/serve.py", serve).is_empty());
+        // A loss-based checkpoint choice is not a gate on model quality.
+        assert!(roles(
+            "train.py",
+            "if losses['val'] < best_val_loss:\n    best = 1\n"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn feature_code_by_name_or_transformers() {
+        assert_eq!(
+            roles(
+                "src/churn/features.py",
+                "import pandas as pd\n\ndef add_tenure_bucket(df):\n    return df\n"
+            ),
+            vec![(Role::Feature, 3)]
+        );
+        assert_eq!(
+            roles(
+                "src/pipeline.py",
+                "enc = OneHotEncoder(handle_unknown='ignore')\n"
+            ),
+            vec![(Role::Feature, 1)]
+        );
+        // A feature flag module is named like feature code but defines nothing.
+        assert!(roles("src/feature_flags.py", "ENABLED = True\n").is_empty());
+    }
+
+    #[test]
+    fn pipeline_steps_are_read_in_pipeline_definitions_only() {
+        let tfx = "from tfx import v1 as tfx\ntrainer = Trainer(module_file=m)\nevaluator = Evaluator(eval_config=cfg)\npusher = Pusher(model=trainer.outputs['model'])\n";
+        let got = roles("pipelines/training_pipeline.py", tfx);
+        for expected in [
+            (Role::Training, 2),
+            (Role::Evaluation, 3),
+            (Role::Deploy, 4),
+        ] {
+            assert!(got.contains(&expected), "{got:?}");
+        }
+        assert!(!roles("src/notes.py", "trainer = Trainer(module_file=m)\n")
+            .iter()
+            .any(|(r, _)| *r == Role::Training));
+    }
+}

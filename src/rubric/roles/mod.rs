@@ -1,0 +1,373 @@
+//! Evidence by role. Repository Python code is classified by what it does
+//! (trains and saves a model, evaluates it on held-out data, gates on a
+//! metric, builds features, defines a model, serves, deploys), and check files
+//! judge with rules over those roles, the tests that import them and the CI
+//! jobs that run them, rather than over keywords. The rules are data
+//! (`role:` in `checks/`); this module only knows how to evaluate them.
+
+mod classify;
+mod imports;
+mod order;
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::catalogue::Automated;
+use super::hollow::{is_test_path, HollowIndex};
+use super::matcher::{CiLink, Evidence};
+use super::pylines::logical_lines;
+use crate::ci::{CiModel, Reach};
+use crate::repo::RepoIndex;
+
+pub use classify::RoleHit;
+
+/// What a piece of repository code does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Fits a model and saves it.
+    Training,
+    /// Computes metrics on held-out data.
+    Evaluation,
+    /// Compares a metric with a threshold, or a pipeline condition on one.
+    EvaluationGate,
+    /// Builds features: transforms, encoders, preprocessing.
+    Feature,
+    /// Defines a model: a network, an estimator or a pipeline of them.
+    Model,
+    /// Serves predictions (FastAPI, Flask, BentoML, KServe…).
+    Serving,
+    /// Registers, deploys or pushes a model.
+    Deploy,
+    /// Defines an ML pipeline (Kubeflow, TFX, SageMaker, Airflow…).
+    Pipeline,
+}
+
+impl Role {
+    /// The role in plain words, for `explain` and evidence.
+    pub fn words(self) -> &'static str {
+        match self {
+            Role::Training => "training code (fits and saves a model)",
+            Role::Evaluation => "evaluation code (metrics on held-out data)",
+            Role::EvaluationGate => {
+                "an evaluation gate (a metric compared with a threshold, or a pipeline condition on one)"
+            }
+            Role::Feature => "feature or preprocessing code",
+            Role::Model => "model definition code",
+            Role::Serving => "serving code",
+            Role::Deploy => "a deployment step (register, deploy or push a model)",
+            Role::Pipeline => "an ML pipeline definition",
+        }
+    }
+
+    /// The short name used in check files.
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::Training => "training",
+            Role::Evaluation => "evaluation",
+            Role::EvaluationGate => "evaluation_gate",
+            Role::Feature => "feature",
+            Role::Model => "model",
+            Role::Serving => "serving",
+            Role::Deploy => "deploy",
+            Role::Pipeline => "pipeline",
+        }
+    }
+}
+
+/// Where an ordered role rule looks for its sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Within {
+    /// CI jobs (one job, or jobs chained by `needs:` or sequential stages)
+    /// and single Python files.
+    #[default]
+    Any,
+    /// ML pipeline definitions only (a file importing a pipeline framework).
+    Pipeline,
+}
+
+/// A rule over roles, written under `role:` in a check file. Exactly one of
+/// the three kinds is set.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRule {
+    /// Test modules with at least one test that can fail, importing code of
+    /// one of these roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests_import: Option<Vec<Role>>,
+    /// Code of these roles run in this order by one CI job (or chained jobs),
+    /// or written in this order in one file or pipeline definition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_in_order: Option<Vec<Role>>,
+    /// Code of one of these roles that a CI job triggered by changes (pushes,
+    /// pull requests) runs, or runs tests of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_by_ci: Option<Vec<Role>>,
+    /// Narrows `runs_in_order` to pipeline definitions.
+    #[serde(default, skip_serializing_if = "is_any")]
+    pub within: Within,
+}
+
+fn is_any(within: &Within) -> bool {
+    *within == Within::Any
+}
+
+impl RoleRule {
+    /// Checks that exactly one kind is set with at least one role.
+    pub fn validate(&self) -> Result<(), String> {
+        let kinds = [&self.tests_import, &self.runs_in_order, &self.checked_by_ci];
+        let set = kinds.iter().filter(|k| k.is_some()).count();
+        if set != 1 {
+            return Err(format!(
+                "a role rule has exactly one of tests_import, runs_in_order, checked_by_ci (it has {set})"
+            ));
+        }
+        if kinds.iter().any(|k| k.as_ref().is_some_and(Vec::is_empty)) {
+            return Err("a role rule names at least one role".into());
+        }
+        if self.within == Within::Pipeline && self.runs_in_order.is_none() {
+            return Err("`within: pipeline` only narrows `runs_in_order`".into());
+        }
+        Ok(())
+    }
+
+    /// The rule in plain words, for `explain`.
+    pub fn describe(&self) -> String {
+        let either = |roles: &[Role]| {
+            roles
+                .iter()
+                .map(|r| r.words())
+                .collect::<Vec<_>>()
+                .join(", or ")
+        };
+        if let Some(roles) = &self.tests_import {
+            format!(
+                "a test module with at least one test that can fail, importing {}",
+                either(roles)
+            )
+        } else if let Some(roles) = &self.runs_in_order {
+            let steps = roles
+                .iter()
+                .map(|r| r.words())
+                .collect::<Vec<_>>()
+                .join(", then ");
+            match self.within {
+                Within::Any => format!("{steps}, in that order, run by one CI job or by CI jobs that wait for each other (`needs:`, stages), or written in that order in one script or pipeline"),
+                Within::Pipeline => format!("{steps}, in that order, in one ML pipeline definition (Kubeflow, TFX, SageMaker, Azure ML, Airflow, …), which every model it trains goes through"),
+            }
+        } else if let Some(roles) = &self.checked_by_ci {
+            format!(
+                "{} that a CI job started by pushes or pull requests runs or tests",
+                either(roles)
+            )
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// The roles of every non-test Python file, and what imports what.
+#[derive(Debug, Default)]
+pub struct CodeRoles {
+    /// Role hits per file, by line.
+    files: HashMap<String, Vec<RoleHit>>,
+    /// For each test file, the repository files it imports and the line.
+    test_imports: Vec<(String, Vec<(String, usize)>)>,
+    /// For each non-test file, the repository files it imports.
+    imports: HashMap<String, Vec<String>>,
+}
+
+/// One Python file as read: its roles, and the repository files it imports.
+struct ReadFile {
+    path: String,
+    is_test: bool,
+    hits: Vec<RoleHit>,
+    imports: Vec<(String, usize)>,
+}
+
+impl CodeRoles {
+    /// Classifies the repository's Python files.
+    pub fn build(index: &RepoIndex) -> CodeRoles {
+        let resolver = imports::Resolver::new(index);
+        let read: Vec<ReadFile> = index
+            .files()
+            .par_iter()
+            .filter(|e| e.extension() == Some("py"))
+            .filter_map(|entry| {
+                let text = index.entry_text(entry)?;
+                let path = entry.path.clone();
+                let lines = logical_lines(text);
+                let found = resolver.imports(&path, &lines);
+                let is_test = is_test_path(&path);
+                let hits = if is_test {
+                    Vec::new()
+                } else {
+                    classify::classify(&path, &lines, &super::python::imports(text))
+                };
+                Some(ReadFile {
+                    path,
+                    is_test,
+                    hits,
+                    imports: found,
+                })
+            })
+            .collect();
+        let mut roles = CodeRoles::default();
+        for ReadFile {
+            path,
+            is_test,
+            hits,
+            imports: found,
+        } in read
+        {
+            if is_test {
+                roles.test_imports.push((path, found));
+            } else {
+                roles
+                    .imports
+                    .insert(path.clone(), found.into_iter().map(|(f, _)| f).collect());
+                if !hits.is_empty() {
+                    roles.files.insert(path, hits);
+                }
+            }
+        }
+        roles.test_imports.sort();
+        roles
+    }
+
+    /// The role hits of a file (empty when it has none or is a test).
+    pub fn of(&self, path: &str) -> &[RoleHit] {
+        self.files.get(path).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether a file shows `role`.
+    fn has(&self, path: &str, role: Role) -> bool {
+        self.of(path).iter().any(|h| h.role == role)
+    }
+
+    /// The repository files `file` imports, transitively up to `hops` deep.
+    fn imported_by(&self, file: &str, hops: usize) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        let mut frontier = vec![file.to_string()];
+        for _ in 0..hops {
+            let mut next = Vec::new();
+            for f in &frontier {
+                for imported in self.imports.get(f).into_iter().flatten() {
+                    if imported != file && !seen.contains(imported) {
+                        seen.push(imported.clone());
+                        next.push(imported.clone());
+                    }
+                }
+            }
+            frontier = next;
+        }
+        seen
+    }
+
+    /// Files with roles, in path order.
+    fn paths(&self) -> Vec<&String> {
+        let mut paths: Vec<&String> = self.files.keys().collect();
+        paths.sort();
+        paths
+    }
+}
+
+/// The evidence one role rule finds, labelled `what`.
+pub fn evidence(
+    rule: &RoleRule,
+    what: &str,
+    automated: Automated,
+    roles: &CodeRoles,
+    hollow: &HollowIndex,
+    ci: &CiModel,
+    index: &RepoIndex,
+) -> Vec<Evidence> {
+    let mut found = if let Some(wanted) = &rule.tests_import {
+        tests_import(wanted, what, roles, hollow, ci)
+    } else if let Some(sequence) = &rule.runs_in_order {
+        order::runs_in_order(sequence, rule.within, what, roles, ci, index)
+    } else if let Some(wanted) = &rule.checked_by_ci {
+        checked_by_ci(wanted, what, roles, ci)
+    } else {
+        Vec::new()
+    };
+    match automated {
+        Automated::Never => found.iter_mut().for_each(|e| e.automated = false),
+        Automated::Always => found.iter_mut().for_each(|e| e.automated = true),
+        Automated::Scheduled => found
+            .iter_mut()
+            .for_each(|e| e.automated &= e.ci.as_ref().is_some_and(|c| c.scheduled)),
+        Automated::Ci => {}
+    }
+    found
+}
+
+/// Whether CI reaches `path` through an automatic job, and how.
+fn automatic_reach(ci: &CiModel, path: &str) -> (bool, Option<CiLink>) {
+    let reach: Option<Reach> = ci.reach(path);
+    let automatic = reach
+        .as_ref()
+        .and_then(|r| ci.jobs.get(r.job))
+        .is_some_and(|j| j.automatic);
+    (automatic, reach.and_then(|r| CiLink::new(ci, &r)))
+}
+
+fn tests_import(
+    wanted: &[Role],
+    what: &str,
+    roles: &CodeRoles,
+    hollow: &HollowIndex,
+    ci: &CiModel,
+) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    for (test, imported) in &roles.test_imports {
+        if !hollow.has_real_tests(test) {
+            continue;
+        }
+        let Some((file, line, role)) = imported.iter().find_map(|(file, line)| {
+            wanted
+                .iter()
+                .find(|r| roles.has(file, **r))
+                .map(|r| (file, *line, *r))
+        }) else {
+            continue;
+        };
+        let (automated, link) = automatic_reach(ci, test);
+        out.push(Evidence {
+            what: what.to_string(),
+            path: test.clone(),
+            line: Some(line),
+            excerpt: Some(format!("imports {file} ({})", role.id())),
+            automated,
+            ci: link,
+        });
+    }
+    out
+}
+
+fn checked_by_ci(wanted: &[Role], what: &str, roles: &CodeRoles, ci: &CiModel) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    for path in roles.paths() {
+        let Some(hit) = roles.of(path).iter().find(|h| wanted.contains(&h.role)) else {
+            continue;
+        };
+        let reach = ci.reach(path);
+        // Review is about changes: a job only a schedule starts reviews nothing.
+        let on_change = reach
+            .as_ref()
+            .and_then(|r| ci.jobs.get(r.job))
+            .is_some_and(|j| j.automatic && !j.is_scheduled());
+        out.push(Evidence {
+            what: what.to_string(),
+            path: path.clone(),
+            line: Some(hit.line),
+            excerpt: Some(format!("{} — {}", hit.role.id(), hit.excerpt)),
+            automated: on_change,
+            ci: reach.and_then(|r| CiLink::new(ci, &r)),
+        });
+    }
+    out
+}

@@ -1,6 +1,8 @@
 //! What CI runs: jobs parsed from GitHub Actions, Jenkins, GitLab CI and the
 //! task runners they call, followed through scripts and YAML to the files they
-//! reach. The rubric asks this model one question per piece of evidence: does a
+//! reach; ML pipelines (`pipelines`) and schedules made by infrastructure as
+//! code (`iac`) are jobs too, automatic when CI submits them or a schedule
+//! runs them. The rubric asks this model one question per piece of evidence: does a
 //! CI job run or reach this file, and is that job scheduled?
 
 mod coverage;
@@ -9,6 +11,7 @@ mod follow;
 mod github;
 mod gitlab;
 mod groovy;
+mod iac;
 mod ini;
 mod invocation;
 mod jenkins;
@@ -17,11 +20,13 @@ mod lines;
 mod makefile;
 mod nox;
 mod paths;
+mod pipelines;
 mod precommit;
 mod programs;
 mod pytest;
 mod python;
 mod shell;
+mod submit;
 #[cfg(test)]
 mod tests;
 mod tox;
@@ -35,23 +40,209 @@ use coverage::CoverageTable;
 
 pub use gitlab::GITLAB_SCHEDULE;
 
-/// A CI system mlscore understands.
+/// A CI system mlscore understands. Everything about one system lives in its
+/// [`CiSystemDef`] in [`SYSTEMS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CiSystem {
     GithubActions,
     Jenkins,
     GitlabCi,
+    Kubeflow,
+    Tfx,
+    Sagemaker,
+    AzureMl,
+    Airflow,
+    Prefect,
+    Dagster,
+    Metaflow,
+    Zenml,
+    Kedro,
+    Cloudformation,
+    Cdk,
+    Terraform,
 }
 
+/// What kind of automation a system is: all of them run without a person,
+/// which is what makes the rubric's tests automated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SystemKind {
+    /// A CI service that runs jobs on pushes, pull requests and schedules.
+    Ci,
+    /// An ML pipeline or workflow orchestrator (Kubeflow, Airflow, …): its
+    /// steps are automated when CI submits the pipeline or a schedule runs it.
+    Pipeline,
+    /// Infrastructure as code that creates schedules and alarms.
+    Infrastructure,
+}
+
+/// One CI system: its id in reports, the name users know, the files that
+/// define its jobs, and the reader of those files. Adding a CI system is one
+/// reader module and one entry in [`SYSTEMS`]; `ci`, the reports and `forge`
+/// all read it from here.
+pub struct CiSystemDef {
+    pub system: CiSystem,
+    pub kind: SystemKind,
+    /// The id in JSON reports and in `checks/` rules (`github-actions`).
+    pub id: &'static str,
+    /// The name users know the system by.
+    pub display_name: &'static str,
+    /// Where its job definitions live, for the README and `explain`.
+    pub files: &'static str,
+    /// Reads its jobs from the repository; problems become warnings.
+    pub(crate) jobs: fn(&RepoIndex, &mut Vec<CiWarning>) -> Vec<job::JobSpec>,
+}
+
+/// Every CI system mlscore reads, in the order their jobs are listed.
+pub const SYSTEMS: &[CiSystemDef] = &[
+    CiSystemDef {
+        system: CiSystem::GithubActions,
+        kind: SystemKind::Ci,
+        id: "github-actions",
+        display_name: "GitHub Actions",
+        files: ".github/workflows/*.yml",
+        jobs: github::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Jenkins,
+        kind: SystemKind::Ci,
+        id: "jenkins",
+        display_name: "Jenkins",
+        files: "Jenkinsfile, Jenkinsfile.*, *.jenkinsfile",
+        jobs: jenkins::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::GitlabCi,
+        kind: SystemKind::Ci,
+        id: "gitlab-ci",
+        display_name: "GitLab CI",
+        files: ".gitlab-ci.yml and the files it includes",
+        jobs: gitlab::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Kubeflow,
+        kind: SystemKind::Pipeline,
+        id: "kubeflow",
+        display_name: "Kubeflow / Vertex AI Pipelines",
+        files: "*.py with `@dsl.pipeline`; compiled specs with `pipelineSpec`/`deploymentSpec`",
+        jobs: pipelines::kubeflow::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Tfx,
+        kind: SystemKind::Pipeline,
+        id: "tfx",
+        display_name: "TFX",
+        files: "*.py building `pipeline.Pipeline(components=[…])`",
+        jobs: pipelines::tfx::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Sagemaker,
+        kind: SystemKind::Pipeline,
+        id: "sagemaker",
+        display_name: "SageMaker Pipelines",
+        files: "*.py with `Pipeline(steps=[…])`, Model Monitor schedules",
+        jobs: pipelines::sagemaker::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::AzureMl,
+        kind: SystemKind::Pipeline,
+        id: "azure-ml",
+        display_name: "Azure ML pipelines",
+        files: "*.py (SDK v1/v2), `type: pipeline` job YAML, schedule YAML",
+        jobs: pipelines::azureml::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Airflow,
+        kind: SystemKind::Pipeline,
+        id: "airflow",
+        display_name: "Airflow",
+        files: "*.py defining `DAG(…)` or `@dag`",
+        jobs: pipelines::airflow::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Prefect,
+        kind: SystemKind::Pipeline,
+        id: "prefect",
+        display_name: "Prefect",
+        files: "*.py with `@flow`; prefect.yaml deployments",
+        jobs: pipelines::prefect::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Dagster,
+        kind: SystemKind::Pipeline,
+        id: "dagster",
+        display_name: "Dagster",
+        files: "*.py with `@job`, `define_asset_job`, schedules and sensors",
+        jobs: pipelines::dagster::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Metaflow,
+        kind: SystemKind::Pipeline,
+        id: "metaflow",
+        display_name: "Metaflow",
+        files: "*.py with `FlowSpec` subclasses",
+        jobs: pipelines::metaflow::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Zenml,
+        kind: SystemKind::Pipeline,
+        id: "zenml",
+        display_name: "ZenML",
+        files: "*.py with `@pipeline` (zenml)",
+        jobs: pipelines::zenml::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Kedro,
+        kind: SystemKind::Pipeline,
+        id: "kedro",
+        display_name: "Kedro",
+        files: "*.py with `create_pipeline()` and `node(…)`",
+        jobs: pipelines::kedro::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Cloudformation,
+        kind: SystemKind::Infrastructure,
+        id: "cloudformation",
+        display_name: "CloudFormation / SAM",
+        files: "templates with `Resources:` (*.yaml, *.json, *.template)",
+        jobs: iac::cloudformation::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Cdk,
+        kind: SystemKind::Infrastructure,
+        id: "cdk",
+        display_name: "AWS CDK",
+        files: "*.py, *.ts importing aws_cdk / aws-cdk-lib",
+        jobs: iac::cdk::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Terraform,
+        kind: SystemKind::Infrastructure,
+        id: "terraform",
+        display_name: "Terraform",
+        files: "*.tf `resource` blocks",
+        jobs: iac::terraform::jobs,
+    },
+];
+
 impl CiSystem {
+    /// The system's descriptor.
+    pub fn def(self) -> &'static CiSystemDef {
+        SYSTEMS
+            .iter()
+            .find(|d| d.system == self)
+            .expect("every CiSystem has an entry in SYSTEMS")
+    }
+
     /// The name users know the system by.
     pub fn display_name(self) -> &'static str {
-        match self {
-            CiSystem::GithubActions => "GitHub Actions",
-            CiSystem::Jenkins => "Jenkins",
-            CiSystem::GitlabCi => "GitLab CI",
-        }
+        self.def().display_name
+    }
+
+    /// The system with this report id (`github-actions`).
+    pub fn from_id(id: &str) -> Option<CiSystem> {
+        SYSTEMS.iter().find(|d| d.id == id).map(|d| d.system)
     }
 }
 
@@ -72,6 +263,10 @@ pub struct CiJob {
     /// False when the job only ever runs by hand (e.g. `workflow_dispatch` only,
     /// GitLab `when: manual`).
     pub automatic: bool,
+    /// For an ML pipeline: the automatic job (index into [`CiModel::jobs`])
+    /// that submits it, when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_by: Option<usize>,
 }
 
 impl CiJob {
@@ -138,9 +333,10 @@ impl CiModel {
     /// repository. Nothing here fails: problems become [`CiModel::warnings`].
     pub fn build(index: &RepoIndex) -> CiModel {
         let mut warnings = Vec::new();
-        let mut specs = github::jobs(index, &mut warnings);
-        specs.extend(jenkins::jobs(index, &mut warnings));
-        specs.extend(gitlab::jobs(index, &mut warnings));
+        let specs = SYSTEMS
+            .iter()
+            .flat_map(|def| (def.jobs)(index, &mut warnings))
+            .collect();
         follow::Follower::new(index, warnings).run(specs)
     }
 

@@ -14,6 +14,7 @@ mod data_skew;
 mod diff;
 mod examples;
 mod hook;
+mod pipelines;
 mod probes;
 mod renderers;
 mod stats;

@@ -107,6 +107,16 @@ impl Submitter {
         }
     }
 
+    /// A schedule that code creates when it is run (`create_schedule(…)`,
+    /// `flow.serve(cron=…)`): the pipeline is scheduled once CI runs `file`;
+    /// run by hand, it is not (the corpus scores it as done by hand).
+    pub(crate) fn creates(file: &str, schedule: String) -> Submitter {
+        Submitter {
+            grants: vec![schedule],
+            ..Submitter::file(file)
+        }
+    }
+
     /// Submitted when CI runs `program` with all of `words` among its arguments.
     pub(crate) fn program(program: &'static str, words: &[&str]) -> Submitter {
         Submitter {

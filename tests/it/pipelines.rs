@@ -167,6 +167,14 @@ fn sagemaker_pipeline_upserted_by_ci_and_monitor_schedule() {
         ("pipelines/validate.py", VALIDATE),
         ("pipelines/run.py", run),
         ("monitoring/schedule.py", monitor),
+        (
+            "monitoring/backfill.py",
+            &monitor.replace("drift", "backfill"),
+        ),
+        (
+            ".github/workflows/monitor.yml",
+            &workflow("python monitoring/schedule.py"),
+        ),
     ]);
     let report = json_report(repo.path());
     assert!(systems(&report).contains(&"sagemaker".to_string()));
@@ -175,11 +183,13 @@ fn sagemaker_pipeline_upserted_by_ci_and_monitor_schedule() {
         evidence(&report, "pipelines/validate.py"),
         (true, Some("pipeline.py › abalone".into()))
     );
+    // A schedule made by a script is made when CI runs the script.
     let drift = job(&report, "schedule.py › drift");
     assert_eq!(
         (drift["scheduled"].as_bool(), drift["line"].as_u64()),
         (Some(true), Some(2))
     );
+    assert_eq!(job(&report, "backfill.py › backfill")["scheduled"], false);
 }
 
 #[test]
@@ -196,6 +206,10 @@ fn azure_ml_yaml_pipeline_created_by_ci_and_scheduled() {
         ("ml/pipeline.yml", pipeline),
         ("ml/backfill.yml", manual),
         ("ml/schedule.yml", schedule),
+        (
+            ".github/workflows/schedule.yml",
+            &workflow("az ml schedule create --file ml/schedule.yml"),
+        ),
         ("ml/scheduled.yml", scheduled),
         ("src/validate.py", VALIDATE),
         ("jobs/check.py", VALIDATE),
@@ -242,25 +256,35 @@ fn tfx_pipeline_run_by_a_runner_ci_calls() {
 }
 
 #[test]
-fn prefect_flow_with_a_deployment_schedule() {
+fn prefect_flow_scheduled_once_ci_deploys_it() {
     let flow = "from prefect import flow\nfrom steps.check import validate\n\n@flow\ndef monitor():\n    validate(None)\n";
     let deploy = "deployments:\n  - name: hourly\n    entrypoint: flows/monitor.py:monitor\n    schedules:\n      - cron: '0 * * * *'\n";
-    let repo = repo_with(&[
-        ("flows/monitor.py", flow),
-        ("steps/check.py", VALIDATE),
-        ("prefect.yaml", deploy),
-    ]);
-    let report = json_report(repo.path());
-    assert!(systems(&report).contains(&"prefect".to_string()));
-    let monitor = job(&report, "monitor.py › monitor");
-    assert_eq!(
-        (
-            monitor["scheduled"].as_bool(),
-            monitor["automatic"].as_bool()
-        ),
-        (Some(true), Some(true))
-    );
-    assert!(evidence(&report, "steps/check.py").0);
+    for deployed in [true, false] {
+        let mut files = vec![
+            ("flows/monitor.py", flow.to_string()),
+            ("steps/check.py", VALIDATE.to_string()),
+            ("prefect.yaml", deploy.to_string()),
+        ];
+        if deployed {
+            files.push((
+                ".github/workflows/deploy.yml",
+                workflow("prefect deploy --all"),
+            ));
+        }
+        let borrowed: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        let repo = repo_with(&borrowed);
+        let report = json_report(repo.path());
+        assert!(systems(&report).contains(&"prefect".to_string()));
+        let monitor = job(&report, "monitor.py › monitor");
+        assert_eq!(
+            (
+                monitor["scheduled"].as_bool(),
+                monitor["automatic"].as_bool()
+            ),
+            (Some(deployed), Some(deployed))
+        );
+        assert_eq!(evidence(&report, "steps/check.py").0, deployed);
+    }
 }
 
 #[test]

@@ -16,9 +16,7 @@ use crate::repo::RepoIndex;
 use super::super::job::{JobSpec, Pending, Submitter};
 use super::super::{lines, paths, yaml, CiSystem, CiWarning};
 use super::pysrc::{self, Call};
-use super::{
-    api_submitters, pipeline_job, python_files, resolve, schedule, skipped, PyFile, MAX_PIPELINES,
-};
+use super::{api_submitters, pipeline_job, python_files, resolve, skipped, PyFile, MAX_PIPELINES};
 
 /// Calls that submit, publish or schedule a pipeline.
 const SUBMIT: &[&str] = &[
@@ -85,10 +83,11 @@ fn v1_pipelines(
                         .push(v1_step(index, file, inner.line, &step, warnings));
                 }
             }
-            job.submitted_by = submitters(index, file);
-            for (every, _) in v1_schedules(file) {
-                schedule(&mut job, every);
-            }
+            job.submitted_by = v1_schedules(file)
+                .into_iter()
+                .map(|(every, _)| Submitter::creates(file.path, every))
+                .collect();
+            job.submitted_by.extend(submitters(index, file));
             out.push(job);
         }
     }
@@ -184,10 +183,11 @@ fn v2_pipelines(index: &RepoIndex, file: &PyFile<'_>, out: &mut Vec<JobSpec>) {
                 }
             }
         }
-        job.submitted_by = submitters(index, file);
-        for (every, _) in v1_schedules(file) {
-            schedule(&mut job, every);
-        }
+        job.submitted_by = v1_schedules(file)
+            .into_iter()
+            .map(|(every, _)| Submitter::creates(file.path, every))
+            .collect();
+        job.submitted_by.extend(submitters(index, file));
         out.push(job);
     }
 }
@@ -240,8 +240,9 @@ fn child_command(
 /// CLI v2 YAML: pipeline jobs and the schedules that create them.
 fn yaml_pipelines(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let mut pipelines = Vec::new();
-    // Pipeline file → schedules from schedule YAML that create it.
-    let mut scheduled: HashMap<String, Vec<String>> = HashMap::new();
+    // Pipeline file → (schedule YAML, schedule) of the schedules that
+    // create it: `az ml schedule create --file` in CI makes them.
+    let mut scheduled: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for entry in index.files() {
         if !matches!(entry.extension(), Some("yml" | "yaml")) {
             continue;
@@ -271,7 +272,10 @@ fn yaml_pipelines(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSp
         };
         if schedule_doc {
             if let Some((target, every)) = yaml_schedule(path, &doc) {
-                scheduled.entry(target).or_default().push(every);
+                scheduled
+                    .entry(target)
+                    .or_default()
+                    .push((path.to_string(), every));
             }
             continue;
         }
@@ -315,8 +319,8 @@ fn yaml_pipelines(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSp
         }
     }
     for job in &mut pipelines {
-        for every in scheduled.remove(&job.file).unwrap_or_default() {
-            schedule(job, every);
+        for (file, every) in scheduled.remove(&job.file).unwrap_or_default() {
+            job.submitted_by.push(Submitter::creates(&file, every));
         }
     }
     pipelines
@@ -359,12 +363,15 @@ mod tests {
         assert_eq!(jobs.len(), 1);
         let job = &jobs[0];
         assert_eq!((job.name.as_str(), job.line), ("build.py › main", 7));
-        assert_eq!(job.schedules, ["every 1 Day"]);
+        assert_eq!(
+            job.submitted_by[0],
+            Submitter::creates("ml_service/build.py", "every 1 Day".into())
+        );
         assert_eq!(
             job.commands[1].step_files.as_deref(),
             Some(&["src/training/train.py".to_string()][..])
         );
-        assert_eq!(job.submitted_by, [Submitter::file("ml_service/build.py")]);
+        assert_eq!(job.submitted_by[1], Submitter::file("ml_service/build.py"));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert_eq!(
             (warnings[0].path.as_str(), warnings[0].line),
@@ -390,7 +397,7 @@ mod tests {
         assert_eq!(jobs.len(), 1);
         let job = &jobs[0];
         assert_eq!(job.name, "pipeline.yml › train");
-        assert_eq!(job.schedules, ["0 2 * * *"]);
+        assert!(job.schedules.is_empty());
         let commands: Vec<(&str, &str, usize)> = job
             .commands
             .iter()
@@ -401,7 +408,13 @@ mod tests {
             ("python prep.py --out ${{outputs.data}}", "src", 8)
         );
         assert_eq!(commands[1].0, "python train.py");
-        assert_eq!(job.submitted_by, [Submitter::file("ml/pipeline.yml")]);
+        assert_eq!(
+            job.submitted_by,
+            [
+                Submitter::file("ml/pipeline.yml"),
+                Submitter::creates("ml/schedule.yml", "0 2 * * *".into())
+            ]
+        );
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].path, "ml/broken.yml");
     }

@@ -1,4 +1,4 @@
-//! Kedro: `create_pipeline()` functions returning `pipeline([node(func,
+//! Kedro: `create_pipeline()` (or `create_x_pipeline()`) functions returning `pipeline([node(func,
 //! inputs, outputs), …])`, registered by `pipeline_registry.py`. Each node
 //! reaches the module defining its function; `kedro run` in CI runs them.
 
@@ -6,7 +6,7 @@ use crate::repo::RepoIndex;
 
 use super::super::job::{JobSpec, Submitter};
 use super::super::{lines, paths, CiSystem, CiWarning};
-use super::pysrc;
+use super::pysrc::{self, Def};
 use super::{pipeline_job, python_files, MAX_PIPELINES};
 
 /// Every Kedro pipeline of the repository.
@@ -14,22 +14,29 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     let files = python_files(
         index,
         "Kedro",
-        |t| t.contains("kedro") && t.contains("def create_pipeline"),
+        |t| t.contains("kedro") && t.contains("node("),
         warnings,
     );
     let mut out = Vec::new();
     for file in &files {
-        for def in file
-            .defs
-            .iter()
-            .filter(|d| d.name == "create_pipeline" && d.indent == 0)
-        {
+        // `create_pipeline`, or a project's own `create_etl_pipeline`.
+        let creates = |d: &&Def| {
+            d.indent == 0
+                && !d.is_class
+                && d.name.starts_with("create_")
+                && d.name.ends_with("pipeline")
+        };
+        for def in file.defs.iter().filter(creates) {
             if out.len() >= MAX_PIPELINES {
                 return out;
             }
             // `pipelines/data_science/pipeline.py` is the `data_science` pipeline.
             let dir = paths::file_name(paths::parent(file.path));
-            let name = if dir.is_empty() { "__default__" } else { dir };
+            let name = match (def.name.as_str(), dir) {
+                ("create_pipeline", "") => "__default__",
+                ("create_pipeline", dir) => dir,
+                (own, _) => own,
+            };
             let mut job = pipeline_job(
                 CiSystem::Kedro,
                 format!("{} › {name}", file.path),

@@ -17,7 +17,7 @@ use super::super::job::{JobSpec, Pending, Submitter};
 use super::super::{paths, yaml, CiSystem, CiWarning};
 use super::pysrc::{self, Call};
 use super::{
-    api_submitters, imports_file, pipeline_job, python_files, resolve, schedule, skipped, PyFile,
+    api_submitters, imports_file, pipeline_job, python_files, resolve, skipped, PyFile,
     MAX_PIPELINES,
 };
 
@@ -72,10 +72,9 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                     }
                 }
             }
-            job.submitted_by = api_submitters(index, file.path, SUBMIT);
-            for cron in schedules_for(index, file.path, warnings) {
-                schedule(&mut job, cron);
-            }
+            job.submitted_by = schedules_for(index, file.path, warnings);
+            job.submitted_by
+                .extend(api_submitters(index, file.path, SUBMIT));
             out.push(job);
         }
     }
@@ -180,8 +179,12 @@ fn component_step(
 }
 
 /// Recurring runs and Vertex schedules created in files that define or
-/// import `def_file`: their crons (or intervals).
-fn schedules_for(index: &RepoIndex, def_file: &str, warnings: &mut Vec<CiWarning>) -> Vec<String> {
+/// import `def_file`: each schedules the pipeline once CI runs its file.
+fn schedules_for(
+    index: &RepoIndex,
+    def_file: &str,
+    warnings: &mut Vec<CiWarning>,
+) -> Vec<Submitter> {
     let files: Vec<(&str, &str)> = index
         .files()
         .par_iter()
@@ -206,8 +209,8 @@ fn schedules_for(index: &RepoIndex, def_file: &str, warnings: &mut Vec<CiWarning
                 let cron = call.kwarg("cron_expression").or_else(|| call.kwarg("cron"));
                 let interval = call.kwarg("interval_second");
                 match (cron.and_then(pysrc::string), interval) {
-                    (Some(cron), _) => out.push(cron),
-                    (None, Some(seconds)) => out.push(format!("every {seconds}s")),
+                    (Some(cron), _) => out.push(Submitter::creates(path, cron)),
+                    (None, Some(seconds)) => out.push(Submitter::creates(path, format!("every {seconds}s"))),
                     (None, None) if call.name() != "create" => warnings.push(skipped(
                         path,
                         stmt.line,
@@ -353,8 +356,14 @@ mod tests {
         ]);
         let mut warnings = Vec::new();
         let jobs = jobs(&index, &mut warnings);
-        assert!(jobs[0].automatic);
-        assert_eq!(jobs[0].schedules, ["0 0 3 * * *"]);
+        assert!(
+            !jobs[0].automatic,
+            "a schedule made by a script is made when CI runs it"
+        );
+        assert_eq!(
+            jobs[0].submitted_by[0],
+            Submitter::creates("pipelines/schedule.py", "0 0 3 * * *".into())
+        );
     }
 
     #[test]

@@ -162,7 +162,10 @@ pub(crate) fn pipeline_job(system: CiSystem, name: String, file: &str, line: usi
     }
 }
 
-/// Marks a job scheduled, and so automatic, by `schedule`.
+/// Marks a job scheduled, and so automatic, by a schedule declared where the
+/// orchestrator reads it (an Airflow DAG, a Dagster `ScheduleDefinition`).
+/// A schedule that code creates when someone runs it is a
+/// [`Submitter::creates`] instead.
 pub(crate) fn schedule(job: &mut JobSpec, schedule: String) {
     if !job.schedules.contains(&schedule) {
         job.schedules.push(schedule);

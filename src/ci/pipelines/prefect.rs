@@ -9,10 +9,10 @@ use serde_yaml::Value;
 
 use crate::repo::RepoIndex;
 
-use super::super::job::JobSpec;
+use super::super::job::{JobSpec, Submitter};
 use super::super::{paths, yaml, CiSystem, CiWarning};
 use super::pysrc;
-use super::{called_steps, callers, pipeline_job, python_files, schedule, MAX_PIPELINES};
+use super::{called_steps, callers, pipeline_job, python_files, MAX_PIPELINES};
 
 /// Every Prefect flow of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
@@ -49,12 +49,23 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             job.commands
                 .extend(called_steps(index, file, def, &["task"], "task"));
             let entrypoint = format!("{}:{}", file.path, def.name);
-            for (target, every) in deployments.iter().chain(&code_schedules) {
-                if *target == entrypoint || (target.starts_with(':') && target[1..] == def.name) {
-                    schedule(&mut job, every.clone());
+            // `prefect deploy` in CI makes a prefect.yaml deployment; a script
+            // that serves or deploys the flow makes it when CI runs it.
+            for (target, every) in &deployments {
+                if *target == entrypoint {
+                    let mut deploy = Submitter::program("prefect", &["deploy"]);
+                    deploy.grants.push(every.clone());
+                    job.submitted_by.push(deploy);
                 }
             }
-            job.submitted_by = callers(index, file.path, &def.name);
+            for (flow, every, path) in &code_schedules {
+                if *flow == def.name {
+                    job.submitted_by
+                        .push(Submitter::creates(path, every.clone()));
+                }
+            }
+            job.submitted_by
+                .extend(callers(index, file.path, &def.name));
             out.push(job);
         }
     }
@@ -126,8 +137,9 @@ fn yaml_deployments(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<(St
 }
 
 /// Schedules given in code: `train.serve(cron=…)`, `train.deploy(interval=…)`,
-/// `Deployment.build_from_flow(flow=train, schedule=…)`; keyed `:function`.
-fn code_schedules(index: &RepoIndex) -> Vec<(String, String)> {
+/// `Deployment.build_from_flow(flow=train, schedule=…)`: (flow function,
+/// schedule, file).
+fn code_schedules(index: &RepoIndex) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for entry in index.files().iter().filter(|e| e.extension() == Some("py")) {
         let Some(text) = index.entry_text(entry) else {
@@ -160,7 +172,7 @@ fn code_schedules(index: &RepoIndex) -> Vec<(String, String)> {
                     .or_else(|| call.kwarg("schedule").map(|s| s.chars().take(80).collect()));
                 if let Some(every) = every {
                     if flow.chars().all(|c| c.is_alphanumeric() || c == '_') && !flow.is_empty() {
-                        out.push((format!(":{flow}"), every));
+                        out.push((flow.to_string(), every, entry.path.clone()));
                     }
                 }
             }
@@ -172,7 +184,6 @@ fn code_schedules(index: &RepoIndex) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ci::job::Submitter;
 
     #[test]
     fn flows_tasks_and_schedules() {
@@ -193,7 +204,10 @@ mod tests {
             (jobs[0].name.as_str(), jobs[0].line),
             ("train.py › training", 8)
         );
-        assert_eq!(jobs[0].schedules, ["0 4 * * *"]);
+        let mut deploy = Submitter::program("prefect", &["deploy"]);
+        deploy.grants.push("0 4 * * *".into());
+        assert_eq!(jobs[0].submitted_by[0], deploy);
+        assert!(!jobs[0].automatic, "a deployment counts once CI deploys it");
         let steps: Vec<&str> = jobs[0].commands[1..]
             .iter()
             .map(|c| c.text.as_str())
@@ -203,7 +217,10 @@ mod tests {
             jobs[0].commands[2].step_files.as_deref(),
             Some(&["steps/train.py".to_string()][..])
         );
-        assert_eq!(jobs[0].submitted_by, [Submitter::file("flows/train.py")]);
-        assert_eq!(jobs[1].schedules, ["every 3600"]);
+        assert_eq!(jobs[0].submitted_by[1], Submitter::file("flows/train.py"));
+        assert_eq!(
+            jobs[1].submitted_by[0],
+            Submitter::creates("serve.py", "every 3600".into())
+        );
     }
 }

@@ -12,9 +12,7 @@ use crate::repo::RepoIndex;
 use super::super::job::{JobSpec, Pending, Submitter};
 use super::super::{paths, CiSystem, CiWarning};
 use super::pysrc::{self, Call};
-use super::{
-    api_submitters, pipeline_job, python_files, resolve, schedule, skipped, PyFile, MAX_PIPELINES,
-};
+use super::{api_submitters, pipeline_job, python_files, resolve, skipped, PyFile, MAX_PIPELINES};
 
 /// SageMaker pipeline step classes.
 const STEPS: &[&str] = &[
@@ -165,7 +163,7 @@ fn monitoring(
                 stmt.line,
             );
             match monitor_cron(&call) {
-                Some(cron) => schedule(&mut job, cron),
+                Some(cron) => job.submitted_by.push(Submitter::creates(file.path, cron)),
                 None => warnings.push(skipped(
                     file.path,
                     stmt.line,
@@ -264,9 +262,15 @@ mod tests {
         let mut warnings = Vec::new();
         let jobs = jobs(&index, &mut warnings);
         assert_eq!(jobs.len(), 2);
-        assert_eq!(jobs[0].schedules, ["CronExpressionGenerator.hourly()"]);
-        assert!(jobs[0].automatic);
-        assert!(!jobs[1].automatic);
+        assert_eq!(
+            jobs[0].submitted_by,
+            [Submitter::creates(
+                "monitor/setup.py",
+                "CronExpressionGenerator.hourly()".into()
+            )]
+        );
+        assert!(!jobs[0].automatic);
+        assert!(jobs[1].submitted_by.is_empty());
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].line, Some(6));
     }

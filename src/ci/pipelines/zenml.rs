@@ -5,12 +5,10 @@
 
 use crate::repo::RepoIndex;
 
-use super::super::job::JobSpec;
+use super::super::job::{JobSpec, Submitter};
 use super::super::{paths, CiSystem, CiWarning};
 use super::pysrc;
-use super::{
-    called_steps, callers, imports_file, pipeline_job, python_files, schedule, MAX_PIPELINES,
-};
+use super::{called_steps, callers, imports_file, pipeline_job, python_files, MAX_PIPELINES};
 
 /// Every ZenML pipeline of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
@@ -65,10 +63,12 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                 if (named_here || (names_none && text.contains(def.name.as_str())))
                     && imports_file(index, path, text, file.path)
                 {
-                    schedule(&mut job, every.clone());
+                    job.submitted_by
+                        .push(Submitter::creates(path, every.clone()));
                 }
             }
-            job.submitted_by = callers(index, file.path, &def.name);
+            job.submitted_by
+                .extend(callers(index, file.path, &def.name));
             out.push(job);
         }
     }
@@ -97,9 +97,12 @@ mod tests {
         assert_eq!(jobs.len(), 2);
         assert_eq!(jobs[0].commands[1].text, "trainer: step");
         assert_eq!(jobs[0].submitted_by, [Submitter::file("run.py")]);
-        assert_eq!(jobs[1].schedules, ["0 5 * * *"]);
+        assert_eq!(
+            jobs[1].submitted_by[0],
+            Submitter::creates("run.py", "0 5 * * *".into())
+        );
         assert!(
-            jobs[0].schedules.is_empty(),
+            jobs[0].submitted_by.iter().all(|s| s.grants.is_empty()),
             "the schedule is given to `deploy` only"
         );
     }

@@ -115,6 +115,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             }
         }
         out.push(JobSpec {
+            submitted_by: Vec::new(),
             system: CiSystem::Argo,
             name: format!("{} › {}", resource.path, resource.name),
             file: resource.path.to_string(),

@@ -66,6 +66,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         walker.pipeline(path, text, doc);
         let (automatic, schedules) = triggers(doc);
         out.extend(walker.drafts.into_iter().map(|d| JobSpec {
+            submitted_by: Vec::new(),
             system: CiSystem::AzurePipelines,
             name: d.name,
             file: d.file,

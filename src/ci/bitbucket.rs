@@ -99,6 +99,7 @@ impl Reader<'_> {
         self.placer.blocks(&scripts, "", &mut commands);
         let step_manual = get_str(step, "trigger") == Some("manual");
         self.out.push(JobSpec {
+            submitted_by: Vec::new(),
             system: CiSystem::Bitbucket,
             name: format!(
                 "{FILE} › {label} › {}",

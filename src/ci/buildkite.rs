@@ -81,6 +81,7 @@ impl Reader<'_, '_> {
                     .blocks(&yaml::string_list(command), "", &mut commands);
                 let name = label.unwrap_or_else(|| format!("step {}", self.out.len() + 1));
                 self.out.push(JobSpec {
+                    submitted_by: Vec::new(),
                     system: CiSystem::Buildkite,
                     name: format!("{} › {name}", self.path),
                     file: self.path.to_string(),

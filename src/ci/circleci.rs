@@ -105,6 +105,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             &mut commands,
         );
         out.push(JobSpec {
+            submitted_by: Vec::new(),
             system: CiSystem::Circleci,
             name: format!("{} › {name}", paths::file_name(path)),
             file: path.to_string(),

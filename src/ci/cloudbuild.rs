@@ -69,6 +69,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             step_commands(index, step, &mut placer, &mut commands);
         }
         out.push(JobSpec {
+            submitted_by: Vec::new(),
             system: CiSystem::CloudBuild,
             name: path.to_string(),
             file: path.to_string(),

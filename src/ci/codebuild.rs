@@ -46,6 +46,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         let mut commands = Vec::new();
         phase_commands(&doc, &mut placer, &mut commands);
         out.push(JobSpec {
+            submitted_by: Vec::new(),
             system: CiSystem::Codebuild,
             name: path.to_string(),
             file: path.to_string(),

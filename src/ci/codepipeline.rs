@@ -65,6 +65,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         .pipelines
         .into_iter()
         .map(|p| JobSpec {
+            submitted_by: Vec::new(),
             system: CiSystem::Codepipeline,
             name: p.name,
             file: p.file,

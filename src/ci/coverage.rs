@@ -42,6 +42,15 @@ impl CoverageTable {
         keep_best(&mut self.dirs, dir, Entry { rank, job });
     }
 
+    /// The best reach of the file `path` itself, ignoring covered directories.
+    pub(crate) fn lookup_file(&self, path: &str) -> Option<Reach> {
+        let path = repo::normalize(path);
+        self.files.get(path.as_ref()).map(|e| Reach {
+            job: e.job,
+            command: e.rank.command,
+        })
+    }
+
     /// The best reach of `path`: the file itself, or a covered directory
     /// holding it (or the path itself, when it is a directory).
     pub(crate) fn lookup(&self, path: &str) -> Option<Reach> {

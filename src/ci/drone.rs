@@ -102,6 +102,7 @@ fn read(
             || events.is_empty()
             || events.iter().any(|e| !MANUAL_EVENTS.contains(&e.as_str()));
         out.push(JobSpec {
+            submitted_by: Vec::new(),
             system,
             name: format!("{path} › {name}"),
             file: path.to_string(),

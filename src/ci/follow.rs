@@ -11,6 +11,7 @@ use crate::repo::RepoIndex;
 use super::coverage::{CoverageTable, Rank};
 use super::invocation::{self, Invocation};
 use super::job::{JobSpec, Pending};
+use super::submit::Submissions;
 use super::{paths, programs, python, shell, yaml, CiCommand, CiJob, CiModel, CiWarning};
 
 /// How many hops from a CI definition mlscore follows.
@@ -81,6 +82,9 @@ pub(crate) struct Effects {
     /// Commands it runs one level deeper.
     pub follow: Vec<Pending>,
     pub runs_mlscore: bool,
+    /// A test runner collects these files rather than running them: a
+    /// pipeline defined in a module that tests import is not submitted.
+    pub collects_tests: bool,
 }
 
 impl Effects {
@@ -117,6 +121,9 @@ pub(crate) struct Follower<'a> {
     pub warnings: Vec<CiWarning>,
     all: CoverageTable,
     scheduled: CoverageTable,
+    /// Files run (not only collected as tests) by automatic jobs: what
+    /// submits a pipeline.
+    pub(crate) runs: CoverageTable,
     mlscore: Vec<usize>,
     named: Vec<(usize, String)>,
     imports: HashMap<(String, String), Vec<String>>,
@@ -140,6 +147,7 @@ impl<'a> Follower<'a> {
             warnings,
             all: CoverageTable::default(),
             scheduled: CoverageTable::default(),
+            runs: CoverageTable::default(),
             mlscore: Vec::new(),
             named: Vec::new(),
             imports: HashMap::new(),
@@ -150,9 +158,43 @@ impl<'a> Follower<'a> {
     }
 
     /// Follows every job and returns the finished model.
+    ///
+    /// CI jobs and pipelines that run on their own (a schedule) go first;
+    /// then, round by round, each pipeline that an automatic job submits
+    /// becomes automatic and is followed, so a pipeline submitted by another
+    /// pipeline is found too; the pipelines left are manual.
     pub(crate) fn run(mut self, specs: Vec<JobSpec>) -> CiModel {
-        for spec in specs {
-            self.follow_job(spec);
+        let (ready, mut waiting): (Vec<JobSpec>, Vec<JobSpec>) = specs
+            .into_iter()
+            .partition(|s| s.automatic || s.submitted_by.is_empty());
+        let mut ready: Vec<(JobSpec, Option<usize>)> =
+            ready.into_iter().map(|s| (s, None)).collect();
+        let mut submissions = Submissions::new(waiting.iter().flat_map(|s| &s.submitted_by));
+        while !ready.is_empty() {
+            for (spec, submitted_by) in ready.drain(..) {
+                self.follow_job(spec, submitted_by);
+            }
+            submissions.index(&self.jobs, &self.commands);
+            let mut still = Vec::new();
+            for mut spec in waiting {
+                match submissions.fired(&self.jobs, &self.commands, &self.runs, &spec.submitted_by)
+                {
+                    Some(fired) => {
+                        spec.automatic = true;
+                        for schedule in fired.schedules {
+                            if !spec.schedules.contains(&schedule) {
+                                spec.schedules.push(schedule);
+                            }
+                        }
+                        ready.push((spec, Some(fired.job)));
+                    }
+                    None => still.push(spec),
+                }
+            }
+            waiting = still;
+        }
+        for spec in waiting {
+            self.follow_job(spec, None);
         }
         let mut seen = HashSet::new();
         self.warnings
@@ -168,7 +210,9 @@ impl<'a> Follower<'a> {
         }
     }
 
-    fn follow_job(&mut self, spec: JobSpec) {
+    /// Follows one job; `submitted_by` is the automatic job that submits it
+    /// when it is a pipeline.
+    fn follow_job(&mut self, spec: JobSpec, submitted_by: Option<usize>) {
         let id = self.jobs.len();
         let job = CiJob {
             id,
@@ -178,6 +222,7 @@ impl<'a> Follower<'a> {
             line: spec.line,
             schedules: spec.schedules,
             automatic: spec.automatic,
+            submitted_by,
         };
         let scheduled = job.automatic && job.is_scheduled();
         let manual = !job.automatic;
@@ -220,9 +265,13 @@ impl<'a> Follower<'a> {
                 depth: pending.depth,
                 command,
             };
+            let run = !effects.collects_tests;
             for file in &effects.files {
                 self.cover_file(file, id, rank, scheduled);
                 self.named.push((command, file.clone()));
+                if run {
+                    self.runs.add_file(file, id, rank);
+                }
             }
             for dir in &effects.dirs {
                 self.all.add_dir(dir, id, rank);
@@ -230,7 +279,12 @@ impl<'a> Follower<'a> {
                     self.scheduled.add_dir(dir, id, rank);
                 }
             }
-            self.follow_imports(&mut state, &effects.python, &pending.cwd, rank, scheduled);
+            let reach = Covered {
+                rank,
+                scheduled,
+                run,
+            };
+            self.follow_imports(&mut state, &effects.python, &pending.cwd, reach);
             queue.extend(effects.follow);
         }
     }
@@ -248,11 +302,23 @@ impl<'a> Follower<'a> {
             runs_mlscore: pending.runs_mlscore,
             ..Effects::default()
         };
+        if let Some(files) = &pending.step_files {
+            // A pipeline step: it runs these files; its text only describes it.
+            for file in files {
+                if self.kind(file) == FileKind::Python {
+                    effects.python.push(file.clone());
+                }
+                effects.files.push(file.clone());
+            }
+            return effects;
+        }
         let Some(invocation) = invocation::parse(&pending.text) else {
             return effects;
         };
         if let Some(script) = &invocation.inline_script {
             // `bash -c '…'` runs its script as part of this same command.
+            // It only collects tests when every part of it does.
+            let mut tests_only: Option<bool> = None;
             if nesting < MAX_INLINE_NESTING {
                 for placed in shell::placed_commands(self.index, script, pending.line, &pending.cwd)
                 {
@@ -262,9 +328,13 @@ impl<'a> Follower<'a> {
                         ..pending.clone()
                     };
                     let inner_effects = self.analyze(&inner, state, nesting + 1);
+                    tests_only = tests_only.map_or(Some(inner_effects.collects_tests), |t| {
+                        Some(t && inner_effects.collects_tests)
+                    });
                     effects.merge(inner_effects);
                 }
             }
+            effects.collects_tests = tests_only.unwrap_or(false);
             return effects;
         }
         let program = invocation.program.as_str();
@@ -508,8 +578,7 @@ impl<'a> Follower<'a> {
         state: &mut JobState,
         seeds: &[String],
         cwd: &str,
-        rank: Rank,
-        scheduled: bool,
+        reach: Covered,
     ) {
         // Read the seeds on every core first; the walk below is sequential and
         // would otherwise wait on each read in turn (a test suite can be
@@ -519,11 +588,17 @@ impl<'a> Follower<'a> {
             let _ = index.text(seed);
         });
         let mut queue: VecDeque<(String, usize)> = seeds.iter().map(|s| (s.clone(), 0)).collect();
+        // Imports walked for a test are walked again for a run: only a run
+        // fills the table that decides what submits a pipeline.
+        let key = if reach.run { "pyrun" } else { "py" };
         while let Some((file, hops)) = queue.pop_front() {
-            if !state.visited.insert(format!("py:{file}")) {
+            if !state.visited.insert(format!("{key}:{file}")) {
                 continue;
             }
-            self.cover_file(&file, state.job, rank, scheduled);
+            self.cover_file(&file, state.job, reach.rank, reach.scheduled);
+            if reach.run {
+                self.runs.add_file(&file, state.job, reach.rank);
+            }
             if hops >= MAX_DEPTH {
                 continue;
             }
@@ -558,12 +633,23 @@ impl<'a> Follower<'a> {
     }
 }
 
+/// How one command's files are covered.
+#[derive(Clone, Copy)]
+struct Covered {
+    rank: Rank,
+    /// Through a scheduled automatic job.
+    scheduled: bool,
+    /// Run rather than collected as tests.
+    run: bool,
+}
+
 /// A repository path a word names.
 pub(crate) enum Found {
     File(String),
     Dir(String),
 }
 
+#[derive(PartialEq, Eq)]
 enum FileKind {
     Shell,
     Python,

@@ -106,6 +106,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                 schedules: triggers.crons.clone(),
                 automatic: triggers.automatic,
                 commands,
+                submitted_by: Vec::new(),
             });
         }
     }

@@ -125,6 +125,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             },
             automatic,
             commands,
+            submitted_by: Vec::new(),
         });
     }
     out

@@ -50,6 +50,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                 schedules: schedules.clone(),
                 automatic: true,
                 commands: stage.commands,
+                submitted_by: Vec::new(),
             })
             .collect();
         if !parsed.top.commands.is_empty() || !has_stages {
@@ -63,6 +64,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                     schedules,
                     automatic: true,
                     commands: parsed.top.commands,
+                    submitted_by: Vec::new(),
                 },
             );
         }

@@ -20,6 +20,10 @@ pub(crate) struct Pending {
     pub optional: bool,
     /// Known to run mlscore without naming it (the mlscore GitHub Action).
     pub runs_mlscore: bool,
+    /// A pipeline step that runs repository files without a command line
+    /// naming them (an Airflow `python_callable`, a KFP component): the text
+    /// describes the step and is not parsed; these files are run instead.
+    pub step_files: Option<Vec<String>>,
 }
 
 impl Pending {
@@ -39,6 +43,21 @@ impl Pending {
             cwd: cwd.to_string(),
             optional: false,
             runs_mlscore: false,
+            step_files: None,
+        }
+    }
+
+    /// A pipeline step written at `file:line`, described by `text`, that runs
+    /// `files` (Python modules whose imports are followed too).
+    pub(crate) fn step(
+        text: impl Into<String>,
+        file: &str,
+        line: usize,
+        files: Vec<String>,
+    ) -> Pending {
+        Pending {
+            step_files: Some(files),
+            ..Pending::new(text, file, line, 0, "")
         }
     }
 }
@@ -54,4 +73,57 @@ pub(crate) struct JobSpec {
     pub automatic: bool,
     /// Commands in the order the job runs them.
     pub commands: Vec<Pending>,
+    /// An ML pipeline's submitters: what runs it without a person. Empty for
+    /// CI jobs, whose `automatic` is final. A pipeline job that is not
+    /// `automatic` on its own becomes so when an automatic CI job (or an
+    /// automatic pipeline) fires one of these.
+    pub submitted_by: Vec<Submitter>,
+}
+
+/// How CI submits an ML pipeline: a command of an automatic job that runs
+/// `file` (when given) and contains every one of `words` (when given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Submitter {
+    /// A repository file the command must run (directly or through imports
+    /// of a file it runs; a test collecting it does not count).
+    pub file: Option<String>,
+    /// The program the command must run (`kedro`), when not a file.
+    pub program: Option<&'static str>,
+    /// Words the command must contain (`run`; `step-functions create`).
+    pub words: Vec<String>,
+    /// Schedules the submission creates (a Metaflow `@schedule` deployed to
+    /// Step Functions), added to the pipeline job's own.
+    pub grants: Vec<String>,
+}
+
+impl Submitter {
+    /// Submitted when CI runs `file`.
+    pub(crate) fn file(file: &str) -> Submitter {
+        Submitter {
+            file: Some(file.to_string()),
+            program: None,
+            words: Vec::new(),
+            grants: Vec::new(),
+        }
+    }
+
+    /// A schedule that code creates when it is run (`create_schedule(…)`,
+    /// `flow.serve(cron=…)`): the pipeline is scheduled once CI runs `file`;
+    /// run by hand, it is not (the corpus scores it as done by hand).
+    pub(crate) fn creates(file: &str, schedule: String) -> Submitter {
+        Submitter {
+            grants: vec![schedule],
+            ..Submitter::file(file)
+        }
+    }
+
+    /// Submitted when CI runs `program` with all of `words` among its arguments.
+    pub(crate) fn program(program: &'static str, words: &[&str]) -> Submitter {
+        Submitter {
+            file: None,
+            program: Some(program),
+            words: words.iter().map(|w| w.to_string()).collect(),
+            grants: Vec::new(),
+        }
+    }
 }

@@ -1,6 +1,8 @@
 //! What CI runs: jobs parsed from GitHub Actions, Jenkins, GitLab CI and the
 //! task runners they call, followed through scripts and YAML to the files they
-//! reach. The rubric asks this model one question per piece of evidence: does a
+//! reach; ML pipelines (`pipelines`) and schedules made by infrastructure as
+//! code (`iac`) are jobs too, automatic when CI submits them or a schedule
+//! runs them. The rubric asks this model one question per piece of evidence: does a
 //! CI job run or reach this file, and is that job scheduled?
 
 mod argo;
@@ -19,6 +21,7 @@ mod follow;
 mod github;
 mod gitlab;
 mod groovy;
+mod iac;
 mod ini;
 mod invocation;
 mod jenkins;
@@ -27,12 +30,14 @@ mod lines;
 mod makefile;
 mod nox;
 mod paths;
+mod pipelines;
 mod precommit;
 mod programs;
 mod pytest;
 mod python;
 mod script;
 mod shell;
+mod submit;
 mod tekton;
 #[cfg(test)]
 mod tests;
@@ -69,6 +74,19 @@ pub enum CiSystem {
     Travis,
     Tekton,
     Argo,
+    Kubeflow,
+    Tfx,
+    Sagemaker,
+    AzureMl,
+    Airflow,
+    Prefect,
+    Dagster,
+    Metaflow,
+    Zenml,
+    Kedro,
+    Cloudformation,
+    Cdk,
+    Terraform,
 }
 
 /// What kind of automation a system is: all of them run without a person,
@@ -224,6 +242,110 @@ pub const SYSTEMS: &[CiSystemDef] = &[
         files: "Workflow, WorkflowTemplate and CronWorkflow resources in any YAML file",
         jobs: argo::jobs,
     },
+    CiSystemDef {
+        system: CiSystem::Kubeflow,
+        kind: SystemKind::Pipeline,
+        id: "kubeflow",
+        display_name: "Kubeflow / Vertex AI Pipelines",
+        files: "*.py with `@dsl.pipeline`; compiled specs with `pipelineSpec`/`deploymentSpec`",
+        jobs: pipelines::kubeflow::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Tfx,
+        kind: SystemKind::Pipeline,
+        id: "tfx",
+        display_name: "TFX",
+        files: "*.py building `pipeline.Pipeline(components=[…])`",
+        jobs: pipelines::tfx::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Sagemaker,
+        kind: SystemKind::Pipeline,
+        id: "sagemaker",
+        display_name: "SageMaker Pipelines",
+        files: "*.py with `Pipeline(steps=[…])`, Model Monitor schedules",
+        jobs: pipelines::sagemaker::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::AzureMl,
+        kind: SystemKind::Pipeline,
+        id: "azure-ml",
+        display_name: "Azure ML pipelines",
+        files: "*.py (SDK v1/v2), `type: pipeline` job YAML, schedule YAML",
+        jobs: pipelines::azureml::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Airflow,
+        kind: SystemKind::Pipeline,
+        id: "airflow",
+        display_name: "Airflow",
+        files: "*.py defining `DAG(…)` or `@dag`",
+        jobs: pipelines::airflow::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Prefect,
+        kind: SystemKind::Pipeline,
+        id: "prefect",
+        display_name: "Prefect",
+        files: "*.py with `@flow`; prefect.yaml deployments",
+        jobs: pipelines::prefect::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Dagster,
+        kind: SystemKind::Pipeline,
+        id: "dagster",
+        display_name: "Dagster",
+        files: "*.py with `@job`, `define_asset_job`, schedules and sensors",
+        jobs: pipelines::dagster::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Metaflow,
+        kind: SystemKind::Pipeline,
+        id: "metaflow",
+        display_name: "Metaflow",
+        files: "*.py with `FlowSpec` subclasses",
+        jobs: pipelines::metaflow::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Zenml,
+        kind: SystemKind::Pipeline,
+        id: "zenml",
+        display_name: "ZenML",
+        files: "*.py with `@pipeline` (zenml)",
+        jobs: pipelines::zenml::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Kedro,
+        kind: SystemKind::Pipeline,
+        id: "kedro",
+        display_name: "Kedro",
+        files: "*.py with `create_pipeline()` and `node(…)`",
+        jobs: pipelines::kedro::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Cloudformation,
+        kind: SystemKind::Infrastructure,
+        id: "cloudformation",
+        display_name: "CloudFormation / SAM",
+        files: "templates with `Resources:` (*.yaml, *.json, *.template)",
+        jobs: iac::cloudformation::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Cdk,
+        kind: SystemKind::Infrastructure,
+        id: "cdk",
+        display_name: "AWS CDK",
+        files: "*.py, *.ts importing aws_cdk / aws-cdk-lib",
+        jobs: iac::cdk::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Terraform,
+        kind: SystemKind::Infrastructure,
+        id: "terraform",
+        display_name: "Terraform",
+        files: "*.tf `resource` blocks",
+        jobs: iac::terraform::jobs,
+    },
 ];
 
 impl CiSystem {
@@ -263,6 +385,10 @@ pub struct CiJob {
     /// False when the job only ever runs by hand (e.g. `workflow_dispatch` only,
     /// GitLab `when: manual`).
     pub automatic: bool,
+    /// For an ML pipeline: the automatic job (index into [`CiModel::jobs`])
+    /// that submits it, when one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_by: Option<usize>,
 }
 
 impl CiJob {

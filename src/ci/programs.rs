@@ -78,6 +78,7 @@ pub(crate) fn follow(
 
 /// Covers what a test runner collects; test modules' imports are followed.
 fn cover_tests(f: &Follower<'_>, plan: &TestPlan, conftests: bool, effects: &mut Effects) {
+    effects.collects_tests = true;
     let mut roots: Vec<&str> = Vec::new();
     for file in &plan.files {
         effects.files.push(file.clone());

@@ -138,6 +138,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             .flat_map(|(s, _)| s.clone())
             .collect();
         out.push(JobSpec {
+            submitted_by: Vec::new(),
             system: CiSystem::Tekton,
             name: format!("{} › {}", r.path, r.name),
             file: r.path.to_string(),
@@ -159,6 +160,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             &mut commands,
         );
         out.push(JobSpec {
+            submitted_by: Vec::new(),
             system: CiSystem::Tekton,
             name: format!("{} › {}", t.path, t.name),
             file: t.path.to_string(),

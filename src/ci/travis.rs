@@ -57,6 +57,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             .collect();
         placer.blocks(&blocks, "", &mut commands);
         JobSpec {
+            submitted_by: Vec::new(),
             system: CiSystem::Travis,
             name,
             file: FILE.to_string(),

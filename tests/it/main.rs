@@ -18,6 +18,7 @@ mod diff;
 mod examples;
 mod hook;
 mod hostile;
+mod pipelines;
 mod probes;
 mod renderers;
 mod roles;

@@ -1,0 +1,343 @@
+//! ML pipelines and workflow orchestrators as automation: each reader finds
+//! one framework's pipelines (a KFP `@dsl.pipeline`, an Airflow DAG, a
+//! SageMaker `Pipeline(steps=…)`…) and hands them over as jobs whose commands
+//! are the pipeline's steps. A pipeline with a schedule of its own is
+//! automatic; one that CI submits becomes automatic when the follower finds
+//! the submitting command ([`super::submit`]); the rest are manual.
+//!
+//! Python is never run: files are read as statements ([`pysrc`]).
+
+pub(crate) mod airflow;
+pub(crate) mod azureml;
+pub(crate) mod dagster;
+pub(crate) mod kedro;
+pub(crate) mod kubeflow;
+pub(crate) mod metaflow;
+pub(crate) mod prefect;
+pub(crate) mod pysrc;
+pub(crate) mod resolve;
+pub(crate) mod sagemaker;
+pub(crate) mod tfx;
+pub(crate) mod zenml;
+
+use rayon::prelude::*;
+
+use crate::repo::RepoIndex;
+
+use super::job::{JobSpec, Pending, Submitter};
+use super::{paths, python, CiSystem, CiWarning};
+use pysrc::{Def, Source};
+
+/// Pipelines read per framework at most; a guard against generated code.
+pub(crate) const MAX_PIPELINES: usize = 500;
+
+/// A Python file a reader looks into, parsed once.
+pub(crate) struct PyFile<'a> {
+    pub path: &'a str,
+    pub text: &'a str,
+    pub source: Source,
+    pub defs: Vec<Def>,
+}
+
+/// The Python files for which `wanted(text)` holds, parsed; each one that
+/// does not parse is a warning naming its line, and what was read before
+/// that line is still used.
+pub(crate) fn python_files<'a>(
+    index: &'a RepoIndex,
+    framework: &str,
+    wanted: impl Fn(&str) -> bool + Sync,
+    warnings: &mut Vec<CiWarning>,
+) -> Vec<PyFile<'a>> {
+    let files: Vec<PyFile<'a>> = index
+        .files()
+        .par_iter()
+        .filter(|entry| entry.extension() == Some("py"))
+        .filter_map(|entry| {
+            let text = index.entry_text(entry)?;
+            if !wanted(text) {
+                return None;
+            }
+            let source = pysrc::parse(text);
+            let defs = pysrc::defs(&source);
+            Some(PyFile {
+                path: entry.path.as_str(),
+                text,
+                source,
+                defs,
+            })
+        })
+        .collect();
+    for file in &files {
+        if let Some(line) = file.source.unclosed {
+            warnings.push(CiWarning {
+                path: file.path.to_string(),
+                line: Some(line),
+                message: format!("this {framework} file does not parse: a bracket or string opened here never closes; what follows it is not read as pipeline steps"),
+            });
+        }
+    }
+    files
+}
+
+impl PyFile<'_> {
+    /// The statements of a def's body.
+    pub(crate) fn body(&self, def: &Def) -> &[pysrc::Stmt] {
+        self.source.stmts.get(def.body.clone()).unwrap_or(&[])
+    }
+
+    /// A step that runs the files `callable` resolves to; `None` when it
+    /// resolves to nothing in the repository (a library function).
+    pub(crate) fn callable_step(
+        &self,
+        index: &RepoIndex,
+        text: String,
+        line: usize,
+        callable: &str,
+    ) -> Option<Pending> {
+        let files = resolve::callable(index, self.path, &self.source, callable);
+        (!files.is_empty()).then(|| Pending::step(text, self.path, line, files))
+    }
+
+    /// The step that loads the pipeline's own file: its imports (the
+    /// components, tasks and nodes it wires) are followed from it.
+    pub(crate) fn definition_step(&self, line: usize, what: &str) -> Pending {
+        Pending::step(
+            format!("{what} defined in {}", self.path),
+            self.path,
+            line,
+            vec![self.path.to_string()],
+        )
+    }
+}
+
+/// The steps of a pipeline function's body: each call of a function that
+/// the file defines with one of `decorators` (`@task`, `@step`, `@op`), or
+/// that it imports from another repository module.
+pub(crate) fn called_steps(
+    index: &RepoIndex,
+    file: &PyFile<'_>,
+    def: &Def,
+    decorators: &[&str],
+    kind: &str,
+) -> Vec<Pending> {
+    let local: Vec<&str> = file
+        .defs
+        .iter()
+        .filter(|d| d.decorated(decorators).is_some())
+        .map(|d| d.name.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for stmt in file.body(def) {
+        for call in pysrc::calls(&stmt.text, &[]) {
+            let text = format!("{}: {kind}", call.callee);
+            if local.contains(&call.callee) {
+                out.push(Pending::step(
+                    text,
+                    file.path,
+                    stmt.line,
+                    vec![file.path.to_string()],
+                ));
+                continue;
+            }
+            let files = resolve::callable(index, file.path, &file.source, call.callee);
+            if !files.is_empty() && !files.iter().any(|f| f == file.path) {
+                out.push(Pending::step(text, file.path, stmt.line, files));
+            }
+        }
+    }
+    out
+}
+
+/// A pipeline job before its steps are added.
+pub(crate) fn pipeline_job(system: CiSystem, name: String, file: &str, line: usize) -> JobSpec {
+    JobSpec {
+        system,
+        name,
+        file: file.to_string(),
+        line,
+        schedules: Vec::new(),
+        automatic: false,
+        commands: Vec::new(),
+        submitted_by: Vec::new(),
+    }
+}
+
+/// Marks a job scheduled, and so automatic, by a schedule declared where the
+/// orchestrator reads it (an Airflow DAG, a Dagster `ScheduleDefinition`).
+/// A schedule that code creates when someone runs it is a
+/// [`Submitter::creates`] instead.
+pub(crate) fn schedule(job: &mut JobSpec, schedule: String) {
+    if !job.schedules.contains(&schedule) {
+        job.schedules.push(schedule);
+    }
+    job.automatic = true;
+}
+
+/// Whether a path is a test module: tests import pipelines without running them.
+pub(crate) fn is_test_file(path: &str) -> bool {
+    let name = paths::file_name(path);
+    name.starts_with("test_")
+        || name.ends_with("_test.py")
+        || name == "conftest.py"
+        || path
+            .split('/')
+            .any(|part| part == "tests" || part == "test")
+}
+
+/// Whether `file` is `target` or imports it.
+pub(crate) fn imports_file(index: &RepoIndex, file: &str, text: &str, target: &str) -> bool {
+    file == target
+        || python::imports(text).iter().any(|import| {
+            python::resolve_import(index, file, "", import)
+                .iter()
+                .any(|f| f == target)
+        })
+}
+
+/// The files that submit pipeline `name` defined in `def_file` through an
+/// API call: non-test Python files holding one of `markers` (`.submit(`,
+/// `create_run_from_pipeline_func(`) that are the defining file or import it.
+pub(crate) fn api_submitters(
+    index: &RepoIndex,
+    def_file: &str,
+    markers: &[&str],
+) -> Vec<Submitter> {
+    submitting_files(index, def_file, |text| {
+        markers.iter().any(|m| text.contains(m))
+    })
+}
+
+/// The files that run pipeline function `name` by calling it: non-test
+/// Python files that call `name(` (not only define it) and are the defining
+/// file or import it. `python run.py` in CI then runs the pipeline.
+pub(crate) fn callers(index: &RepoIndex, def_file: &str, name: &str) -> Vec<Submitter> {
+    let call = format!("{name}(");
+    let def = format!("def {name}(");
+    submitting_files(index, def_file, |text| {
+        text.matches(call.as_str()).count() > text.matches(def.as_str()).count()
+    })
+}
+
+fn submitting_files(
+    index: &RepoIndex,
+    def_file: &str,
+    submits: impl Fn(&str) -> bool + Sync,
+) -> Vec<Submitter> {
+    let mut found: Vec<&str> = index
+        .files()
+        .par_iter()
+        .filter(|e| e.extension() == Some("py") && !is_test_file(&e.path))
+        .filter_map(|e| {
+            let text = index.entry_text(e)?;
+            (submits(text) && imports_file(index, &e.path, text, def_file))
+                .then_some(e.path.as_str())
+        })
+        .collect();
+    found.sort_unstable();
+    found.into_iter().map(Submitter::file).collect()
+}
+
+/// A schedule argument as written (`"@daily"`, `None`, `timedelta(hours=1)`,
+/// a module constant), read into a schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ScheduleArg {
+    /// Explicitly none: run by hand or by a trigger.
+    Manual,
+    /// A cron string, preset or interval, as shown in reports.
+    Every(String),
+    /// Not a literal mlscore can read.
+    Unknown(String),
+}
+
+/// Reads a schedule expression; `constants` resolves a bare name.
+pub(crate) fn schedule_arg(expr: &str, source: &Source) -> ScheduleArg {
+    let expr = expr.trim();
+    let expr = match expr {
+        _ if expr.chars().all(|c| c.is_alphanumeric() || c == '_') && expr != "None" => {
+            pysrc::constant(source, expr).unwrap_or(expr)
+        }
+        _ => expr,
+    };
+    if expr == "None" || expr == "\"None\"" || expr == "'None'" {
+        return ScheduleArg::Manual;
+    }
+    if let Some(text) = pysrc::string(expr) {
+        return match text.trim() {
+            "" | "None" | "@once" => ScheduleArg::Manual,
+            other => ScheduleArg::Every(other.to_string()),
+        };
+    }
+    let interval = [
+        "timedelta(",
+        "datetime.timedelta(",
+        "CronTriggerTimetable(",
+        "CronDataIntervalTimetable(",
+        "relativedelta(",
+        "CronSchedule(",
+        "IntervalSchedule(",
+    ];
+    if interval.iter().any(|p| expr.starts_with(p)) {
+        return ScheduleArg::Every(expr.chars().take(120).collect());
+    }
+    ScheduleArg::Unknown(expr.chars().take(120).collect())
+}
+
+/// A warning about a construct mlscore does not read; never guessed into points.
+pub(crate) fn skipped(path: &str, line: usize, message: String) -> CiWarning {
+    CiWarning {
+        path: path.to_string(),
+        line: Some(line),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_arguments() {
+        let source = pysrc::parse("NIGHTLY = '0 3 * * *'\n");
+        assert_eq!(
+            schedule_arg("'@daily'", &source),
+            ScheduleArg::Every("@daily".into())
+        );
+        assert_eq!(schedule_arg("None", &source), ScheduleArg::Manual);
+        assert_eq!(schedule_arg("'@once'", &source), ScheduleArg::Manual);
+        assert_eq!(
+            schedule_arg("NIGHTLY", &source),
+            ScheduleArg::Every("0 3 * * *".into())
+        );
+        assert_eq!(
+            schedule_arg("timedelta(hours=6)", &source),
+            ScheduleArg::Every("timedelta(hours=6)".into())
+        );
+        assert_eq!(
+            schedule_arg("config.SCHEDULE", &source),
+            ScheduleArg::Unknown("config.SCHEDULE".into())
+        );
+    }
+
+    #[test]
+    fn submitters_import_the_definition() {
+        let index = RepoIndex::from_memory([
+            ("pipelines/training.py", "@pipeline\ndef training():\n    pass\n"),
+            ("run.py", "from pipelines.training import training\n\ntraining()\n"),
+            ("other.py", "def training():\n    pass\ntraining()\n"),
+            ("tests/test_training.py", "from pipelines.training import training\ntraining()\n"),
+            ("submit.py", "import pipelines.training as t\nclient.create_run_from_pipeline_func(t.training)\n"),
+        ]);
+        assert_eq!(
+            callers(&index, "pipelines/training.py", "training"),
+            [Submitter::file("run.py")]
+        );
+        assert_eq!(
+            api_submitters(
+                &index,
+                "pipelines/training.py",
+                &["create_run_from_pipeline_func("]
+            ),
+            [Submitter::file("submit.py")]
+        );
+    }
+}

@@ -73,19 +73,9 @@ pub enum ConfigError {
         help: String,
     },
 
-    #[error("{path}: {message}")]
-    #[diagnostic(code(mlscore::config::invalid))]
-    Invalid {
-        path: String,
-        message: String,
-        #[source_code]
-        source_code: yaml_span::Excerpt,
-        #[label("{label}")]
-        span: SourceSpan,
-        label: String,
-        #[help]
-        help: String,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(yaml_span::YamlError),
 }
 
 /// Finds the config for `root`: `explicit` when given, else `mlscore.yaml` or
@@ -137,15 +127,15 @@ pub fn load(
 pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, ConfigError> {
     let text = crate::repo::strip_bom(text);
     let invalid = |message: String, span: SourceSpan, label: &str, help: String| {
-        let (source_code, span) = yaml_span::Excerpt::around(name, text, span);
-        ConfigError::Invalid {
-            path: name.to_string(),
-            message: yaml_span::clip(message),
-            source_code,
+        ConfigError::Invalid(yaml_span::YamlError::at(
+            "mlscore::config::invalid",
+            name,
+            text,
             span,
-            label: label.to_string(),
+            message,
+            label,
             help,
-        }
+        ))
     };
     if text.trim().is_empty() {
         return Ok(Config::default());
@@ -204,12 +194,12 @@ mod tests {
 
     fn message(err: ConfigError) -> (String, String, usize) {
         match err {
-            ConfigError::Invalid {
+            ConfigError::Invalid(yaml_span::YamlError {
                 message,
                 help,
                 source_code,
                 ..
-            } => (message, help, source_code.line()),
+            }) => (message, help, source_code.line()),
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -471,6 +471,67 @@ fn skip_quoted(line: &[u8], at: usize) -> usize {
     line.len()
 }
 
+/// A YAML document that is not valid, pointing at the line: the one shape of
+/// every YAML error mlscore reports (`mlscore.yaml`, data schemas, check
+/// files), each with its own diagnostic code.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct YamlError {
+    /// The diagnostic code, e.g. `mlscore::config::invalid`.
+    pub code: &'static str,
+    pub path: String,
+    pub message: String,
+    pub source_code: Excerpt,
+    pub span: SourceSpan,
+    pub label: String,
+    pub help: String,
+}
+
+impl YamlError {
+    /// An error at `span` of the file `name` holding `text`, showing only an
+    /// excerpt around it and a message cut to a readable length.
+    pub fn at(
+        code: &'static str,
+        name: &str,
+        text: &str,
+        span: SourceSpan,
+        message: String,
+        label: &str,
+        help: String,
+    ) -> YamlError {
+        let (source_code, span) = Excerpt::around(name, text, span);
+        YamlError {
+            code,
+            path: name.to_string(),
+            message: clip(message),
+            source_code,
+            span,
+            label: label.to_string(),
+            help,
+        }
+    }
+}
+
+impl miette::Diagnostic for YamlError {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(&self.help))
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source_code)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(
+            miette::LabeledSpan::new_with_span(Some(self.label.clone()), self.span),
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

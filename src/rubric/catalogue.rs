@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use miette::{Diagnostic, SourceSpan};
+use miette::SourceSpan;
 use serde::{Deserialize, Serialize};
 
 use crate::yaml_span;
@@ -176,20 +176,7 @@ pub struct Catalogue {
 }
 
 /// An invalid check or tools file.
-#[derive(Debug, thiserror::Error, Diagnostic)]
-#[error("{path}: {message}")]
-#[diagnostic(code(mlscore::checks::invalid))]
-pub struct CheckFileError {
-    pub path: String,
-    pub message: String,
-    #[source_code]
-    pub source_code: yaml_span::Excerpt,
-    #[label("{label}")]
-    pub span: SourceSpan,
-    pub label: String,
-    #[help]
-    pub help: String,
-}
+pub type CheckFileError = yaml_span::YamlError;
 
 struct FileCtx<'a> {
     path: &'a str,
@@ -214,15 +201,15 @@ impl FileCtx<'_> {
 
     /// An error at `span`, showing only an excerpt around it.
     fn at(&self, span: SourceSpan, message: String, label: &str, help: String) -> CheckFileError {
-        let (source_code, span) = yaml_span::Excerpt::around(self.path, self.text, span);
-        CheckFileError {
-            path: self.path.to_string(),
-            message: yaml_span::clip(message),
-            source_code,
+        yaml_span::YamlError::at(
+            "mlscore::checks::invalid",
+            self.path,
+            self.text,
             span,
-            label: label.to_string(),
+            message,
+            label,
             help,
-        }
+        )
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, CheckFileError> {

@@ -250,13 +250,13 @@ impl From<crate::probes::data::DataError> for Unrunnable {
                 "name the file .csv, .tsv, .csv.gz, .parquet, .jsonl or .ndjson",
             )
             .at(path),
-            DataError::Schema {
+            DataError::Schema(crate::yaml_span::YamlError {
                 path,
                 message,
                 source_code,
                 help,
                 ..
-            } => {
+            }) => {
                 let line = source_code.line();
                 Unrunnable::new(format!("{path}:{line}: {message}"), help).at(path)
             }

@@ -14,7 +14,7 @@ pub mod shown;
 pub mod skew;
 pub mod validate;
 
-use miette::{Diagnostic, SourceSpan};
+use miette::Diagnostic;
 
 /// An error reading a data file or a schema; the command exits with code 2.
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -38,19 +38,9 @@ pub enum DataError {
     Format { path: String },
 
     /// The schema file is not a valid schema.
-    #[error("{path}: {message}")]
-    #[diagnostic(code(mlscore::data::schema))]
-    Schema {
-        path: String,
-        message: String,
-        #[source_code]
-        source_code: crate::yaml_span::Excerpt,
-        #[label("{label}")]
-        span: SourceSpan,
-        label: String,
-        #[help]
-        help: String,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Schema(crate::yaml_span::YamlError),
 
     /// The inferred schema could not be written.
     #[error("cannot write {path}: {reason}")]

@@ -175,15 +175,15 @@ pub struct ColumnRules {
 pub fn parse(name: &str, text: &str) -> Result<DataSchema, DataError> {
     let text = crate::repo::strip_bom(text);
     let invalid = |message: String, span: SourceSpan, label: &str, help: String| {
-        let (source_code, span) = yaml_span::Excerpt::around(name, text, span);
-        DataError::Schema {
-            path: name.to_string(),
-            message: yaml_span::clip(message),
-            source_code,
+        DataError::Schema(yaml_span::YamlError::at(
+            "mlscore::data::schema",
+            name,
+            text,
             span,
-            label: label.to_string(),
+            message,
+            label,
             help,
-        }
+        ))
     };
     if let Err(deep) = yaml_span::check_depth(text) {
         let span = SourceSpan::new(deep.offset.into(), 1);
@@ -374,7 +374,7 @@ mod tests {
     fn unknown_rule_names_the_fix() {
         let text = "columns:\n  age:\n    type: int\n    maximum: 3\n";
         let err = parse("s.yaml", text).unwrap_err();
-        let DataError::Schema { message, help, .. } = err else {
+        let DataError::Schema(crate::yaml_span::YamlError { message, help, .. }) = err else {
             panic!("not a schema error")
         };
         assert!(message.contains("unknown field `maximum`"), "{message}");
@@ -412,12 +412,12 @@ mod tests {
     fn unknown_skew_key_names_its_line_and_the_fix() {
         let text = SKEW.replace("      psi: 0.5", "      pssi: 0.5");
         let err = parse("s.yaml", &text).unwrap_err();
-        let DataError::Schema {
+        let DataError::Schema(crate::yaml_span::YamlError {
             message,
             help,
             source_code,
             ..
-        } = err
+        }) = err
         else {
             panic!("not a schema error")
         };
@@ -430,13 +430,13 @@ mod tests {
     fn out_of_range_skew_threshold_points_at_its_key() {
         let text = SKEW.replace("      psi: 0.5", "      linf: 2");
         let err = parse("s.yaml", &text).unwrap_err();
-        let DataError::Schema {
+        let DataError::Schema(crate::yaml_span::YamlError {
             message,
             help,
             span,
             source_code,
             ..
-        } = err
+        }) = err
         else {
             panic!("not a schema error")
         };

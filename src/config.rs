@@ -140,19 +140,13 @@ pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, Confi
     if text.trim().is_empty() {
         return Ok(Config::default());
     }
-    if let Err(deep) = yaml_span::check_depth(text) {
-        let span = SourceSpan::new(deep.offset.into(), 1);
-        return Err(invalid(
-            deep.message(),
-            span,
-            "too deep",
-            yaml_span::TooDeep::HELP.into(),
-        ));
-    }
-    let config: Config = serde_yaml::from_str(text).map_err(|err| {
-        let (message, help) = yaml_span::explain_error(&err, ("keys", "config reference"));
-        invalid(message, yaml_span::error_span(&err), "here", help)
-    })?;
+    let config: Config = yaml_span::parse_document(
+        "mlscore::config::invalid",
+        name,
+        text,
+        ("keys", "config reference"),
+    )
+    .map_err(ConfigError::Invalid)?;
 
     if let Some(version) = config.version {
         if version != 1 {

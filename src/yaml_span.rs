@@ -512,6 +512,35 @@ impl YamlError {
     }
 }
 
+/// Parses a YAML document the way every reader of mlscore does: a byte-order
+/// mark dropped, nesting checked before the parser sees it (deep nesting is
+/// refused, not recursed into), and a parse error explained with its line and
+/// the fix, under the reader's diagnostic `code` and `vocabulary`.
+pub fn parse_document<T: serde::de::DeserializeOwned>(
+    code: &'static str,
+    name: &str,
+    text: &str,
+    vocabulary: Vocabulary,
+) -> Result<T, YamlError> {
+    let text = crate::repo::strip_bom(text);
+    if let Err(deep) = check_depth(text) {
+        let span = SourceSpan::new(deep.offset.into(), 1);
+        return Err(YamlError::at(
+            code,
+            name,
+            text,
+            span,
+            deep.message(),
+            "too deep",
+            TooDeep::HELP.into(),
+        ));
+    }
+    serde_yaml::from_str(text).map_err(|err| {
+        let (message, help) = explain_error(&err, vocabulary);
+        YamlError::at(code, name, text, error_span(&err), message, "here", help)
+    })
+}
+
 impl miette::Diagnostic for YamlError {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         Some(Box::new(self.code))

@@ -185,20 +185,13 @@ pub fn parse(name: &str, text: &str) -> Result<DataSchema, DataError> {
             help,
         ))
     };
-    if let Err(deep) = yaml_span::check_depth(text) {
-        let span = SourceSpan::new(deep.offset.into(), 1);
-        return Err(invalid(
-            deep.message(),
-            span,
-            "too deep",
-            yaml_span::TooDeep::HELP.into(),
-        ));
-    }
-    let schema: DataSchema = serde_yaml::from_str(text).map_err(|err| {
-        let (message, help) =
-            crate::yaml_span::explain_error(&err, ("rules", "data schema reference"));
-        invalid(message, yaml_span::error_span(&err), "here", help)
-    })?;
+    let schema: DataSchema = yaml_span::parse_document(
+        "mlscore::data::schema",
+        name,
+        text,
+        ("rules", "data schema reference"),
+    )
+    .map_err(DataError::Schema)?;
     let skew_blocks = schema.skew.iter().map(|block| (vec!["skew"], block)).chain(
         schema.columns.iter().filter_map(|(column, rules)| {
             let block = rules.skew.as_ref()?;

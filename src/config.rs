@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use miette::{Diagnostic, SourceSpan};
+use miette::Diagnostic;
 use serde::Deserialize;
 
 use crate::gate::GateConfig;
@@ -126,16 +126,13 @@ pub fn load(
 /// Parses and validates config text; `name` is used in messages.
 pub fn parse(name: &str, text: &str, known_ids: &[&str]) -> Result<Config, ConfigError> {
     let text = crate::repo::strip_bom(text);
-    let invalid = |message: String, span: SourceSpan, label: &str, help: String| {
-        ConfigError::Invalid(yaml_span::YamlError::at(
-            "mlscore::config::invalid",
-            name,
-            text,
-            span,
-            message,
-            label,
-            help,
-        ))
+    let doc = yaml_span::Document {
+        code: "mlscore::config::invalid",
+        name,
+        text,
+    };
+    let invalid = |message, span, label: &str, help| {
+        ConfigError::Invalid(doc.error(message, span, label, help))
     };
     if text.trim().is_empty() {
         return Ok(Config::default());

@@ -512,6 +512,21 @@ impl YamlError {
     }
 }
 
+/// A document checked after parsing, so that what is found wrong in it points
+/// at its lines under its reader's diagnostic code.
+pub struct Document<'a> {
+    pub code: &'static str,
+    pub name: &'a str,
+    pub text: &'a str,
+}
+
+impl Document<'_> {
+    /// An error at `span` of this document.
+    pub fn error(&self, message: String, span: SourceSpan, label: &str, help: String) -> YamlError {
+        YamlError::at(self.code, self.name, self.text, span, message, label, help)
+    }
+}
+
 /// Parses a YAML document the way every reader of mlscore does: a byte-order
 /// mark dropped, nesting checked before the parser sees it (deep nesting is
 /// refused, not recursed into), and a parse error explained with its line and

@@ -18,7 +18,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use miette::SourceSpan;
 use serde::{Deserialize, Serialize};
 
 use super::skew::SkewThresholds;
@@ -174,17 +173,13 @@ pub struct ColumnRules {
 /// Parses and checks schema text; `name` (the file's path) is used in messages.
 pub fn parse(name: &str, text: &str) -> Result<DataSchema, DataError> {
     let text = crate::repo::strip_bom(text);
-    let invalid = |message: String, span: SourceSpan, label: &str, help: String| {
-        DataError::Schema(yaml_span::YamlError::at(
-            "mlscore::data::schema",
-            name,
-            text,
-            span,
-            message,
-            label,
-            help,
-        ))
+    let doc = yaml_span::Document {
+        code: "mlscore::data::schema",
+        name,
+        text,
     };
+    let invalid =
+        |message, span, label: &str, help| DataError::Schema(doc.error(message, span, label, help));
     let schema: DataSchema = yaml_span::parse_document(
         "mlscore::data::schema",
         name,

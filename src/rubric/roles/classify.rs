@@ -243,7 +243,9 @@ pub fn classify(
     if let Some(def) = lines.iter().find(|l| FEATURE_DEF.is_match(&l.code)) {
         hits.push(hit(Role::Feature, def));
     }
-    if !hits.iter().any(|h| h.role == Role::Feature) && FEATURE_NAME.is_match(path) {
+    // The file's own name, not its folder: `processing/data_management.py`
+    // loads data, it does not build features.
+    if !hits.iter().any(|h| h.role == Role::Feature) && FEATURE_NAME.is_match(name) {
         // A module named like feature code that defines nothing (`prepare.py`
         // as a script, a `feature_flags.py` of constants) is not feature code.
         if let Some(def) = lines.iter().find(|l| DEFINES.is_match(&l.code)) {
@@ -377,6 +379,11 @@ mod tests {
             ),
             vec![(Role::Feature, 1)]
         );
+        assert!(roles(
+            "pkg/processing/data_management.py",
+            "def load_dataset(path):\n    return read(path)\n"
+        )
+        .is_empty());
         // A feature flag module is named like feature code but defines nothing.
         assert!(roles("src/feature_flags.py", "ENABLED = True\n").is_empty());
     }

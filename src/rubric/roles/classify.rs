@@ -37,7 +37,7 @@ static SAVE: LazyLock<Regex> = LazyLock::new(|| {
 /// Metrics of a model.
 static METRIC: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(roc_auc_score|accuracy_score|f1_score|precision_score|recall_score|mean_squared_error|root_mean_squared_error|mean_absolute_error|mean_absolute_percentage_error|r2_score|log_loss|classification_report|confusion_matrix|average_precision_score|balanced_accuracy_score|matthews_corrcoef|ndcg_score|evaluate|evaluate_model|compute_metrics)\s*\(|\.evaluate\s*\(|\bevaluate\.load\s*\(|\btorchmetrics\.",
+        r"\b(roc_auc_score|accuracy_score|f1_score|precision_score|recall_score|mean_squared_error|root_mean_squared_error|mean_absolute_error|mean_absolute_percentage_error|r2_score|log_loss|classification_report|confusion_matrix|average_precision_score|balanced_accuracy_score|precision_recall_fscore_support|explained_variance_score|median_absolute_error|jaccard_score|matthews_corrcoef|ndcg_score|evaluate|evaluate_model|compute_metrics)\s*\(|\.evaluate\s*\(|\bevaluate\.load\s*\(|\btorchmetrics\.",
     )
 });
 /// Data the model was not trained on.
@@ -115,6 +115,11 @@ static FEATURE: LazyLock<Regex> = LazyLock::new(|| {
 static FEATURE_NAME: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)(feature|preprocess|featuriz|transform|encod|clean|prepar|processing|processor)")
 });
+static FEATURE_DEF: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^def\s+(\w*_)?(features?|preprocess\w*|clean_\w+|transform\w*|encode_\w+|featuriz\w*|tokeniz\w*|normaliz\w*|impute\w*|bucket\w*|engineer\w*)\s*\(",
+    )
+});
 static DEFINES: LazyLock<Regex> = LazyLock::new(|| re(r"^(def|class)\s+\w+"));
 
 /// Modules whose import makes a file serving code.
@@ -184,7 +189,10 @@ pub fn classify(
     };
 
     let saves = lines.iter().any(|l| SAVE.is_match(&l.code));
-    let held_out = lines.iter().any(|l| HELD_OUT.is_match(&l.code));
+    // An evaluation script says what it is in its name; elsewhere metrics
+    // count only beside held-out data (not accuracy on the training set).
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let held_out = name.contains("eval") || lines.iter().any(|l| HELD_OUT.is_match(&l.code));
     for line in code_lines() {
         let code = line.code.as_str();
         let is_def = code.starts_with("def ")
@@ -230,7 +238,14 @@ pub fn classify(
     if hits.iter().any(|h| h.role == Role::Model) {
         hits.retain(|h| h.role != Role::Feature);
     }
-    if !hits.iter().any(|h| h.role == Role::Feature) && FEATURE_NAME.is_match(path) {
+    // Functions named for what they do to data (`def prepare_features`,
+    // `def clean_text`) are feature code wherever they live.
+    if let Some(def) = lines.iter().find(|l| FEATURE_DEF.is_match(&l.code)) {
+        hits.push(hit(Role::Feature, def));
+    }
+    // The file's own name, not its folder: `processing/data_management.py`
+    // loads data, it does not build features.
+    if !hits.iter().any(|h| h.role == Role::Feature) && FEATURE_NAME.is_match(name) {
         // A module named like feature code that defines nothing (`prepare.py`
         // as a script, a `feature_flags.py` of constants) is not feature code.
         if let Some(def) = lines.iter().find(|l| DEFINES.is_match(&l.code)) {
@@ -357,6 +372,18 @@ mod tests {
             ),
             vec![(Role::Feature, 1)]
         );
+        assert_eq!(
+            roles(
+                "src/predict.py",
+                "def prepare_features(ride):\n    return ride\n"
+            ),
+            vec![(Role::Feature, 1)]
+        );
+        assert!(roles(
+            "pkg/processing/data_management.py",
+            "def load_dataset(path):\n    return read(path)\n"
+        )
+        .is_empty());
         // A feature flag module is named like feature code but defines nothing.
         assert!(roles("src/feature_flags.py", "ENABLED = True\n").is_empty());
     }

@@ -338,25 +338,46 @@ fn callee_start(bytes: &[u8], open: usize) -> usize {
     start
 }
 
+/// Where a walk over Python code stands with string literals, so brackets
+/// and commas inside strings are not taken for code.
+#[derive(Default)]
+struct Quotes {
+    quote: Option<char>,
+    escaped: bool,
+}
+
+impl Quotes {
+    /// Whether `c`, the next character, is code: false for the characters of
+    /// a string literal, its quotes included.
+    fn is_code(&mut self, c: char) -> bool {
+        if let Some(q) = self.quote {
+            if self.escaped {
+                self.escaped = false;
+            } else if c == '\\' {
+                self.escaped = true;
+            } else if c == q {
+                self.quote = None;
+            }
+            return false;
+        }
+        if c == '"' || c == '\'' {
+            self.quote = Some(c);
+            return false;
+        }
+        true
+    }
+}
+
 /// The text inside the bracket that opens `text`, or `None` when it never
 /// closes.
 pub(crate) fn balanced(text: &str) -> Option<&str> {
     let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
+    let mut quotes = Quotes::default();
     for (i, c) in text.char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
+        if !quotes.is_code(c) {
             continue;
         }
         match c {
-            '"' | '\'' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => {
                 depth = depth.saturating_sub(1);
@@ -374,22 +395,13 @@ pub(crate) fn balanced(text: &str) -> Option<&str> {
 pub(crate) fn split_args(args: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
+    let mut quotes = Quotes::default();
     let mut start = 0;
     for (i, c) in args.char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
+        if !quotes.is_code(c) {
             continue;
         }
         match c {
-            '"' | '\'' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
             ',' if depth == 0 => {

@@ -346,20 +346,11 @@ fn read_cdk_app(index: &RepoIndex, dir: &str, defs: &mut AwsDefs) {
 
 /// The text of a `[ … ]` list whose opening bracket was just read.
 fn list_body(text: &str) -> &str {
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
+    let mut quotes = super::pipelines::pysrc::Quotes::default();
     for (i, c) in text.char_indices().take(MAX_LIST) {
-        match (quote, c) {
-            (Some(_), '\\') if !escaped => {
-                escaped = true;
-                continue;
-            }
-            (Some(q), c) if c == q && !escaped => quote = None,
-            (None, '"' | '\'') => quote = Some(c),
-            (None, ']') => return &text[..i],
-            _ => {}
+        if quotes.is_code(c) && c == ']' {
+            return &text[..i];
         }
-        escaped = false;
     }
     &text[..text.len().min(MAX_LIST)]
 }

@@ -341,7 +341,7 @@ fn callee_start(bytes: &[u8], open: usize) -> usize {
 /// Where a walk over Python code stands with string literals, so brackets
 /// and commas inside strings are not taken for code.
 #[derive(Default)]
-struct Quotes {
+pub(crate) struct Quotes {
     quote: Option<char>,
     escaped: bool,
 }
@@ -349,7 +349,7 @@ struct Quotes {
 impl Quotes {
     /// Whether `c`, the next character, is code: false for the characters of
     /// a string literal, its quotes included.
-    fn is_code(&mut self, c: char) -> bool {
+    pub(crate) fn is_code(&mut self, c: char) -> bool {
         if let Some(q) = self.quote {
             if self.escaped {
                 self.escaped = false;

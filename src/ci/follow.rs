@@ -133,6 +133,8 @@ pub(crate) struct Follower<'a> {
     /// Makefiles parsed so far (with their includes), by file and directory
     /// make runs in: a chain of recipes calling `$(MAKE)` parses each once.
     pub makefiles: HashMap<(String, String), ParsedMakefile>,
+    /// pytest configurations read so far.
+    pub pytest_configs: super::pytest::PytestConfigs,
 }
 
 /// A parsed Makefile and the files it included.
@@ -154,6 +156,7 @@ impl<'a> Follower<'a> {
             import_reads: 0,
             dvc_files: None,
             makefiles: HashMap::new(),
+            pytest_configs: Default::default(),
         }
     }
 

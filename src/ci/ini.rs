@@ -5,7 +5,12 @@
 /// A parsed INI file.
 #[derive(Debug, Default)]
 pub(crate) struct Ini {
-    pub sections: Vec<Section>,
+    sections: Vec<Section>,
+    /// The first section of each name: a `tox.ini` with thousands of
+    /// `[testenv:x]` sections is looked up once per environment.
+    by_name: std::collections::HashMap<String, usize>,
+    /// Lines read, for bounds proportional to the file.
+    line_count: usize,
 }
 
 /// One `[section]`.
@@ -31,14 +36,19 @@ impl Ini {
         let mut ini = Ini::default();
         for (i, raw) in text.lines().enumerate() {
             let line_no = first_line + i;
+            ini.line_count = i + 1;
             let trimmed = raw.trim();
             if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
                 continue;
             }
             let indented = raw.starts_with([' ', '\t']);
             if !indented && trimmed.starts_with('[') && trimmed.ends_with(']') {
+                let name = trimmed[1..trimmed.len() - 1].trim().to_string();
+                ini.by_name
+                    .entry(name.clone())
+                    .or_insert(ini.sections.len());
                 ini.sections.push(Section {
-                    name: trimmed[1..trimmed.len() - 1].trim().to_string(),
+                    name,
                     entries: Vec::new(),
                 });
                 continue;
@@ -69,9 +79,14 @@ impl Ini {
         ini
     }
 
+    /// How many lines the text had.
+    pub(crate) fn line_count(&self) -> usize {
+        self.line_count
+    }
+
     /// The section named `name` (exact, as INI readers compare section names).
     pub(crate) fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.by_name.get(name).map(|&i| &self.sections[i])
     }
 }
 

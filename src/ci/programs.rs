@@ -39,7 +39,12 @@ pub(crate) fn follow(
 ) -> Handled {
     match invocation.program.as_str() {
         "pytest" | "py.test" => {
-            let plan = pytest::pytest_plan(f.index, &pending.cwd, &invocation.args);
+            let plan = pytest::pytest_plan(
+                f.index,
+                &mut f.pytest_configs,
+                &pending.cwd,
+                &invocation.args,
+            );
             cover_tests(f, &plan, true, effects);
             Handled::Fully
         }

@@ -76,7 +76,12 @@ pub(crate) struct TestPlan {
 }
 
 /// The collection of `pytest <args>` run in `cwd`.
-pub(crate) fn pytest_plan(index: &RepoIndex, cwd: &str, args: &[String]) -> TestPlan {
+pub(crate) fn pytest_plan(
+    index: &RepoIndex,
+    configs: &mut PytestConfigs,
+    cwd: &str,
+    args: &[String],
+) -> TestPlan {
     let mut plan = TestPlan::default();
     let mut explicit_config = None;
     let mut i = 0;
@@ -113,8 +118,8 @@ pub(crate) fn pytest_plan(index: &RepoIndex, cwd: &str, args: &[String]) -> Test
         }
     }
     let config = match explicit_config.and_then(|c| paths::join(cwd, &c)) {
-        Some(path) => read_config(index, &path),
-        None => find_config(index, cwd),
+        Some(path) => configs.read(index, &path),
+        None => configs.find(index, cwd),
     };
     if let Some(config) = &config {
         plan.config = Some(config.path.clone());
@@ -220,33 +225,51 @@ pub(crate) struct PytestConfig {
     pub python_files: Vec<String>,
 }
 
-/// The pytest configuration that applies in `cwd`: the first of `pytest.ini`,
-/// `.pytest.ini`, `pyproject.toml`, `tox.ini`, `setup.cfg` with a pytest
-/// section, in `cwd` or the nearest ancestor, as pytest finds its inifile.
-pub(crate) fn find_config(index: &RepoIndex, cwd: &str) -> Option<PytestConfig> {
-    for dir in paths::ancestors(cwd) {
-        for name in [
-            "pytest.ini",
-            ".pytest.ini",
-            "pyproject.toml",
-            "tox.ini",
-            "setup.cfg",
-        ] {
-            let path = if dir.is_empty() {
-                name.to_string()
-            } else {
-                format!("{dir}/{name}")
-            };
-            if let Some(config) = index
-                .is_file(&path)
-                .then(|| read_config(index, &path))
-                .flatten()
-            {
-                return Some(config);
+/// pytest configurations read so far, by file: a job that runs pytest once
+/// per tox environment (thousands of them) reads `tox.ini` once, not once per
+/// run.
+#[derive(Debug, Default)]
+pub(crate) struct PytestConfigs {
+    read: std::collections::HashMap<String, Option<PytestConfig>>,
+}
+
+impl PytestConfigs {
+    /// The pytest configuration that applies in `cwd`: the first of
+    /// `pytest.ini`, `.pytest.ini`, `pyproject.toml`, `tox.ini`, `setup.cfg`
+    /// with a pytest section, in `cwd` or the nearest ancestor, as pytest
+    /// finds its inifile.
+    pub(crate) fn find(&mut self, index: &RepoIndex, cwd: &str) -> Option<PytestConfig> {
+        for dir in paths::ancestors(cwd) {
+            for name in [
+                "pytest.ini",
+                ".pytest.ini",
+                "pyproject.toml",
+                "tox.ini",
+                "setup.cfg",
+            ] {
+                let path = if dir.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                if !index.is_file(&path) {
+                    continue;
+                }
+                if let Some(config) = self.read(index, &path) {
+                    return Some(config);
+                }
             }
         }
+        None
     }
-    None
+
+    /// The pytest settings of one file, read on first need.
+    pub(crate) fn read(&mut self, index: &RepoIndex, path: &str) -> Option<PytestConfig> {
+        self.read
+            .entry(path.to_string())
+            .or_insert_with(|| read_config(index, path))
+            .clone()
+    }
 }
 
 /// Reads pytest settings from one file; `None` when it has no pytest section
@@ -342,6 +365,7 @@ mod tests {
         let index = repo(("README.md", ""));
         let plan = pytest_plan(
             &index,
+            &mut PytestConfigs::default(),
             "",
             &strings(&[
                 "-q",
@@ -363,7 +387,7 @@ mod tests {
     #[test]
     fn testpaths_from_pytest_ini() {
         let index = repo(("pytest.ini", "[pytest]\ntestpaths =\n    tests/unit\n    tests/data\npython_files = test_*.py check_*.py\n"));
-        let plan = pytest_plan(&index, "", &strings(&["-x", "--cov=src"]));
+        let plan = pytest_plan(&index, &mut PytestConfigs::default(), "", &strings(&["-x", "--cov=src"]));
         assert_eq!(plan.dirs, ["tests/unit", "tests/data"]);
         assert_eq!(plan.config.as_deref(), Some("pytest.ini"));
         assert_eq!(plan.patterns, ["test_*.py", "check_*.py"]);
@@ -375,15 +399,15 @@ mod tests {
             "pyproject.toml",
             "[project]\nname = \"x\"\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests/data\"]\n",
         ));
-        assert_eq!(pytest_plan(&index, "", &[]).dirs, ["tests/data"]);
+        assert_eq!(pytest_plan(&index, &mut PytestConfigs::default(), "", &[]).dirs, ["tests/data"]);
         // From a subdirectory, the root configuration still applies, relative to its own folder.
-        assert_eq!(pytest_plan(&index, "ml", &[]).dirs, ["tests/data"]);
+        assert_eq!(pytest_plan(&index, &mut PytestConfigs::default(), "ml", &[]).dirs, ["tests/data"]);
     }
 
     #[test]
     fn no_testpaths_collects_the_working_directory() {
         let index = repo(("setup.cfg", "[metadata]\nname = x\n"));
-        let plan = pytest_plan(&index, "ml", &[]);
+        let plan = pytest_plan(&index, &mut PytestConfigs::default(), "ml", &[]);
         assert_eq!(plan.collect, ["ml"]);
         let found: Vec<&str> = test_files(&index, "ml", &plan.patterns).collect();
         assert_eq!(found, ["ml/tests/test_ml.py"]);

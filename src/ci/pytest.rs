@@ -387,7 +387,12 @@ mod tests {
     #[test]
     fn testpaths_from_pytest_ini() {
         let index = repo(("pytest.ini", "[pytest]\ntestpaths =\n    tests/unit\n    tests/data\npython_files = test_*.py check_*.py\n"));
-        let plan = pytest_plan(&index, &mut PytestConfigs::default(), "", &strings(&["-x", "--cov=src"]));
+        let plan = pytest_plan(
+            &index,
+            &mut PytestConfigs::default(),
+            "",
+            &strings(&["-x", "--cov=src"]),
+        );
         assert_eq!(plan.dirs, ["tests/unit", "tests/data"]);
         assert_eq!(plan.config.as_deref(), Some("pytest.ini"));
         assert_eq!(plan.patterns, ["test_*.py", "check_*.py"]);
@@ -399,9 +404,15 @@ mod tests {
             "pyproject.toml",
             "[project]\nname = \"x\"\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests/data\"]\n",
         ));
-        assert_eq!(pytest_plan(&index, &mut PytestConfigs::default(), "", &[]).dirs, ["tests/data"]);
+        assert_eq!(
+            pytest_plan(&index, &mut PytestConfigs::default(), "", &[]).dirs,
+            ["tests/data"]
+        );
         // From a subdirectory, the root configuration still applies, relative to its own folder.
-        assert_eq!(pytest_plan(&index, &mut PytestConfigs::default(), "ml", &[]).dirs, ["tests/data"]);
+        assert_eq!(
+            pytest_plan(&index, &mut PytestConfigs::default(), "ml", &[]).dirs,
+            ["tests/data"]
+        );
     }
 
     #[test]

@@ -333,7 +333,10 @@ fn expand_braces(name: &str) -> Vec<String> {
         }
         expanded.push_str(rest);
         out.push(expanded);
-        let Some(turn) = (0..groups.len()).rev().find(|&g| at[g] + 1 < groups[g].len()) else {
+        let Some(turn) = (0..groups.len())
+            .rev()
+            .find(|&g| at[g] + 1 < groups[g].len())
+        else {
             break;
         };
         at[turn] += 1;
@@ -684,7 +687,10 @@ commands = [
         let (envs, list) = (3000, 3000);
         let mut text = format!(
             "[tox]\nenvlist = {}\n[big]\ncommands =\n",
-            (0..envs).map(|i| format!("e{i}")).collect::<Vec<_>>().join(",")
+            (0..envs)
+                .map(|i| format!("e{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
         );
         for j in 0..list {
             text.push_str(&format!("    echo {j}\n"));

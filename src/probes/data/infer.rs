@@ -314,4 +314,86 @@ mod tests {
         assert_eq!(lower_bound(Some(Scalar::Float(-0.5))), None);
         assert_eq!(lower_bound(None), None);
     }
+
+    /// Wide files are aggregated in several queries whose results are put
+    /// side by side: every column must still get its own figures.
+    #[test]
+    fn wide_files_keep_each_columns_figures() {
+        const COLUMNS: usize = 401;
+        const ROWS: usize = 30;
+        // Column i: kind i % 4 — a unique non-negative int, a float going
+        // negative, a two-level category, an int with one null.
+        let value = |col: usize, row: usize| -> String {
+            match col % 4 {
+                0 => (row * 7 + col).to_string(),
+                1 => format!("{}.5", row as i64 - col as i64),
+                2 => ["low", "high"][row % 2].to_string(),
+                _ if row == 3 => String::new(),
+                _ => (col % 5).to_string(),
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut csv = (0..COLUMNS)
+            .map(|c| format!("c{c}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut ndjson = String::new();
+        for row in 0..ROWS {
+            csv.push('\n');
+            csv.push_str(
+                &(0..COLUMNS)
+                    .map(|c| value(c, row))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            let fields: Vec<String> = (0..COLUMNS)
+                .map(|c| match (c % 4, value(c, row)) {
+                    (3, v) if v.is_empty() => format!("\"c{c}\": null"),
+                    (2, v) => format!("\"c{c}\": \"{v}\""),
+                    (_, v) => format!("\"c{c}\": {v}"),
+                })
+                .collect();
+            ndjson.push_str(&format!("{{{}}}\n", fields.join(", ")));
+        }
+        std::fs::write(dir.path().join("wide.csv"), csv).unwrap();
+        std::fs::write(dir.path().join("wide.jsonl"), ndjson).unwrap();
+        for name in ["wide.csv", "wide.jsonl"] {
+            let inferred = infer(&dir.path().join(name), 10).unwrap();
+            assert_eq!(inferred.rows, ROWS as u64, "{name}");
+            assert_eq!(inferred.schema.columns.len(), COLUMNS, "{name}");
+            for c in 0..COLUMNS {
+                let rules = &inferred.schema.columns[&format!("c{c}")];
+                let want = match c % 4 {
+                    0 => (
+                        Some(ColumnType::Int),
+                        Some(false),
+                        None,
+                        Some(true),
+                        Some(Scalar::Int(0)),
+                    ),
+                    1 => (Some(ColumnType::Float), Some(false), None, None, None),
+                    2 => (Some(ColumnType::String), Some(false), None, None, None),
+                    _ => (
+                        Some(ColumnType::Int),
+                        None,
+                        Some(0.04),
+                        None,
+                        Some(Scalar::Int(0)),
+                    ),
+                };
+                let got = (
+                    rules.kind,
+                    rules.nullable,
+                    rules.max_null_fraction,
+                    rules.unique,
+                    rules.min.clone(),
+                );
+                assert_eq!(got, want, "{name} c{c}");
+                if c % 4 == 2 {
+                    let allowed = rules.allowed.as_ref().expect("a category's levels");
+                    assert_eq!(allowed.len(), 2, "{name} c{c}");
+                }
+            }
+        }
+    }
 }

@@ -21,6 +21,69 @@ use super::open::*;
 // ---------------------------------------------------------------------------
 // Sources read in pieces
 
+/// Aggregates evaluated by one query. polars' streaming engine clones a
+/// frame's list of columns for every expression it evaluates on it, so one
+/// select of three aggregates per column over a 20,000-column file cost
+/// columns²; queries of this many expressions, each reading only the
+/// columns it names, keep the cost proportional to the columns.
+const EXPRS_PER_QUERY: usize = 256;
+
+/// `frame.select(exprs)` collected, in queries of at most `EXPRS_PER_QUERY`
+/// expressions whose one-row results are put side by side. A piece is held
+/// in memory (parsed once, not once per query) and cut to each query's
+/// columns: the engine's in-memory scan slices every column of the frame it
+/// is given. A file read whole is scanned once per query instead.
+fn select_in_batches(
+    path: &Path,
+    frame: LazyFrame,
+    exprs: &[Expr],
+    whole_file: bool,
+) -> Result<DataFrame, DataError> {
+    if exprs.len() <= EXPRS_PER_QUERY {
+        return collect(path, frame.select(exprs.to_vec()));
+    }
+    let in_memory = match &frame.logical_plan {
+        DslPlan::DataFrameScan { df, .. } => Some(Arc::clone(df)),
+        _ if whole_file => None,
+        _ => Some(Arc::new(collect(path, frame.clone())?)),
+    };
+    let mut out: Option<DataFrame> = None;
+    for batch in exprs.chunks(EXPRS_PER_QUERY) {
+        let input = match &in_memory {
+            Some(df) => narrowed(df, batch)
+                .map_err(|err| read_error(path, &err))?
+                .lazy(),
+            None => frame.clone(),
+        };
+        let part = collect(path, input.select(batch.to_vec()))?;
+        match &mut out {
+            None => out = Some(part),
+            Some(out) => {
+                out.hstack_mut(part.columns())
+                    .map_err(|err| read_error(path, &err))?;
+            }
+        }
+    }
+    Ok(out.unwrap_or_default())
+}
+
+/// The columns of `df` that `exprs` read, in a frame of the same height.
+fn narrowed(df: &DataFrame, exprs: &[Expr]) -> PolarsResult<DataFrame> {
+    let schema = df.schema();
+    let mut picked: Vec<usize> = exprs
+        .iter()
+        .flat_map(|expr| expr.into_iter())
+        .filter_map(|node| match node {
+            Expr::Column(name) => schema.index_of(name),
+            _ => None,
+        })
+        .collect();
+    picked.sort_unstable();
+    picked.dedup();
+    let columns = picked.iter().map(|&i| df.columns()[i].clone()).collect();
+    DataFrame::new(df.height(), columns)
+}
+
 /// Bytes of text handed to polars at a time: large enough that per-scan
 /// overhead vanishes, small enough that the few in flight (one per core, plus
 /// the one being read) stay far below 1 GiB.
@@ -236,7 +299,13 @@ impl Source {
             .map(|a| a.expr.clone().alias(a.alias.as_str()))
             .collect();
         let mut parts: Vec<LazyFrame> = self
-            .map_pieces(&|frame| frame.select(exprs.clone()), bar)?
+            .map_pieces(
+                &|frame| {
+                    let whole_file = matches!(self.layout, Layout::Whole);
+                    select_in_batches(&self.path, frame, &exprs, whole_file)
+                },
+                bar,
+            )?
             .into_iter()
             .map(IntoLazy::lazy)
             .collect();
@@ -259,11 +328,11 @@ impl Source {
     /// is what keeps every core busy.
     pub(super) fn map_pieces(
         &self,
-        query: &(dyn Fn(LazyFrame) -> LazyFrame + Sync),
+        query: &(dyn Fn(LazyFrame) -> Result<DataFrame, DataError> + Sync),
         bar: &Progress,
     ) -> Result<Vec<DataFrame>, DataError> {
         let Some(mut pieces) = self.pieces()? else {
-            return Ok(vec![collect(&self.path, query(self.frame()))?]);
+            return Ok(vec![query(self.frame())?]);
         };
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
         std::thread::scope(|scope| {
@@ -281,7 +350,7 @@ impl Source {
                     };
                     let Ok(piece) = piece else { return };
                     let result = self.piece_frame(piece).and_then(|(frame, buffer)| {
-                        let result = collect(&self.path, query(frame));
+                        let result = query(frame);
                         self.recycle(buffer);
                         result
                     });
@@ -333,7 +402,7 @@ impl Source {
             }
             if sent == 0 {
                 // A header and no rows: the whole-file frame knows the columns.
-                results.push(collect(&self.path, query(self.frame()))?);
+                results.push(query(self.frame())?);
             }
             Ok(results)
         })

@@ -920,6 +920,7 @@ pub(crate) mod fixture {
                     line: 4,
                     scheduled: false,
                     automatic: true,
+                    submitted_by: None,
                 }],
                 runs_mlscore: false,
             },

@@ -126,6 +126,9 @@ pub struct CiJobSummary {
     pub line: usize,
     pub scheduled: bool,
     pub automatic: bool,
+    /// For an ML pipeline run because a CI job submits it: that job's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitted_by: Option<String>,
 }
 
 /// Where the configuration came from.
@@ -266,6 +269,10 @@ impl Report {
                         line: j.line,
                         scheduled: j.is_scheduled(),
                         automatic: j.automatic,
+                        submitted_by: j
+                            .submitted_by
+                            .and_then(|by| ci.jobs.get(by))
+                            .map(|by| by.name.clone()),
                     })
                     .collect(),
                 runs_mlscore: ci.mlscore_command().is_some(),

@@ -12,7 +12,7 @@ pub mod roles;
 pub mod score;
 pub mod waiver;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub use catalogue::{Catalogue, CheckDef, Section};
 pub use hollow::{HollowTest, Hollowness};
@@ -54,6 +54,7 @@ pub fn find_evidence(
     if has_roles {
         let code = roles::CodeRoles::build(index);
         for (check, found) in checks.iter().zip(evidence.iter_mut()) {
+            let mut merged = Merged::new(std::mem::take(found));
             for rule in check.evidence.iter() {
                 let Some(role) = &rule.role else { continue };
                 for item in roles::evidence(
@@ -65,23 +66,10 @@ pub fn find_evidence(
                     ci,
                     index,
                 ) {
-                    // A keyword rule of the check may already cite this line;
-                    // the role rule says more (what is imported, which job
-                    // runs the chain), so it takes the line's place.
-                    found.retain(|e| {
-                        e.path != item.path
-                            || e.line != item.line
-                            || e.what == item.what
-                            || (e.automated && !item.automated)
-                    });
-                    if !found
-                        .iter()
-                        .any(|e| e.path == item.path && e.line == item.line)
-                    {
-                        found.push(item);
-                    }
+                    merged.add(item);
                 }
             }
+            *found = merged.finish();
             found.sort_by(|a, b| {
                 b.automated
                     .cmp(&a.automated)
@@ -94,6 +82,60 @@ pub fn find_evidence(
         found.retain(|e| !hollow.voids(e));
     }
     (evidence, hollow.found)
+}
+
+/// A check's keyword evidence with its role evidence merged in, by line: a
+/// keyword rule may already cite a line a role rule finds; the role rule says
+/// more (what is imported, which job runs the chain), so it takes the line's
+/// place. Lines are looked up in a map: a repository with thousands of hits
+/// and role findings made a scan of the list per finding quadratic.
+struct Merged {
+    found: Vec<Evidence>,
+    dropped: Vec<bool>,
+    at: HashMap<(String, Option<usize>), Vec<usize>>,
+}
+
+impl Merged {
+    fn new(found: Vec<Evidence>) -> Merged {
+        let mut at: HashMap<(String, Option<usize>), Vec<usize>> = HashMap::new();
+        for (i, e) in found.iter().enumerate() {
+            at.entry((e.path.clone(), e.line)).or_default().push(i);
+        }
+        Merged {
+            dropped: vec![false; found.len()],
+            found,
+            at,
+        }
+    }
+
+    fn add(&mut self, item: Evidence) {
+        let same_line = self.at.entry((item.path.clone(), item.line)).or_default();
+        let mut kept = false;
+        for &i in same_line.iter() {
+            if self.dropped[i] {
+                continue;
+            }
+            let e = &self.found[i];
+            if e.what == item.what || (e.automated && !item.automated) {
+                kept = true;
+            } else {
+                self.dropped[i] = true;
+            }
+        }
+        if !kept {
+            same_line.push(self.found.len());
+            self.found.push(item);
+            self.dropped.push(false);
+        }
+    }
+
+    fn finish(self) -> Vec<Evidence> {
+        self.found
+            .into_iter()
+            .zip(self.dropped)
+            .filter_map(|(e, dropped)| (!dropped).then_some(e))
+            .collect()
+    }
 }
 
 /// Scores a repository: finds evidence for every check and applies waivers.

@@ -394,25 +394,32 @@ fn an_unreadable_metrics_file_names_the_file_and_the_reason() {
 #[test]
 fn a_23_digit_integer_gets_a_wider_type() {
     let dir = TempDir::new().unwrap();
-    // Within the rows polars samples to type the columns.
-    let mut csv = String::from("id,n\n");
-    for i in 0..200 {
-        let n = if i == 100 {
-            "12345678901234567890123".to_string()
-        } else {
-            i.to_string()
-        };
-        csv.push_str(&format!("{i},{n}\n"));
+    // Inside the rows polars samples to type the columns, and far past them;
+    // `ns` holds 19-digit integers that fit an i64 and stays an integer.
+    for (name, rows, at) in [("near.csv", 200, 100), ("far.csv", 30_000, 25_000)] {
+        let mut csv = String::from("id,n,ns\n");
+        for i in 0..rows {
+            let n = if i == at {
+                "12345678901234567890123".to_string()
+            } else {
+                i.to_string()
+            };
+            csv.push_str(&format!(
+                "{i},{n},{}\n",
+                1_700_000_000_000_000_000u64 + i as u64
+            ));
+        }
+        write(dir.path(), name, &csv);
+        let out = mlscore()
+            .args(["data", "infer"])
+            .arg(dir.path().join(name))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr_of(&out));
+        assert!(stdout.contains("  n: {type: float"), "{name}: {stdout}");
+        assert!(stdout.contains("  ns: {type: int"), "{name}: {stdout}");
     }
-    write(dir.path(), "wide.csv", &csv);
-    let out = mlscore()
-        .args(["data", "infer"])
-        .arg(dir.path().join("wide.csv"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
-    assert!(stdout.contains("  n: {type: float"), "{stdout}");
 }
 
 // ---------------------------------------------------------------------------

@@ -202,12 +202,11 @@ pub(super) fn date_columns(frame: &mut LazyFrame) -> PolarsResult<Option<Schema>
     Ok(any.then_some(whole))
 }
 
-/// Bytes at the start of a CSV file looked at for integers too long for i64.
-pub(super) const WIDE_INTEGER_SNIFF: u64 = 4 << 20;
-
-/// Whether the first bytes of `path` hold a run of 19 or more digits: an
-/// integer that may not fit polars' inferred `Int64`. Almost no file does, so
-/// the sample is read a second time only for those that do.
+/// Whether `path` holds a run of 19 or more digits anywhere: an integer that
+/// may not fit polars' inferred `Int64`. polars infers types from the first
+/// rows, so a 23-digit value further down failed the whole read; the bytes
+/// are looked at once (a plain byte loop, far cheaper than polars' parse),
+/// and the columns are checked only for the files that hold such a run.
 pub(super) fn has_long_digit_run(path: &Path) -> bool {
     let Ok(file) = File::open(path) else {
         return false;
@@ -216,26 +215,28 @@ pub(super) fn has_long_digit_run(path: &Path) -> bool {
         Ok(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
         _ => Box::new(file),
     };
-    let mut head = Vec::new();
-    if reader
-        .by_ref()
-        .take(WIDE_INTEGER_SNIFF)
-        .read_to_end(&mut head)
-        .is_err()
-    {
-        return false;
-    }
+    let mut buffer = vec![0u8; 1 << 20];
+    // The run carries over from one read to the next.
     let mut run = 0;
-    head.iter().any(|b| {
-        run = if b.is_ascii_digit() { run + 1 } else { 0 };
-        run >= 19
-    })
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        for &b in &buffer[..n] {
+            run = if b.is_ascii_digit() { run + 1 } else { 0 };
+            if run >= 19 {
+                return true;
+            }
+        }
+    }
 }
 
-/// The schema with every `Int64` column whose sampled values do not all fit
-/// an i64 typed `Float64`, as polars types a column mixing integers and
-/// floats; `None` when no column changes. polars infers `Int64` for any run
-/// of digits and then fails to parse a 23-digit one.
+/// The schema with every `Int64` column whose values do not all fit an i64
+/// typed `Float64`, as polars types a column mixing integers and floats;
+/// `None` when no column changes. polars infers `Int64` for any run of digits
+/// and then fails to parse a 23-digit one. Every row is looked at, in one
+/// streamed pass that counts, per column, the values that do not parse.
 pub(super) fn widen_big_integers(
     reader: &dyn Fn(Option<SchemaRef>) -> PolarsResult<LazyFrame>,
     mut schema: Schema,
@@ -252,23 +253,32 @@ pub(super) fn widen_big_integers(
     for name in &ints {
         as_text.set_dtype(name, DataType::String);
     }
-    let sample = reader(Some(Arc::new(as_text)))?
+    let misfits = reader(Some(Arc::new(as_text)))?
         .select(
             ints.iter()
-                .map(|name| col(name.clone()))
+                .map(|name| {
+                    let text = col(name.clone());
+                    let parsed = text
+                        .clone()
+                        .str()
+                        .strip_chars(lit(NULL))
+                        .cast(DataType::Int64);
+                    text.is_not_null()
+                        .and(parsed.is_null())
+                        .sum()
+                        .alias(name.clone())
+                })
                 .collect::<Vec<_>>(),
         )
-        .limit(INFER_ROWS as IdxSize)
-        .collect()?;
+        .collect_with_engine(Engine::Streaming)?;
     let mut any = false;
-    for column in sample.columns() {
-        let fits = column.str().is_ok_and(|values| {
-            values
-                .iter()
-                .flatten()
-                .all(|v| v.trim().parse::<i64>().is_ok())
-        });
-        if !fits {
+    for column in misfits.columns() {
+        let count = column
+            .get(0)
+            .ok()
+            .and_then(|v| v.extract::<u64>())
+            .unwrap_or(0);
+        if count > 0 {
             schema.set_dtype(column.name(), DataType::Float64);
             any = true;
         }

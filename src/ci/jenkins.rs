@@ -21,7 +21,12 @@ const MAX_LOAD_DEPTH: usize = 4;
 /// Every Jenkins job of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let mut out = Vec::new();
-    for entry in index.files().iter().filter(|f| is_jenkinsfile(&f.path)) {
+    let pipelines = index.files().iter().filter(|f| {
+        is_jenkinsfile(&f.path)
+            || (may_be_pipeline_script(&f.path)
+                && index.entry_text(f).is_some_and(starts_a_pipeline))
+    });
+    for entry in pipelines {
         let path = entry.path.as_str();
         let Some(text) = index.entry_text(entry) else {
             warnings.push(CiWarning {
@@ -38,6 +43,10 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         };
         let parsed = reader.parse(path, text, 0);
         let schedules = parsed.crons.clone();
+        // A `Jenkinsfile` is what a multibranch job builds on every push. A
+        // script under another name runs from a job someone pointed at it;
+        // without a `triggers` block nothing says that job starts by itself.
+        let automatic = is_jenkinsfile(path) || text.contains("triggers");
         let has_stages = !parsed.stages.is_empty();
         let mut specs: Vec<JobSpec> = parsed
             .stages
@@ -48,7 +57,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                 file: path.to_string(),
                 line: stage.line,
                 schedules: schedules.clone(),
-                automatic: true,
+                automatic,
                 commands: stage.commands,
                 submitted_by: Vec::new(),
             })
@@ -62,7 +71,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                     file: path.to_string(),
                     line: parsed.top.line,
                     schedules,
-                    automatic: true,
+                    automatic,
                     commands: parsed.top.commands,
                     submitted_by: Vec::new(),
                 },
@@ -81,6 +90,42 @@ fn is_jenkinsfile(path: &str) -> bool {
         && (name == "Jenkinsfile"
             || name.starts_with("Jenkinsfile.")
             || lower.ends_with(".jenkinsfile"))
+}
+
+/// A file a Jenkins job may be pointed at (its script path is set in Jenkins,
+/// not in the repository): `Jenkins`, `jenkins/build.groovy`,
+/// `ci/jenkins-release` — a name or folder saying Jenkins, no extension or
+/// `.groovy`. Only its content says whether it is a pipeline.
+fn may_be_pipeline_script(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let name = paths::file_name(&lower);
+    let extension = name.rsplit_once('.').map(|(_, e)| e);
+    !lower.contains("node_modules/")
+        && lower.contains("jenkins")
+        && matches!(extension, None | Some("groovy"))
+}
+
+/// Whether a script opens with a declarative `pipeline {` or a scripted
+/// `node {` / `node('label') {`, after comments and `@Library` lines.
+fn starts_a_pipeline(text: &str) -> bool {
+    let mut rest = text.trim_start_matches('\u{feff}');
+    loop {
+        rest = rest.trim_start();
+        if rest.starts_with("#!") || rest.starts_with("//") || rest.starts_with('@') {
+            rest = rest.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r);
+        } else if let Some(after) = rest.strip_prefix("import ") {
+            rest = after.split_once('\n').map_or("", |(_, r)| r);
+        } else {
+            break;
+        }
+    }
+    let opens = |keyword: &str, openers: &[char]| {
+        rest.strip_prefix(keyword)
+            .is_some_and(|r| r.trim_start().starts_with(openers))
+    };
+    opens("pipeline", &['{']) || opens("node", &['{', '('])
 }
 
 /// A stage (or the file-level job) being filled.
@@ -498,6 +543,33 @@ pipeline {
             .iter()
             .map(|c| (c.text.as_str(), c.line, c.cwd.as_str()))
             .collect()
+    }
+
+    #[test]
+    fn a_script_named_for_jenkins_is_read_when_it_opens_a_pipeline() {
+        assert!(may_be_pipeline_script("Jenkins"));
+        assert!(may_be_pipeline_script("ci/jenkins/release.groovy"));
+        assert!(!may_be_pipeline_script("jenkins.txt"));
+        assert!(!may_be_pipeline_script("docs/build.groovy"));
+        assert!(starts_a_pipeline(
+            "// CI\n/* multi\nline */\n@Library('x') _\npipeline {\n}"
+        ));
+        assert!(starts_a_pipeline("node('linux') {\n  sh 'make'\n}"));
+        assert!(!starts_a_pipeline("def helper() {\n  pipeline {}\n}"));
+        assert!(!starts_a_pipeline(
+            "Jenkins notes: pipeline { is how it starts"
+        ));
+        let index = RepoIndex::from_memory([
+            ("Jenkins", "pipeline {\n  agent any\n  stages {\n    stage('Test') {\n      steps { sh 'pytest tests' }\n    }\n  }\n}\n"),
+            ("jenkins.txt", "pipeline { stages { stage('No') { steps { sh 'make' } } } }"),
+            ("jenkins/notes", "how our Jenkins is set up"),
+        ]);
+        let got: Vec<(String, bool)> = jobs(&index, &mut Vec::new())
+            .into_iter()
+            .map(|j| (j.name, j.automatic))
+            .collect();
+        // Started by hand: no trigger in the script, and not a Jenkinsfile.
+        assert_eq!(got, [("Jenkins › Test".to_string(), false)]);
     }
 
     #[test]

@@ -95,6 +95,39 @@ def test_training_data_matches_the_schema():
     SCHEMA.validate(pd.read_csv("data/train.csv"))
 "#;
 
+/// Training code with a helper: a test of the helper is not a test of training.
+const TRAINER: &str = r#"from sklearn.linear_model import LogisticRegression
+
+
+def default_params():
+    return {"C": 1.0}
+
+
+def train_model(x, y):
+    model = LogisticRegression(**default_params())
+    model.fit(x, y)
+    return model
+
+
+def run(x, y):
+    return train_model(x, y)
+"#;
+
+const TEST_TRAINER_HELPER: &str = r#"from churn.trainer import default_params
+
+
+def test_defaults():
+    assert default_params()["C"] == 1.0
+"#;
+
+const TEST_TRAINER_RUN: &str = r#"from churn import trainer
+
+
+def test_run_fits():
+    model = trainer.run([[0], [1], [0], [1]], [0, 1, 0, 1])
+    assert model.predict([[1]])[0] == 1
+"#;
+
 const CI: &str = "name: ci\non: [pull_request]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: pytest tests\n";
 
 /// Trains on a sample, evaluates with a gate, then registers and deploys.
@@ -139,6 +172,9 @@ fn role_rules_score_a_project_with_ci_and_report_hollow_tests() {
         ("tests/test_features.py", TEST_FEATURES),
         ("tests/test_model.py", TEST_MODEL),
         ("tests/test_data.py", TEST_DATA),
+        ("src/churn/trainer.py", TRAINER),
+        ("tests/test_trainer_helper.py", TEST_TRAINER_HELPER),
+        ("tests/test_trainer_run.py", TEST_TRAINER_RUN),
         (".github/workflows/ci.yml", CI),
         (".github/workflows/release.yml", RELEASE),
     ]));
@@ -162,6 +198,17 @@ fn role_rules_score_a_project_with_ci_and_report_hollow_tests() {
     );
     assert_eq!(unit[0]["path"], "tests/test_model.py");
     assert_eq!(unit[0]["automated"], true);
+    // `run` calls `train_model`, which fits: the test exercises training.
+    // The helper's test imports the same file and trains nothing.
+    let unit_paths: Vec<&str> = unit.iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert!(
+        unit_paths.contains(&"tests/test_trainer_run.py"),
+        "{unit_paths:?}"
+    );
+    assert!(
+        !unit_paths.contains(&"tests/test_trainer_helper.py"),
+        "{unit_paths:?}"
+    );
 
     let pipeline = by_rule(&report, "infra-3", "training then evaluation, run in order");
     let in_job: Vec<&&Value> = pipeline

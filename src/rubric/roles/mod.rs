@@ -9,7 +9,7 @@ mod classify;
 mod imports;
 mod order;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::catalogue::Automated;
 use super::hollow::{is_test_path, HollowIndex};
 use super::matcher::{CiLink, Evidence};
-use super::pylines::logical_lines;
+use super::pylines::{logical_lines, LogicalLine};
 use crate::ci::{CiModel, Reach};
 use crate::repo::RepoIndex;
 
@@ -176,6 +176,11 @@ pub struct CodeRoles {
     files: HashMap<String, Vec<RoleHit>>,
     /// For each test file, the repository files it imports and the line.
     test_imports: Vec<(String, Vec<(String, usize)>)>,
+    /// For each test file (as in `test_imports`), the names its code uses
+    /// outside import statements.
+    test_uses: HashMap<String, HashSet<String>>,
+    /// For each non-test file with role hits, its top-level definitions.
+    layouts: HashMap<String, Layout>,
     /// For each non-test file, the repository files it imports.
     imports: HashMap<String, Vec<String>>,
 }
@@ -186,6 +191,101 @@ struct ReadFile {
     is_test: bool,
     hits: Vec<RoleHit>,
     imports: Vec<(String, usize)>,
+    /// A test's used names (see [`CodeRoles`]).
+    uses: HashSet<String>,
+    layout: Layout,
+}
+
+/// A file's top-level definitions: where each starts and which of the file's
+/// other definitions its body names.
+#[derive(Debug, Default)]
+struct Layout {
+    /// `(line, Some(name))` where a `def` or `class` starts, `(line, None)`
+    /// where other top-level code starts, in line order.
+    starts: Vec<(usize, Option<String>)>,
+    /// For each definition, the file's definitions its body names.
+    names: HashMap<String, HashSet<String>>,
+}
+
+impl Layout {
+    fn of(lines: &[LogicalLine]) -> Layout {
+        let mut starts: Vec<(usize, Option<String>)> = Vec::new();
+        for line in lines.iter().filter(|l| l.indent == 0) {
+            let name = DEFINITION.captures(&line.code).map(|c| c[1].to_string());
+            if name.is_some() || starts.last().is_none_or(|(_, last)| last.is_some()) {
+                starts.push((line.line, name));
+            }
+        }
+        let defined: HashSet<&str> = starts.iter().filter_map(|(_, n)| n.as_deref()).collect();
+        let mut names: HashMap<String, HashSet<String>> = HashMap::new();
+        let mut current: Option<&str> = None;
+        for line in lines {
+            if line.indent == 0 {
+                current = DEFINITION
+                    .captures(&line.code)
+                    .and_then(|c| defined.get(&c[1]).copied());
+                continue;
+            }
+            let Some(def) = current else { continue };
+            for word in IDENTIFIER.find_iter(&line.code) {
+                if word.as_str() != def && defined.contains(word.as_str()) {
+                    names
+                        .entry(def.to_string())
+                        .or_default()
+                        .insert(word.as_str().to_string());
+                }
+            }
+        }
+        Layout { starts, names }
+    }
+
+    /// The definition around line `line`; `None` for top-level code.
+    fn definition_at(&self, line: usize) -> Option<&str> {
+        let at = self.starts.partition_point(|(start, _)| *start <= line);
+        self.starts.get(at.checked_sub(1)?)?.1.as_deref()
+    }
+
+    /// Whether calling `name` may run `target`: `name` is `target` or its
+    /// body names a definition that may.
+    fn reaches(&self, name: &str, targets: &HashSet<&str>) -> bool {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut stack = vec![name];
+        while let Some(next) = stack.pop() {
+            if targets.contains(next) {
+                return true;
+            }
+            if !seen.insert(next) {
+                continue;
+            }
+            if let Some(called) = self.names.get(next) {
+                stack.extend(called.iter().map(String::as_str));
+            }
+        }
+        false
+    }
+}
+
+/// Identifiers in code.
+static IDENTIFIER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?-u:\b)[A-Za-z_][A-Za-z0-9_]*").expect("valid regex")
+});
+/// A top-level definition and its name.
+static DEFINITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_][A-Za-z0-9_]*)")
+        .expect("valid regex")
+});
+
+/// The names a file's code uses, import statements left out.
+fn used_names(lines: &[LogicalLine]) -> HashSet<String> {
+    lines
+        .iter()
+        .filter(|l| !l.code.starts_with("import ") && !l.code.starts_with("from "))
+        .flat_map(|l| {
+            IDENTIFIER
+                .find_iter(&l.code)
+                .map(|m| m.as_str().to_string())
+        })
+        .collect()
 }
 
 impl CodeRoles {
@@ -207,11 +307,23 @@ impl CodeRoles {
                 } else {
                     classify::classify(&path, &lines, &super::python::imports(text))
                 };
+                let uses = if is_test {
+                    used_names(&lines)
+                } else {
+                    HashSet::new()
+                };
+                let layout = if hits.is_empty() {
+                    Layout::default()
+                } else {
+                    Layout::of(&lines)
+                };
                 Some(ReadFile {
                     path,
                     is_test,
                     hits,
                     imports: found,
+                    uses,
+                    layout,
                 })
             })
             .collect();
@@ -221,15 +333,19 @@ impl CodeRoles {
             is_test,
             hits,
             imports: found,
+            uses,
+            layout,
         } in read
         {
             if is_test {
+                roles.test_uses.insert(path.clone(), uses);
                 roles.test_imports.push((path, found));
             } else {
                 roles
                     .imports
                     .insert(path.clone(), found.into_iter().map(|(f, _)| f).collect());
                 if !hits.is_empty() {
+                    roles.layouts.insert(path.clone(), layout);
                     roles.files.insert(path, hits);
                 }
             }
@@ -243,9 +359,34 @@ impl CodeRoles {
         self.files.get(path).map_or(&[], Vec::as_slice)
     }
 
-    /// Whether a file shows `role`.
-    fn has(&self, path: &str, role: Role) -> bool {
-        self.of(path).iter().any(|h| h.role == role)
+    /// Whether test `test` exercises `role` in `file`: it uses a function or
+    /// class of `file` that shows the role or calls one that does (within
+    /// the file), or the role is shown by top-level code that importing
+    /// `file` runs. A test that imports a training module for a helper and
+    /// never calls the training is not a test of training.
+    fn exercises(&self, test: &str, file: &str, role: Role) -> bool {
+        let Some(layout) = self.layouts.get(file) else {
+            return false;
+        };
+        let mut targets: HashSet<&str> = HashSet::new();
+        for hit in self.of(file).iter().filter(|h| h.role == role) {
+            match layout.definition_at(hit.line) {
+                None => return true,
+                Some(name) => {
+                    targets.insert(name);
+                }
+            }
+        }
+        let Some(uses) = self.test_uses.get(test) else {
+            return false;
+        };
+        !targets.is_empty()
+            && layout
+                .starts
+                .iter()
+                .filter_map(|(_, name)| name.as_deref())
+                .filter(|name| uses.contains(*name))
+                .any(|name| layout.reaches(name, &targets))
     }
 
     /// The repository files `file` imports, transitively up to `hops` deep.
@@ -330,7 +471,7 @@ fn tests_import(
         let Some((file, line, role)) = imported.iter().find_map(|(file, line)| {
             wanted
                 .iter()
-                .find(|r| roles.has(file, **r))
+                .find(|r| roles.exercises(test, file, **r))
                 .map(|r| (file, *line, *r))
         }) else {
             continue;

@@ -289,7 +289,7 @@ fn read_cdk_app(index: &RepoIndex, dir: &str, defs: &mut AwsDefs) {
         if !code || path.contains("node_modules/") || path.contains("cdk.out/") {
             continue;
         }
-        let Some(text) = index.entry_text(entry) else {
+        let Some(text) = index.source(entry) else {
             continue;
         };
         let Some(found) = CDK_PIPELINE.find(text) else {

@@ -623,7 +623,7 @@ impl<'a> Follower<'a> {
         self.import_reads += 1;
         let index = self.index;
         let found: Vec<String> = index
-            .text(file)
+            .source_of(file)
             .map(|text| {
                 python::imports(text)
                     .iter()

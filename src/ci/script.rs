@@ -219,7 +219,7 @@ pub(crate) fn yaml_texts(index: &RepoIndex, also: fn(&str) -> bool) -> Vec<(&Fil
         .collect();
     wanted
         .par_iter()
-        .filter_map(|f| Some((*f, index.entry_text(f)?)))
+        .filter_map(|f| Some((*f, index.source(f)?)))
         .collect()
 }
 

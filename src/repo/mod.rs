@@ -107,6 +107,9 @@ pub struct FileEntry {
     /// time, so they are found once.
     name_at: usize,
     extension_at: Option<usize>,
+    /// Set once the file was read and found larger than
+    /// [`MAX_PARSED_SOURCE`]: it is not parsed, and its text not kept for it.
+    oversized_source: std::sync::atomic::AtomicBool,
 }
 
 impl FileEntry {
@@ -123,6 +126,7 @@ impl FileEntry {
             text: OnceLock::new(),
             name_at,
             extension_at,
+            oversized_source: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -136,6 +140,10 @@ impl FileEntry {
         self.extension_at.map(|at| &self.path[at..])
     }
 }
+
+/// Largest source file whose code is parsed (roles, imports, tests,
+/// pipeline definitions); see [`RepoIndex::source`].
+pub const MAX_PARSED_SOURCE: usize = 1 << 20;
 
 /// Where file contents come from.
 #[derive(Debug)]
@@ -285,6 +293,35 @@ impl RepoIndex {
     /// binary, too large or unreadable.
     pub fn text(&self, path: &str) -> Option<&str> {
         self.get(path).and_then(|entry| self.entry_text(entry))
+    }
+
+    /// The text of a source file small enough to be parsed as code (at most
+    /// [`MAX_PARSED_SOURCE`] bytes). Content rules search every text file;
+    /// reading roles, imports, tests and pipelines out of code is for code
+    /// people write, and a larger `.py` is generated code or data in disguise:
+    /// a 3-million-line one made the readers hold a gigabyte of lines.
+    pub fn source<'a>(&'a self, entry: &'a FileEntry) -> Option<&'a str> {
+        use std::sync::atomic::Ordering;
+        if entry.text.get().is_none() {
+            if entry.oversized_source.load(Ordering::Relaxed) {
+                return None;
+            }
+            // Read without keeping a text that is too large to parse: the
+            // content scan reads it again, once, and lets it go.
+            let loaded = self.load(entry);
+            if matches!(&loaded, FileText::Text(text) if text.len() > MAX_PARSED_SOURCE) {
+                entry.oversized_source.store(true, Ordering::Relaxed);
+                return None;
+            }
+            let _ = entry.text.set(loaded);
+        }
+        self.entry_text(entry)
+            .filter(|text| text.len() <= MAX_PARSED_SOURCE)
+    }
+
+    /// [`RepoIndex::source`] by path.
+    pub fn source_of(&self, path: &str) -> Option<&str> {
+        self.get(path).and_then(|entry| self.source(entry))
     }
 
     /// The text of an entry, read once and cached.

@@ -292,7 +292,7 @@ impl HollowIndex {
                 if !is_suite && !path.ends_with(".py") {
                     return None;
                 }
-                let text = index.entry_text(entry)?;
+                let text = index.source(entry)?;
                 if is_suite {
                     let m = GX_EMPTY.find(text)?;
                     let line = text[..m.start()].matches('\n').count() + 1;

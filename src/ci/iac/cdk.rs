@@ -20,7 +20,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         {
             continue;
         }
-        let Some(text) = index.entry_text(entry) else {
+        let Some(text) = index.source(entry) else {
             continue;
         };
         if !(text.contains("aws_cdk") || text.contains("aws-cdk")) {

@@ -21,7 +21,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         ) {
             continue;
         }
-        let Some(text) = index.entry_text(entry) else {
+        let Some(text) = index.source(entry) else {
             continue;
         };
         let interesting = [

@@ -190,7 +190,7 @@ fn schedules_for(
         .par_iter()
         .filter(|e| e.extension() == Some("py") && !super::is_test_file(&e.path))
         .filter_map(|e| {
-            let text = index.entry_text(e)?;
+            let text = index.source(e)?;
             let creates = text.contains("create_recurring_run(")
                 || text.contains("create_schedule(")
                 || text.contains("PipelineJobSchedule(");
@@ -233,7 +233,7 @@ fn compiled_specs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSp
         if !matches!(ext, Some("json" | "yaml" | "yml")) || entry.path.contains("node_modules/") {
             continue;
         }
-        let Some(text) = index.entry_text(entry) else {
+        let Some(text) = index.source(entry) else {
             continue;
         };
         if !(text.contains("pipelineSpec")
@@ -299,7 +299,7 @@ fn compiled_specs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSp
             .filter(|e| e.extension() == Some("py") && !super::is_test_file(&e.path))
             .filter(|e| {
                 index
-                    .entry_text(e)
+                    .source(e)
                     .is_some_and(|t| t.contains(&file_name) && SUBMIT.iter().any(|m| t.contains(m)))
             })
             .map(|e| Submitter::file(&e.path))

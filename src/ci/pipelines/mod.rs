@@ -53,7 +53,7 @@ pub(crate) fn python_files<'a>(
         .par_iter()
         .filter(|entry| entry.extension() == Some("py"))
         .filter_map(|entry| {
-            let text = index.entry_text(entry)?;
+            let text = index.source(entry)?;
             if !wanted(text) {
                 return None;
             }

@@ -80,7 +80,7 @@ fn yaml_deployments(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<(St
         .iter()
         .filter(|e| paths::file_name(&e.path) == "prefect.yaml")
     {
-        let Some(text) = index.entry_text(entry) else {
+        let Some(text) = index.source(entry) else {
             continue;
         };
         let doc = match yaml::parse(text) {
@@ -142,7 +142,7 @@ fn yaml_deployments(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<(St
 fn code_schedules(index: &RepoIndex) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for entry in index.files().iter().filter(|e| e.extension() == Some("py")) {
-        let Some(text) = index.entry_text(entry) else {
+        let Some(text) = index.source(entry) else {
             continue;
         };
         if !text.contains("prefect")

@@ -297,7 +297,7 @@ impl CodeRoles {
             .par_iter()
             .filter(|e| e.extension() == Some("py"))
             .filter_map(|entry| {
-                let text = index.entry_text(entry)?;
+                let text = index.source(entry)?;
                 let path = entry.path.clone();
                 let lines = logical_lines(text);
                 let found = resolver.imports(&path, &lines);

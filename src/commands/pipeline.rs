@@ -47,12 +47,26 @@ impl Timer {
     fn lap(&mut self, phase: &str) {
         if self.on {
             eprintln!(
-                "mlscore timing: {phase:<10} {:>8.1} ms",
-                self.start.elapsed().as_secs_f64() * 1e3
+                "mlscore timing: {phase:<10} {:>8.1} ms  peak RSS {}",
+                self.start.elapsed().as_secs_f64() * 1e3,
+                peak_rss()
             );
             self.start = std::time::Instant::now();
         }
     }
+}
+
+/// The process's peak resident set so far, where the OS says (Linux).
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Runs the flow and returns the report with its verdict.

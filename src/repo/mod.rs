@@ -646,6 +646,21 @@ mod tests {
     }
 
     #[test]
+    fn only_sources_up_to_the_limit_are_parsed() {
+        let big = format!(
+            "x = 1\n{}",
+            "# generated\n".repeat(MAX_PARSED_SOURCE / 12 + 1)
+        );
+        let index = RepoIndex::from_memory([("gen/big.py", big.as_str()), ("src/a.py", "x = 1\n")]);
+        assert_eq!(index.source_of("src/a.py"), Some("x = 1\n"));
+        assert_eq!(index.source_of("gen/big.py"), None);
+        // Content rules still read it.
+        assert!(index
+            .text("gen/big.py")
+            .is_some_and(|t| t.len() > MAX_PARSED_SOURCE));
+    }
+
+    #[test]
     fn normalize_cleans_separators() {
         assert_eq!(normalize("./a//b/./c"), "a/b/c");
         assert_eq!(normalize("a\\b"), "a/b");

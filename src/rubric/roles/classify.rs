@@ -96,11 +96,13 @@ pub(super) static DEPLOY_COMMAND: LazyLock<Regex> = LazyLock::new(|| {
 /// Steps of a pipeline definition, named by their component or task.
 static STEP_TRAIN: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"\b(Trainer|TrainingStep|TuningStep)\s*\(|\btrain\w*_(op|step|task|component)\b|\btask_id\s*=\s*["']\w*train"#,
+        r#"\b(Trainer|TrainingStep|TuningStep)\s*\(|\btrain\w*_(op|step|task|component)\b|\btask_id\s*=\s*["']\w*train|^train\w*\s*=\s*[\w.\[\]]+\("#,
     )
 });
 static STEP_EVALUATE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"\bEvaluator\s*\(|\bevaluat\w*_(op|step|task|component)\b|\btask_id\s*=\s*["']\w*evaluat"#)
+    re(
+        r#"\bEvaluator\s*\(|\bevaluat\w*_(op|step|task|component)\b|\btask_id\s*=\s*["']\w*evaluat|^(evaluat|score)\w*\s*=\s*[\w.\[\]]+\("#,
+    )
 });
 static STEP_DEPLOY: LazyLock<Regex> = LazyLock::new(|| {
     re(
@@ -407,6 +409,11 @@ mod tests {
         ] {
             assert!(got.contains(&expected), "{got:?}");
         }
+        // Steps named by the variables they are assigned to, whatever builds them.
+        let azure = "from azure.ai.ml.dsl import pipeline\n\n@pipeline()\ndef flow(raw):\n    prep = steps[0](raw_data=raw)\n    train_with_sample = steps[2](training_data=prep.outputs.data)\n    score_with_sample = steps[4](model=train_with_sample.outputs.model)\n";
+        let got = roles("mlops/pipeline.py", azure);
+        assert!(got.contains(&(Role::Training, 6)), "{got:?}");
+        assert!(got.contains(&(Role::Evaluation, 7)), "{got:?}");
         assert!(!roles("src/notes.py", "trainer = Trainer(module_file=m)\n")
             .iter()
             .any(|(r, _)| *r == Role::Training));

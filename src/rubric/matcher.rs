@@ -2,7 +2,7 @@
 //! file read once, on every core) and decides, with the CI model, which hits are
 //! automated.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use globset::GlobSet;
 use rayon::prelude::*;
@@ -253,17 +253,19 @@ pub fn find_evidence(
         }
     }
 
+    // Two rules of one check may find the same line; keep the first.
+    let first: Vec<bool> = {
+        let mut seen: HashSet<(usize, &str, Option<usize>)> = HashSet::with_capacity(hits.len());
+        hits.iter()
+            .map(|hit| seen.insert((rules[hit.rule].check, hit.path.as_str(), hit.line)))
+            .collect()
+    };
     let mut evidence: Vec<Vec<Evidence>> = vec![Vec::new(); checks.len()];
-    let mut seen: HashMap<(usize, String, Option<usize>), ()> = HashMap::new();
-    for hit in hits {
-        let rule = &rules[hit.rule];
-        // Two rules of one check may find the same line; keep the first.
-        if seen
-            .insert((rule.check, hit.path.clone(), hit.line), ())
-            .is_some()
-        {
+    for (hit, first) in hits.into_iter().zip(first) {
+        if !first {
             continue;
         }
+        let rule = &rules[hit.rule];
         let (automated, link) = decide(rule, &hit, ci);
         evidence[rule.check].push(Evidence {
             what: rule.what.clone(),

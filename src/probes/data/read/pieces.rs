@@ -47,7 +47,9 @@ fn select_in_batches(
         _ if whole_file => None,
         _ => Some(Arc::new(collect(path, frame.clone())?)),
     };
-    let mut out: Option<DataFrame> = None;
+    // The parts' columns are put together once at the end: adding each
+    // part to a growing frame checks every name again, columns² in all.
+    let mut columns: Vec<Column> = Vec::with_capacity(exprs.len());
     for batch in exprs.chunks(EXPRS_PER_QUERY) {
         let input = match &in_memory {
             Some(df) => narrowed(df, batch)
@@ -56,15 +58,9 @@ fn select_in_batches(
             None => frame.clone(),
         };
         let part = collect(path, input.select(batch.to_vec()))?;
-        match &mut out {
-            None => out = Some(part),
-            Some(out) => {
-                out.hstack_mut(part.columns())
-                    .map_err(|err| read_error(path, &err))?;
-            }
-        }
+        columns.extend(part.into_columns());
     }
-    Ok(out.unwrap_or_default())
+    DataFrame::new_infer_height(columns).map_err(|err| read_error(path, &err))
 }
 
 /// The columns of `df` that `exprs` read, in a frame of the same height.

@@ -40,7 +40,7 @@ fn select_in_batches(
     whole_file: bool,
 ) -> Result<DataFrame, DataError> {
     if exprs.len() <= EXPRS_PER_QUERY {
-        return collect(path, frame.select(exprs.to_vec()));
+        return collect(path, frame.select(exprs));
     }
     let in_memory = match &frame.logical_plan {
         DslPlan::DataFrameScan { df, .. } => Some(Arc::clone(df)),
@@ -57,7 +57,7 @@ fn select_in_batches(
                 .lazy(),
             None => frame.clone(),
         };
-        let part = collect(path, input.select(batch.to_vec()))?;
+        let part = collect(path, input.select(batch))?;
         columns.extend(part.into_columns());
     }
     DataFrame::new_infer_height(columns).map_err(|err| read_error(path, &err))

@@ -476,6 +476,17 @@ impl Source {
                 .map_err(|err| csv.error(&self.path, &err, &bytes, first_line))?;
             return Ok((frame.lazy(), Some(Buffer::from_vec(bytes))));
         }
+        if matches!(text, TextFormat::NdJson) {
+            // Parsed into one frame: the streaming scan made a frame per few
+            // records, each holding every column, which for records of
+            // 40,000 keys cost 1.4 GB for 50 lines.
+            let frame = JsonReader::new(std::io::Cursor::new(bytes.as_slice()))
+                .with_json_format(JsonFormat::JsonLines)
+                .with_schema(self.schema.clone())
+                .finish()
+                .map_err(|err| read_error(&self.path, &err))?;
+            return Ok((frame.lazy(), Some(Buffer::from_vec(bytes))));
+        }
         let buffer = Buffer::from_vec(bytes);
         let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
         let frame = match *text {

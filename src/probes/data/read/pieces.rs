@@ -469,38 +469,34 @@ impl Source {
         let Layout::Text(text) = &self.layout else {
             return Ok((self.frame(), None));
         };
-        if let (TextFormat::Delimited { .. }, Some(csv)) = (text, &self.csv) {
+        let frame = match (*text, &self.csv) {
             // The header was cut off the first piece: columns come from the schema.
-            let frame = csv
+            (TextFormat::Delimited { .. }, Some(csv)) => csv
                 .parse(&bytes, lines)
-                .map_err(|err| csv.error(&self.path, &err, &bytes, first_line))?;
-            return Ok((frame.lazy(), Some(Buffer::from_vec(bytes))));
-        }
-        if matches!(text, TextFormat::NdJson) {
+                .map_err(|err| csv.error(&self.path, &err, &bytes, first_line))?
+                .lazy(),
             // Parsed into one frame: the streaming scan made a frame per few
             // records, each holding every column, which for records of
             // 40,000 keys cost 1.4 GB for 50 lines.
-            let frame = JsonReader::new(std::io::Cursor::new(bytes.as_slice()))
+            (TextFormat::NdJson, _) => JsonReader::new(std::io::Cursor::new(bytes.as_slice()))
                 .with_json_format(JsonFormat::JsonLines)
                 .with_schema(self.schema.clone())
                 .finish()
-                .map_err(|err| read_error(&self.path, &err))?;
-            return Ok((frame.lazy(), Some(Buffer::from_vec(bytes))));
-        }
-        let buffer = Buffer::from_vec(bytes);
-        let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
-        let frame = match *text {
-            TextFormat::Delimited { separator } => LazyCsvReader::new_with_sources(sources)
-                .with_separator(separator)
-                .with_has_header(false)
-                .with_schema(Some(self.schema.clone()))
-                .finish(),
-            TextFormat::NdJson => LazyJsonLineReader::new_with_sources(sources)
-                .with_schema(Some(self.schema.clone()))
-                .finish(),
+                .map_err(|err| read_error(&self.path, &err))?
+                .lazy(),
+            (TextFormat::Delimited { separator }, None) => {
+                let buffer = Buffer::from_vec(bytes);
+                let sources = ScanSources::Buffers(Arc::from([buffer.clone()]));
+                let frame = LazyCsvReader::new_with_sources(sources)
+                    .with_separator(separator)
+                    .with_has_header(false)
+                    .with_schema(Some(self.schema.clone()))
+                    .finish()
+                    .map_err(|err| read_error(&self.path, &err))?;
+                return Ok((frame, Some(buffer)));
+            }
         };
-        let frame = frame.map_err(|err| read_error(&self.path, &err))?;
-        Ok((frame, Some(buffer)))
+        Ok((frame, Some(Buffer::from_vec(bytes))))
     }
 
     /// Keeps a scanned piece's buffer for the next piece, if polars holds no

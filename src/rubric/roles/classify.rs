@@ -74,7 +74,8 @@ static METRIC_WORDS: &[&str] = &[
     "metric",
     "metrics",
 ];
-static IDENT: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Za-z_]\w*"));
+/// Identifiers in code (ASCII, as Python source mostly is).
+pub(super) static IDENT: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Za-z_]\w*"));
 /// Gates of pipeline frameworks and validation libraries.
 static GATE_CALL: LazyLock<Regex> = LazyLock::new(|| {
     re(

@@ -20,6 +20,7 @@ use super::matcher::{CiLink, Evidence};
 use super::pylines::{logical_lines, LogicalLine};
 use crate::ci::{CiModel, Reach};
 use crate::repo::RepoIndex;
+use classify::IDENT;
 
 pub use classify::RoleHit;
 
@@ -216,18 +217,21 @@ impl Layout {
                 starts.push((line.line, name));
             }
         }
-        let defined: HashSet<&str> = starts.iter().filter_map(|(_, n)| n.as_deref()).collect();
+        let mut layout = Layout {
+            starts,
+            names: HashMap::new(),
+        };
+        let defined: HashSet<&str> = layout
+            .starts
+            .iter()
+            .filter_map(|(_, n)| n.as_deref())
+            .collect();
         let mut names: HashMap<String, HashSet<String>> = HashMap::new();
-        let mut current: Option<&str> = None;
-        for line in lines {
-            if line.indent == 0 {
-                current = DEFINITION
-                    .captures(&line.code)
-                    .and_then(|c| defined.get(&c[1]).copied());
+        for line in lines.iter().filter(|l| l.indent > 0) {
+            let Some(def) = layout.definition_at(line.line) else {
                 continue;
-            }
-            let Some(def) = current else { continue };
-            for word in IDENTIFIER.find_iter(&line.code) {
+            };
+            for word in IDENT.find_iter(&line.code) {
                 if word.as_str() != def && defined.contains(word.as_str()) {
                     names
                         .entry(def.to_string())
@@ -236,7 +240,8 @@ impl Layout {
                 }
             }
         }
-        Layout { starts, names }
+        layout.names = names;
+        layout
     }
 
     /// The definition around line `line`; `None` for top-level code.
@@ -265,10 +270,6 @@ impl Layout {
     }
 }
 
-/// Identifiers in code.
-static IDENTIFIER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(?-u:\b)[A-Za-z_][A-Za-z0-9_]*").expect("valid regex")
-});
 /// A top-level definition and its name.
 static DEFINITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -280,11 +281,7 @@ fn used_names(lines: &[LogicalLine]) -> HashSet<String> {
     lines
         .iter()
         .filter(|l| !l.code.starts_with("import ") && !l.code.starts_with("from "))
-        .flat_map(|l| {
-            IDENTIFIER
-                .find_iter(&l.code)
-                .map(|m| m.as_str().to_string())
-        })
+        .flat_map(|l| IDENT.find_iter(&l.code).map(|m| m.as_str().to_string()))
         .collect()
 }
 

@@ -11,7 +11,7 @@ use super::super::job::{JobSpec, Pending, Submitter};
 use super::super::{paths, CiSystem, CiWarning};
 use super::pysrc::{self, Call};
 use super::{
-    api_submitters, called_steps, pipeline_job, python_files, schedule, PyFile, MAX_PIPELINES,
+    api_submitters, function_pipeline, pipeline_job, python_files, schedule, PyFile, MAX_PIPELINES,
 };
 
 /// Every Dagster job of the repository.
@@ -44,16 +44,8 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             .iter()
             .filter(|d| !d.is_class && d.decorated(&["job", "graph"]).is_some())
         {
-            let mut job = pipeline_job(
-                CiSystem::Dagster,
-                format!("{} › {}", paths::file_name(file.path), def.name),
-                file.path,
-                def.line,
-            );
-            job.commands
-                .push(file.definition_step(def.line, &format!("job `{}`", def.name)));
-            job.commands
-                .extend(called_steps(index, file, def, &["op"], "op"));
+            let mut job =
+                function_pipeline(index, file, def, CiSystem::Dagster, &def.name, "job", "op");
             finish(index, file, &def.name, &def.name, &triggers, &mut job);
             out.push(job);
         }

@@ -113,7 +113,7 @@ impl PyFile<'_> {
 /// The steps of a pipeline function's body: each call of a function that
 /// the file defines with one of `decorators` (`@task`, `@step`, `@op`), or
 /// that it imports from another repository module.
-pub(crate) fn called_steps(
+fn called_steps(
     index: &RepoIndex,
     file: &PyFile<'_>,
     def: &Def,
@@ -146,6 +146,32 @@ pub(crate) fn called_steps(
         }
     }
     out
+}
+
+/// The job of a pipeline written as a decorated function (a Dagster job, a
+/// Prefect flow, a ZenML pipeline): named after its file and `name`, with the
+/// step that loads its file and one step per call of a function decorated
+/// `@{step}` or imported from the repository.
+pub(crate) fn function_pipeline(
+    index: &RepoIndex,
+    file: &PyFile<'_>,
+    def: &Def,
+    system: CiSystem,
+    name: &str,
+    noun: &str,
+    step: &str,
+) -> JobSpec {
+    let mut job = pipeline_job(
+        system,
+        format!("{} › {name}", paths::file_name(file.path)),
+        file.path,
+        def.line,
+    );
+    job.commands
+        .push(file.definition_step(def.line, &format!("{noun} `{name}`")));
+    job.commands
+        .extend(called_steps(index, file, def, &[step], step));
+    job
 }
 
 /// A pipeline job before its steps are added.

@@ -12,7 +12,7 @@ use crate::repo::RepoIndex;
 use super::super::job::{JobSpec, Submitter};
 use super::super::{paths, yaml, CiSystem, CiWarning};
 use super::pysrc;
-use super::{called_steps, callers, pipeline_job, python_files, MAX_PIPELINES};
+use super::{callers, function_pipeline, python_files, MAX_PIPELINES};
 
 /// Every Prefect flow of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
@@ -38,16 +38,8 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                 .and_then(|c| c.kwarg("name"))
                 .and_then(pysrc::string)
                 .unwrap_or_else(|| def.name.clone());
-            let mut job = pipeline_job(
-                CiSystem::Prefect,
-                format!("{} › {name}", paths::file_name(file.path)),
-                file.path,
-                def.line,
-            );
-            job.commands
-                .push(file.definition_step(def.line, &format!("flow `{name}`")));
-            job.commands
-                .extend(called_steps(index, file, def, &["task"], "task"));
+            let mut job =
+                function_pipeline(index, file, def, CiSystem::Prefect, &name, "flow", "task");
             let entrypoint = format!("{}:{}", file.path, def.name);
             // `prefect deploy` in CI makes a prefect.yaml deployment; a script
             // that serves or deploys the flow makes it when CI runs it.

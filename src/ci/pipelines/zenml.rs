@@ -6,9 +6,9 @@
 use crate::repo::RepoIndex;
 
 use super::super::job::{JobSpec, Submitter};
-use super::super::{paths, CiSystem, CiWarning};
+use super::super::{CiSystem, CiWarning};
 use super::pysrc;
-use super::{called_steps, callers, imports_file, pipeline_job, python_files, MAX_PIPELINES};
+use super::{callers, function_pipeline, imports_file, python_files, MAX_PIPELINES};
 
 /// Every ZenML pipeline of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
@@ -45,16 +45,15 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             if out.len() >= MAX_PIPELINES {
                 return out;
             }
-            let mut job = pipeline_job(
+            let mut job = function_pipeline(
+                index,
+                file,
+                def,
                 CiSystem::Zenml,
-                format!("{} › {}", paths::file_name(file.path), def.name),
-                file.path,
-                def.line,
+                &def.name,
+                "pipeline",
+                "step",
             );
-            job.commands
-                .push(file.definition_step(def.line, &format!("pipeline `{}`", def.name)));
-            job.commands
-                .extend(called_steps(index, file, def, &["step"], "step"));
             for (path, text, stmt, every) in &schedules {
                 // The pipeline the schedule's statement names, else every
                 // pipeline of a file that imports and names it.

@@ -8,6 +8,7 @@
 // costs nothing worth boxing every error for.
 #![allow(clippy::result_large_err)]
 
+pub mod allocator;
 pub mod ci;
 pub mod cli;
 pub mod commands;
@@ -24,6 +25,7 @@ pub mod repo;
 pub mod report;
 pub mod rubric;
 pub mod text;
+pub mod timing;
 pub mod yaml_span;
 
 #[cfg(test)]

@@ -5,5 +5,6 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    mlscore::allocator::tune();
     std::process::exit(mlscore::run());
 }

@@ -3,7 +3,7 @@
 //! is one hash lookup per path component, so thousands of queries on a large
 //! repository stay cheap.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::repo;
 

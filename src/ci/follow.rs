@@ -4,7 +4,8 @@
 //! scripts, YAML files, Makefiles and task runners, followed one level deeper.
 
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet, VecDeque};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::VecDeque;
 
 use crate::repo::RepoIndex;
 
@@ -152,10 +153,10 @@ impl<'a> Follower<'a> {
             runs: CoverageTable::default(),
             mlscore: Vec::new(),
             named: Vec::new(),
-            imports: HashMap::new(),
+            imports: HashMap::default(),
             import_reads: 0,
             dvc_files: None,
-            makefiles: HashMap::new(),
+            makefiles: HashMap::default(),
             pytest_configs: Default::default(),
         }
     }
@@ -199,7 +200,7 @@ impl<'a> Follower<'a> {
         for spec in waiting {
             self.follow_job(spec, None);
         }
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         self.warnings
             .retain(|w| seen.insert((w.path.clone(), w.line, w.message.clone())));
         CiModel {
@@ -233,8 +234,8 @@ impl<'a> Follower<'a> {
         self.jobs.push(job);
         let mut state = JobState {
             job: id,
-            visited: HashSet::new(),
-            depth_warned: HashSet::new(),
+            visited: HashSet::default(),
+            depth_warned: HashSet::default(),
         };
         let mut queue: VecDeque<Pending> = spec.commands.into();
         let mut recorded = 0;

@@ -461,9 +461,13 @@ impl CiModel {
         let mut warnings = Vec::new();
         let specs = SYSTEMS
             .iter()
-            .flat_map(|def| (def.jobs)(index, &mut warnings))
+            .flat_map(|def| {
+                crate::timing::span(def.display_name, || (def.jobs)(index, &mut warnings))
+            })
             .collect();
-        follow::Follower::new(index, warnings).run(specs)
+        crate::timing::span("follow", || {
+            follow::Follower::new(index, warnings).run(specs)
+        })
     }
 
     /// The CI systems found, in a stable order.

@@ -29,50 +29,10 @@ pub struct Revisions<'a> {
     pub run_probes: bool,
 }
 
-/// Prints phase timings to stderr when `MLSCORE_TIMINGS` is set; for profiling
-/// large repositories without a profiler.
-struct Timer {
-    start: std::time::Instant,
-    on: bool,
-}
-
-impl Timer {
-    fn new() -> Timer {
-        Timer {
-            start: std::time::Instant::now(),
-            on: std::env::var_os("MLSCORE_TIMINGS").is_some(),
-        }
-    }
-
-    fn lap(&mut self, phase: &str) {
-        if self.on {
-            eprintln!(
-                "mlscore timing: {phase:<10} {:>8.1} ms  peak RSS {}",
-                self.start.elapsed().as_secs_f64() * 1e3,
-                peak_rss()
-            );
-            self.start = std::time::Instant::now();
-        }
-    }
-}
-
-/// The process's peak resident set so far, where the OS says (Linux).
-fn peak_rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .map(|v| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// Runs the flow and returns the report with its verdict.
 pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Result<Report, Error> {
     let (root, config_path) = (source.path.as_path(), source.config.as_deref());
-    let mut timer = Timer::new();
+    let mut timer = crate::timing::Timer::new();
     let catalogue = super::catalogue()?;
     timer.lap("catalogue");
     let ids = catalogue.ids();
@@ -288,7 +248,7 @@ fn probe_evidence(
     let ci_link = mlscore.as_ref().map(|(link, _)| link.clone());
     let mut found = Vec::new();
     let evidence = |what: String, line: Option<usize>, excerpt: String| Evidence {
-        what,
+        what: what.into(),
         path: config::CONFIG_NAMES[0].into(),
         line,
         excerpt: Some(excerpt),

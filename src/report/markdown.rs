@@ -793,15 +793,17 @@ pub(crate) mod fixture {
             line,
             excerpt: Some("schema = pa.DataFrameSchema({})".into()),
             automated,
-            ci: automated.then(|| CiLink {
-                system: CiSystem::GithubActions,
-                job: "ci.yml › test".into(),
-                job_file: ".github/workflows/ci.yml".into(),
-                job_line: 4,
-                command: "pytest tests/data".into(),
-                command_file: ".github/workflows/ci.yml".into(),
-                command_line: 8,
-                scheduled: false,
+            ci: automated.then(|| {
+                Box::new(CiLink {
+                    system: CiSystem::GithubActions,
+                    job: "ci.yml › test".into(),
+                    job_file: ".github/workflows/ci.yml".into(),
+                    job_line: 4,
+                    command: "pytest tests/data".into(),
+                    command_file: ".github/workflows/ci.yml".into(),
+                    command_line: 8,
+                    scheduled: false,
+                })
             }),
         }
     }

@@ -2,7 +2,8 @@
 //! file read once, on every core) and decides, with the CI model, which hits are
 //! automated.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
+use std::sync::Arc;
 
 use globset::GlobSet;
 use rayon::prelude::*;
@@ -20,8 +21,10 @@ const HITS_PER_FILE: usize = 3;
 /// A piece of evidence: what was found, where, and whether CI runs it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Evidence {
-    /// The rule's label.
-    pub what: String,
+    /// The rule's label, shared by all the evidence the rule finds (a rule
+    /// can find tens of thousands of lines on a monorepo).
+    #[serde(serialize_with = "serialize_shared")]
+    pub what: Arc<str>,
     /// Repository-relative path.
     pub path: String,
     /// 1-based line, when the rule matched a line.
@@ -33,8 +36,13 @@ pub struct Evidence {
     /// Whether this evidence earns the full point.
     pub automated: bool,
     /// The CI job and command that run it, when one does.
+    /// Boxed: most evidence has none, and the link is four strings wide.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ci: Option<CiLink>,
+    pub ci: Option<Box<CiLink>>,
+}
+
+fn serialize_shared<S: serde::Serializer>(text: &Arc<str>, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_str(text)
 }
 
 /// The CI job and command behind automated evidence.
@@ -56,10 +64,10 @@ pub struct CiLink {
 
 impl CiLink {
     /// The link for a command of the CI model.
-    pub fn new(ci: &CiModel, reach: &Reach) -> Option<CiLink> {
+    pub fn new(ci: &CiModel, reach: &Reach) -> Option<Box<CiLink>> {
         let job = ci.jobs.get(reach.job)?;
         let command = ci.commands.get(reach.command)?;
-        Some(CiLink {
+        Some(Box::new(CiLink {
             system: job.system,
             job: job.name.clone(),
             job_file: job.file.clone(),
@@ -68,14 +76,14 @@ impl CiLink {
             command_file: command.file.clone(),
             command_line: command.line,
             scheduled: job.is_scheduled(),
-        })
+        }))
     }
 }
 
 /// A rule flattened from a check (tools expanded), ready to match.
 struct FlatRule {
     check: usize,
-    what: String,
+    what: Arc<str>,
     automated: Automated,
     kind: FlatKind,
 }
@@ -255,7 +263,8 @@ pub fn find_evidence(
 
     // Two rules of one check may find the same line; keep the first.
     let first: Vec<bool> = {
-        let mut seen: HashSet<(usize, &str, Option<usize>)> = HashSet::with_capacity(hits.len());
+        let mut seen: HashSet<(usize, &str, Option<usize>)> =
+            HashSet::with_capacity_and_hasher(hits.len(), Default::default());
         hits.iter()
             .map(|hit| seen.insert((rules[hit.rule].check, hit.path.as_str(), hit.line)))
             .collect()
@@ -322,7 +331,7 @@ impl Flattened {
         };
         self.rules.push(FlatRule {
             check,
-            what,
+            what: what.into(),
             automated,
             kind,
         });
@@ -379,7 +388,7 @@ pub(super) fn shorten(text: &str) -> String {
     format!("{cut}…")
 }
 
-fn decide(rule: &FlatRule, hit: &Hit, ci: &CiModel) -> (bool, Option<CiLink>) {
+fn decide(rule: &FlatRule, hit: &Hit, ci: &CiModel) -> (bool, Option<Box<CiLink>>) {
     let automatic = |reach: &Reach| ci.jobs.get(reach.job).is_some_and(|j| j.automatic);
     let scheduled = |reach: &Reach| {
         ci.jobs

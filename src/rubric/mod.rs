@@ -12,7 +12,8 @@ pub mod roles;
 pub mod score;
 pub mod waiver;
 
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 
 pub use catalogue::{Catalogue, CheckDef, Section};
 pub use hollow::{HollowTest, Hollowness};
@@ -46,37 +47,44 @@ pub fn find_evidence(
     index: &RepoIndex,
     ci: &CiModel,
 ) -> (Vec<Vec<Evidence>>, Vec<HollowTest>) {
-    let mut evidence = matcher::find_evidence(checks, &catalogue.tools, index, ci);
-    let hollow = hollow::HollowIndex::build(index);
+    let mut evidence = crate::timing::span("keyword evidence", || {
+        matcher::find_evidence(checks, &catalogue.tools, index, ci)
+    });
+    let hollow = crate::timing::span("hollow tests", || hollow::HollowIndex::build(index));
     let has_roles = checks
         .iter()
         .any(|c| c.evidence.iter().any(|r| r.role.is_some()));
     if has_roles {
-        let code = roles::CodeRoles::build(index);
-        for (check, found) in checks.iter().zip(evidence.iter_mut()) {
-            let mut merged = Merged::new(std::mem::take(found));
-            for rule in check.evidence.iter() {
-                let Some(role) = &rule.role else { continue };
-                for item in roles::evidence(
-                    role,
-                    &rule.what,
-                    rule.automation(),
-                    &code,
-                    &hollow,
-                    ci,
-                    index,
-                ) {
-                    merged.add(item);
+        let code = crate::timing::span("code roles", || roles::CodeRoles::build(index));
+        crate::timing::span("role evidence", || {
+            for (check, found) in checks.iter().zip(evidence.iter_mut()) {
+                let added: Vec<Evidence> = check
+                    .evidence
+                    .iter()
+                    .filter_map(|rule| Some((rule, rule.role.as_ref()?)))
+                    .flat_map(|(rule, role)| {
+                        roles::evidence(
+                            role,
+                            &rule.what,
+                            rule.automation(),
+                            &code,
+                            &hollow,
+                            ci,
+                            index,
+                        )
+                    })
+                    .collect();
+                if !added.is_empty() {
+                    *found = merge_by_line(std::mem::take(found), added);
                 }
+                found.sort_by(|a, b| {
+                    b.automated
+                        .cmp(&a.automated)
+                        .then_with(|| a.path.cmp(&b.path))
+                        .then(a.line.cmp(&b.line))
+                });
             }
-            *found = merged.finish();
-            found.sort_by(|a, b| {
-                b.automated
-                    .cmp(&a.automated)
-                    .then_with(|| a.path.cmp(&b.path))
-                    .then(a.line.cmp(&b.line))
-            });
-        }
+        });
     }
     for found in &mut evidence {
         found.retain(|e| !hollow.voids(e));
@@ -87,55 +95,56 @@ pub fn find_evidence(
 /// A check's keyword evidence with its role evidence merged in, by line: a
 /// keyword rule may already cite a line a role rule finds; the role rule says
 /// more (what is imported, which job runs the chain), so it takes the line's
-/// place. Lines are looked up in a map: a repository with thousands of hits
-/// and role findings made a scan of the list per finding quadratic.
-struct Merged {
-    found: Vec<Evidence>,
-    dropped: Vec<bool>,
-    at: HashMap<(String, Option<usize>), Vec<usize>>,
-}
-
-impl Merged {
-    fn new(found: Vec<Evidence>) -> Merged {
-        let mut at: HashMap<(String, Option<usize>), Vec<usize>> = HashMap::new();
+/// place. Lines are looked up in a map (a scan of the list per finding was
+/// quadratic) whose keys borrow the paths: cloning them cost 20 MB on a
+/// 50,000-file repository.
+fn merge_by_line(found: Vec<Evidence>, added: Vec<Evidence>) -> Vec<Evidence> {
+    #[derive(Clone, Copy)]
+    enum Slot {
+        Found(usize),
+        Added(usize),
+    }
+    let mut keep_found = vec![true; found.len()];
+    let mut keep_added = vec![false; added.len()];
+    {
+        let mut at: HashMap<(&str, Option<usize>), Vec<Slot>> = HashMap::default();
         for (i, e) in found.iter().enumerate() {
-            at.entry((e.path.clone(), e.line)).or_default().push(i);
+            at.entry((e.path.as_str(), e.line))
+                .or_default()
+                .push(Slot::Found(i));
         }
-        Merged {
-            dropped: vec![false; found.len()],
-            found,
-            at,
+        for (j, item) in added.iter().enumerate() {
+            let same_line = at.entry((item.path.as_str(), item.line)).or_default();
+            let mut kept = false;
+            for &slot in same_line.iter() {
+                let (alive, e) = match slot {
+                    Slot::Found(i) => (&mut keep_found[i], &found[i]),
+                    Slot::Added(i) => (&mut keep_added[i], &added[i]),
+                };
+                if !*alive {
+                    continue;
+                }
+                if e.what == item.what || (e.automated && !item.automated) {
+                    kept = true;
+                } else {
+                    *alive = false;
+                }
+            }
+            if !kept {
+                same_line.push(Slot::Added(j));
+                keep_added[j] = true;
+            }
         }
     }
-
-    fn add(&mut self, item: Evidence) {
-        let same_line = self.at.entry((item.path.clone(), item.line)).or_default();
-        let mut kept = false;
-        for &i in same_line.iter() {
-            if self.dropped[i] {
-                continue;
-            }
-            let e = &self.found[i];
-            if e.what == item.what || (e.automated && !item.automated) {
-                kept = true;
-            } else {
-                self.dropped[i] = true;
-            }
-        }
-        if !kept {
-            same_line.push(self.found.len());
-            self.found.push(item);
-            self.dropped.push(false);
-        }
-    }
-
-    fn finish(self) -> Vec<Evidence> {
-        self.found
+    let kept = |items: Vec<Evidence>, keep: Vec<bool>| {
+        items
             .into_iter()
-            .zip(self.dropped)
-            .filter_map(|(e, dropped)| (!dropped).then_some(e))
-            .collect()
-    }
+            .zip(keep)
+            .filter_map(|(e, keep)| keep.then_some(e))
+    };
+    kept(found, keep_found)
+        .chain(kept(added, keep_added))
+        .collect()
 }
 
 /// Scores a repository: finds evidence for every check and applies waivers.

@@ -251,7 +251,7 @@ fn every_sample_fires_its_rule_and_no_lookalike_fires_any() {
         assert_eq!(hollow, sample.hollow, "hollow tests reported for `{rule}`");
         let fired = found
             .iter()
-            .any(|e| e.what == what || e.what.ends_with(&format!("({what})")));
+            .any(|e| &*e.what == what || e.what.ends_with(&format!("({what})")));
         assert!(
             fired,
             "sample for `{rule}` did not fire it; found {:?}",

@@ -4,7 +4,7 @@
 //! package, and, for a bare module name nothing else resolves (tests that
 //! extend `sys.path`), the one repository module of that name.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -28,7 +28,7 @@ pub struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     pub fn new(index: &'a RepoIndex) -> Resolver<'a> {
-        let mut unique: HashMap<String, Option<String>> = HashMap::new();
+        let mut unique: HashMap<String, Option<String>> = HashMap::default();
         for entry in index.files() {
             let path = entry.path.as_str();
             let Some(stem) = path.strip_suffix(".py") else {

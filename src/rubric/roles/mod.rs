@@ -9,7 +9,8 @@ mod classify;
 mod imports;
 mod order;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -219,14 +220,14 @@ impl Layout {
         }
         let mut layout = Layout {
             starts,
-            names: HashMap::new(),
+            names: HashMap::default(),
         };
         let defined: HashSet<&str> = layout
             .starts
             .iter()
             .filter_map(|(_, n)| n.as_deref())
             .collect();
-        let mut names: HashMap<String, HashSet<String>> = HashMap::new();
+        let mut names: HashMap<String, HashSet<String>> = HashMap::default();
         for line in lines.iter().filter(|l| l.indent > 0) {
             let Some(def) = layout.definition_at(line.line) else {
                 continue;
@@ -253,7 +254,7 @@ impl Layout {
     /// Whether calling `name` may run `target`: `name` is `target` or its
     /// body names a definition that may.
     fn reaches(&self, name: &str, targets: &HashSet<&str>) -> bool {
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: HashSet<&str> = HashSet::default();
         let mut stack = vec![name];
         while let Some(next) = stack.pop() {
             if targets.contains(next) {
@@ -307,7 +308,7 @@ impl CodeRoles {
                 let uses = if is_test {
                     used_names(&lines)
                 } else {
-                    HashSet::new()
+                    HashSet::default()
                 };
                 let layout = if hits.is_empty() {
                     Layout::default()
@@ -365,7 +366,7 @@ impl CodeRoles {
         let Some(layout) = self.layouts.get(file) else {
             return false;
         };
-        let mut targets: HashSet<&str> = HashSet::new();
+        let mut targets: HashSet<&str> = HashSet::default();
         for hit in self.of(file).iter().filter(|h| h.role == role) {
             match layout.definition_at(hit.line) {
                 None => return true,
@@ -444,7 +445,7 @@ pub fn evidence(
 }
 
 /// Whether CI reaches `path` through an automatic job, and how.
-fn automatic_reach(ci: &CiModel, path: &str) -> (bool, Option<CiLink>) {
+fn automatic_reach(ci: &CiModel, path: &str) -> (bool, Option<Box<CiLink>>) {
     let reach: Option<Reach> = ci.reach(path);
     let automatic = reach
         .as_ref()
@@ -460,6 +461,7 @@ fn tests_import(
     hollow: &HollowIndex,
     ci: &CiModel,
 ) -> Vec<Evidence> {
+    let what: Arc<str> = what.into();
     let mut out = Vec::new();
     for (test, imported) in &roles.test_imports {
         if !hollow.has_real_tests(test) {
@@ -475,7 +477,7 @@ fn tests_import(
         };
         let (automated, link) = automatic_reach(ci, test);
         out.push(Evidence {
-            what: what.to_string(),
+            what: what.clone(),
             path: test.clone(),
             line: Some(line),
             excerpt: Some(format!("imports {file} ({})", role.id())),
@@ -487,6 +489,7 @@ fn tests_import(
 }
 
 fn checked_by_ci(wanted: &[Role], what: &str, roles: &CodeRoles, ci: &CiModel) -> Vec<Evidence> {
+    let what: Arc<str> = what.into();
     let mut out = Vec::new();
     for path in roles.paths() {
         let Some(hit) = roles.of(path).iter().find(|h| wanted.contains(&h.role)) else {
@@ -499,7 +502,7 @@ fn checked_by_ci(wanted: &[Role], what: &str, roles: &CodeRoles, ci: &CiModel) -
             .and_then(|r| ci.jobs.get(r.job))
             .is_some_and(|j| j.automatic && !j.is_scheduled());
         out.push(Evidence {
-            what: what.to_string(),
+            what: what.clone(),
             path: path.clone(),
             line: Some(hit.line),
             excerpt: Some(format!("{} — {}", hit.role.id(), hit.excerpt)),

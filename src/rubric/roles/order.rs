@@ -4,7 +4,8 @@
 //! runs contributes its roles at that step, and the code it imports at that
 //! step in any order.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::sync::Arc;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -78,6 +79,7 @@ pub(super) fn runs_in_order(
     ci: &CiModel,
     index: &RepoIndex,
 ) -> Vec<Evidence> {
+    let what: Arc<str> = what.into();
     let mut out = Vec::new();
     if within == Within::Any {
         let units = JobUnits::new(ci, index);
@@ -90,7 +92,7 @@ pub(super) fn runs_in_order(
             if found.last().is_none_or(|e| e.step == 0) {
                 continue;
             }
-            out.push(job_evidence(what, &found, job, ci));
+            out.push(job_evidence(&what, &found, job, ci));
         }
     }
     for path in roles.paths() {
@@ -118,7 +120,7 @@ pub(super) fn runs_in_order(
         };
         let (automated, link) = automatic_reach(ci, path);
         out.push(Evidence {
-            what: what.to_string(),
+            what: what.clone(),
             path: found[0].path.clone(),
             line: Some(found[0].at),
             excerpt: Some(chain(&found)),
@@ -127,7 +129,7 @@ pub(super) fn runs_in_order(
         });
     }
     // A job and the script it runs may find the same first step; keep one.
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     out.retain(|e| seen.insert((e.path.clone(), e.line, e.ci.as_ref().map(|c| c.job.clone()))));
     out
 }
@@ -141,13 +143,13 @@ fn chain(found: &[&Event]) -> String {
         .join(" → ")
 }
 
-fn job_evidence(what: &str, found: &[&Event], job: usize, ci: &CiModel) -> Evidence {
+fn job_evidence(what: &Arc<str>, found: &[&Event], job: usize, ci: &CiModel) -> Evidence {
     let last = found.last().and_then(|e| e.command);
     let link = last.and_then(|command| CiLink::new(ci, &Reach { job, command }));
     let automatic = ci.jobs.get(job).is_some_and(|j| j.automatic);
     let job_name = ci.jobs.get(job).map_or("", |j| j.name.as_str());
     Evidence {
-        what: what.to_string(),
+        what: what.clone(),
         path: found[0].path.clone(),
         line: Some(found[0].at),
         excerpt: Some(format!("{} in job `{job_name}`", chain(found))),
@@ -204,7 +206,7 @@ impl JobUnits {
             }
         }
         let mut direct: Vec<Vec<usize>> = vec![Vec::new(); ci.jobs.len()];
-        let mut by_file: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_file: HashMap<&str, Vec<usize>> = HashMap::default();
         for job in &ci.jobs {
             by_file.entry(job.file.as_str()).or_default().push(job.id);
         }
@@ -239,7 +241,7 @@ impl JobUnits {
         // Transitive closure; workflows are small.
         let mut waits_for = Vec::with_capacity(direct.len());
         for job in 0..direct.len() {
-            let mut seen = HashSet::new();
+            let mut seen = HashSet::default();
             let mut stack = direct[job].clone();
             while let Some(next) = stack.pop() {
                 if next != job && seen.insert(next) {
@@ -323,7 +325,7 @@ fn short_name(name: &str) -> &str {
 /// For each job of a GitHub workflow, by display name (its `name:` or key),
 /// the display names of the jobs it `needs:`.
 fn github_needs(index: &RepoIndex, file: &str) -> HashMap<String, Vec<String>> {
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     let Some(text) = index.text(file) else {
         return out;
     };

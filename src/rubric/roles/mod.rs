@@ -178,9 +178,6 @@ pub struct CodeRoles {
     files: HashMap<String, Vec<RoleHit>>,
     /// For each test file, the repository files it imports and the line.
     test_imports: Vec<(String, Vec<(String, usize)>)>,
-    /// For each test file (as in `test_imports`), the names its code uses
-    /// outside import statements.
-    test_uses: HashMap<String, HashSet<String>>,
     /// For each non-test file with role hits, its top-level definitions.
     layouts: HashMap<String, Layout>,
     /// For each non-test file, the repository files it imports.
@@ -193,8 +190,6 @@ struct ReadFile {
     is_test: bool,
     hits: Vec<RoleHit>,
     imports: Vec<(String, usize)>,
-    /// A test's used names (see [`CodeRoles`]).
-    uses: HashSet<String>,
     layout: Layout,
 }
 
@@ -305,11 +300,6 @@ impl CodeRoles {
                 } else {
                     classify::classify(&path, &lines, &super::python::imports(text))
                 };
-                let uses = if is_test {
-                    used_names(&lines)
-                } else {
-                    HashSet::default()
-                };
                 let layout = if hits.is_empty() {
                     Layout::default()
                 } else {
@@ -320,7 +310,6 @@ impl CodeRoles {
                     is_test,
                     hits,
                     imports: found,
-                    uses,
                     layout,
                 })
             })
@@ -331,12 +320,10 @@ impl CodeRoles {
             is_test,
             hits,
             imports: found,
-            uses,
             layout,
         } in read
         {
             if is_test {
-                roles.test_uses.insert(path.clone(), uses);
                 roles.test_imports.push((path, found));
             } else {
                 roles
@@ -362,7 +349,15 @@ impl CodeRoles {
     /// the file), or the role is shown by top-level code that importing
     /// `file` runs. A test that imports a training module for a helper and
     /// never calls the training is not a test of training.
-    fn exercises(&self, test: &str, file: &str, role: Role) -> bool {
+    /// `used` gives the names the test's code uses (outside imports); they
+    /// are read only when needed, from the test's source (keeping them for
+    /// every test file was 20 MB on a 100,000-file repository).
+    fn exercises<'u>(
+        &self,
+        used: &dyn Fn() -> &'u HashSet<String>,
+        file: &str,
+        role: Role,
+    ) -> bool {
         let Some(layout) = self.layouts.get(file) else {
             return false;
         };
@@ -375,10 +370,11 @@ impl CodeRoles {
                 }
             }
         }
-        let Some(uses) = self.test_uses.get(test) else {
+        if targets.is_empty() {
             return false;
-        };
-        !targets.is_empty()
+        }
+        let uses = used();
+        !uses.is_empty()
             && layout
                 .starts
                 .iter()
@@ -425,7 +421,7 @@ pub fn evidence(
     index: &RepoIndex,
 ) -> Vec<Evidence> {
     let mut found = if let Some(wanted) = &rule.tests_import {
-        tests_import(wanted, what, roles, hollow, ci)
+        tests_import(wanted, what, roles, hollow, ci, index)
     } else if let Some(sequence) = &rule.runs_in_order {
         order::runs_in_order(sequence, rule.within, what, roles, ci, index)
     } else if let Some(wanted) = &rule.checked_by_ci {
@@ -460,6 +456,7 @@ fn tests_import(
     roles: &CodeRoles,
     hollow: &HollowIndex,
     ci: &CiModel,
+    index: &RepoIndex,
 ) -> Vec<Evidence> {
     let what: Arc<str> = what.into();
     let mut out = Vec::new();
@@ -467,10 +464,19 @@ fn tests_import(
         if !hollow.has_real_tests(test) {
             continue;
         }
+        let uses: std::cell::OnceCell<HashSet<String>> = std::cell::OnceCell::new();
+        let used = || {
+            uses.get_or_init(|| {
+                index
+                    .source_of(test)
+                    .map(|text| used_names(&logical_lines(text)))
+                    .unwrap_or_default()
+            })
+        };
         let Some((file, line, role)) = imported.iter().find_map(|(file, line)| {
             wanted
                 .iter()
-                .find(|r| roles.exercises(test, file, **r))
+                .find(|r| roles.exercises(&used, file, **r))
                 .map(|r| (file, *line, *r))
         }) else {
             continue;

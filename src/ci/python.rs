@@ -145,6 +145,10 @@ pub(crate) fn resolve_import(
     cwd: &str,
     import: &Import,
 ) -> Vec<String> {
+    let first = import.module.split('.').next().unwrap_or("");
+    if import.level == 0 && !index.may_hold_module(first) {
+        return Vec::new();
+    }
     let bases: Vec<String> = if import.level > 0 {
         let mut dir = paths::parent(file);
         for _ in 1..import.level {

@@ -163,6 +163,9 @@ pub struct RepoIndex {
     warnings: Vec<ScanWarning>,
     /// Notebooks that did not parse, found while scanning content.
     notebook_warnings: Mutex<Vec<ScanWarning>>,
+    /// Every directory name and module stem of the `.py` files, made when
+    /// first asked (see [`RepoIndex::may_hold_module`]).
+    python_names: OnceLock<HashSet<String>>,
 }
 
 impl RepoIndex {
@@ -257,7 +260,28 @@ impl RepoIndex {
             max_file_size,
             warnings,
             notebook_warnings: Mutex::new(Vec::new()),
+            python_names: OnceLock::new(),
         }
+    }
+
+    /// Whether `name` is a directory or module name on the path of some
+    /// `.py` file. An absolute import whose first name is not (`numpy`,
+    /// `sklearn`: most imports) cannot resolve to a repository file; the
+    /// import readers skip building and looking up its candidate paths.
+    pub fn may_hold_module(&self, name: &str) -> bool {
+        self.python_names
+            .get_or_init(|| {
+                let mut names: HashSet<String> = HashSet::default();
+                for stem in self.files.iter().filter_map(|e| e.path.strip_suffix(".py")) {
+                    for part in stem.split('/') {
+                        if !names.contains(part) {
+                            names.insert(part.to_string());
+                        }
+                    }
+                }
+                names
+            })
+            .contains(name)
     }
 
     /// The scanned root (empty for an in-memory index).
@@ -620,6 +644,23 @@ mod tests {
             index.get("tests/data/test_b.py").unwrap().name(),
             "test_b.py"
         );
+    }
+
+    #[test]
+    fn module_names_are_the_names_on_python_paths() {
+        let index = RepoIndex::from_memory([
+            ("src/churn/features.py", ""),
+            ("tests/unit/test_x.py", ""),
+            ("docs/numpy/index.md", ""),
+        ]);
+        for name in ["src", "churn", "features", "tests", "unit", "test_x"] {
+            assert!(index.may_hold_module(name), "{name}");
+        }
+        // A folder holding no Python, a third-party package, a file's
+        // extension: no import of them resolves here.
+        for name in ["docs", "numpy", "py", "features.py"] {
+            assert!(!index.may_hold_module(name), "{name}");
+        }
     }
 
     #[test]

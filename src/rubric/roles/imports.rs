@@ -4,7 +4,7 @@
 //! package, and, for a bare module name nothing else resolves (tests that
 //! extend `sys.path`), the one repository module of that name.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -24,27 +24,16 @@ pub struct Resolver<'a> {
     /// Module file stems (`features` for `src/churn/features.py`) that name
     /// exactly one non-test file.
     unique: HashMap<String, Option<String>>,
-    /// Every directory name and `.py` stem in the repository: an absolute
-    /// import whose first name is none of them (`numpy`, `sklearn`) cannot
-    /// resolve to a repository file, and most imports are such. Skipping
-    /// them saved the eight paths built and looked up per import.
-    segments: HashSet<String>,
 }
 
 impl<'a> Resolver<'a> {
     pub fn new(index: &'a RepoIndex) -> Resolver<'a> {
         let mut unique: HashMap<String, Option<String>> = HashMap::default();
-        let mut segments: HashSet<String> = HashSet::default();
         for entry in index.files() {
             let path = entry.path.as_str();
             let Some(stem) = path.strip_suffix(".py") else {
                 continue;
             };
-            for name in stem.split('/') {
-                if !segments.contains(name) {
-                    segments.insert(name.to_string());
-                }
-            }
             if super::is_test_path(path) {
                 continue;
             }
@@ -54,11 +43,7 @@ impl<'a> Resolver<'a> {
                 .and_modify(|seen| *seen = None)
                 .or_insert_with(|| Some(path.to_string()));
         }
-        Resolver {
-            index,
-            unique,
-            segments,
-        }
+        Resolver { index, unique }
     }
 
     /// The repository files `path` imports, each with its import line.
@@ -108,7 +93,7 @@ impl<'a> Resolver<'a> {
 
     fn resolve(&self, dir: &str, level: usize, module: &str) -> Option<String> {
         let first = module.split('.').next().unwrap_or(module);
-        if level == 0 && !self.segments.contains(first) {
+        if level == 0 && !self.index.may_hold_module(first) {
             return None;
         }
         let rel = module.replace('.', "/");

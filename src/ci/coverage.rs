@@ -3,7 +3,7 @@
 //! is one hash lookup per path component, so thousands of queries on a large
 //! repository stay cheap.
 
-use rustc_hash::FxHashMap as HashMap;
+use foldhash::HashMap;
 
 use crate::repo;
 

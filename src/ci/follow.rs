@@ -3,8 +3,8 @@
 //! every command is recorded, and what it names or runs is covered and, for
 //! scripts, YAML files, Makefiles and task runners, followed one level deeper.
 
+use foldhash::{HashMap, HashSet};
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::VecDeque;
 
 use crate::repo::RepoIndex;

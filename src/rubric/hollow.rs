@@ -5,7 +5,7 @@
 //! them are dropped and each is reported as a finding. Python is read by
 //! logical lines and indentation, never run.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use rayon::prelude::*;

@@ -2,7 +2,7 @@
 //! file read once, on every core) and decides, with the CI model, which hits are
 //! automated.
 
-use rustc_hash::FxHashSet as HashSet;
+use foldhash::HashSet;
 use std::sync::Arc;
 
 use globset::GlobSet;

@@ -12,7 +12,7 @@ pub mod roles;
 pub mod score;
 pub mod waiver;
 
-use rustc_hash::FxHashMap as HashMap;
+use foldhash::HashMap;
 use std::collections::BTreeMap;
 
 pub use catalogue::{Catalogue, CheckDef, Section};

@@ -264,8 +264,7 @@ pub fn classify(
         if is_gate_line(code) || (can(GATE_CALL_I) && GATE_CALL.is_match(code)) {
             hits.push(hit(Role::EvaluationGate, line));
         }
-        if (can(DEPLOY_CALL_I) && DEPLOY_CALL.is_match(code))
-            || DEPLOY_COMMAND.is_match(&line.text)
+        if (can(DEPLOY_CALL_I) && DEPLOY_CALL.is_match(code)) || DEPLOY_COMMAND.is_match(&line.text)
         {
             hits.push(hit(Role::Deploy, line));
         }

@@ -4,7 +4,7 @@
 //! package, and, for a bare module name nothing else resolves (tests that
 //! extend `sys.path`), the one repository module of that name.
 
-use rustc_hash::FxHashMap as HashMap;
+use foldhash::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;

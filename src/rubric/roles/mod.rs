@@ -9,7 +9,7 @@ mod classify;
 mod imports;
 mod order;
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 
 use rayon::prelude::*;

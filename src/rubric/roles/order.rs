@@ -4,7 +4,7 @@
 //! runs contributes its roles at that step, and the code it imports at that
 //! step in any order.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use foldhash::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::LazyLock;
 

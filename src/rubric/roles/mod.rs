@@ -178,8 +178,6 @@ pub struct CodeRoles {
     files: HashMap<String, Vec<RoleHit>>,
     /// For each test file, the repository files it imports and the line.
     test_imports: Vec<(String, Vec<(String, usize)>)>,
-    /// For each non-test file with role hits, its top-level definitions.
-    layouts: HashMap<String, Layout>,
     /// For each non-test file, the repository files it imports.
     imports: HashMap<String, Vec<String>>,
 }
@@ -190,7 +188,6 @@ struct ReadFile {
     is_test: bool,
     hits: Vec<RoleHit>,
     imports: Vec<(String, usize)>,
-    layout: Layout,
 }
 
 /// A file's top-level definitions: where each starts and which of the file's
@@ -300,17 +297,11 @@ impl CodeRoles {
                 } else {
                     classify::classify(&path, &lines, &super::python::imports(text))
                 };
-                let layout = if hits.is_empty() {
-                    Layout::default()
-                } else {
-                    Layout::of(&lines)
-                };
                 Some(ReadFile {
                     path,
                     is_test,
                     hits,
                     imports: found,
-                    layout,
                 })
             })
             .collect();
@@ -320,7 +311,6 @@ impl CodeRoles {
             is_test,
             hits,
             imports: found,
-            layout,
         } in read
         {
             if is_test {
@@ -330,7 +320,6 @@ impl CodeRoles {
                     .imports
                     .insert(path.clone(), found.into_iter().map(|(f, _)| f).collect());
                 if !hits.is_empty() {
-                    roles.layouts.insert(path.clone(), layout);
                     roles.files.insert(path, hits);
                 }
             }
@@ -352,15 +341,19 @@ impl CodeRoles {
     /// `used` gives the names the test's code uses (outside imports); they
     /// are read only when needed, from the test's source (keeping them for
     /// every test file was 20 MB on a 100,000-file repository).
-    fn exercises<'u>(
+    /// `layout` gives `file`'s definitions, also read only when needed: a
+    /// file's layout matters only when a test imports it.
+    fn exercises<'u, 'l>(
         &self,
         used: &dyn Fn() -> &'u HashSet<String>,
+        layout: &dyn Fn(&str) -> &'l Layout,
         file: &str,
         role: Role,
     ) -> bool {
-        let Some(layout) = self.layouts.get(file) else {
+        if !self.of(file).iter().any(|h| h.role == role) {
             return false;
-        };
+        }
+        let layout = layout(file);
         let mut targets: HashSet<&str> = HashSet::default();
         for hit in self.of(file).iter().filter(|h| h.role == role) {
             match layout.definition_at(hit.line) {
@@ -459,6 +452,22 @@ fn tests_import(
     index: &RepoIndex,
 ) -> Vec<Evidence> {
     let what: Arc<str> = what.into();
+    // Layouts of the files with a wanted role that some test imports: the
+    // only ones `exercises` reads, made once here rather than for every file.
+    let mut layouts: HashMap<&str, Layout> = HashMap::default();
+    for (_, imported) in &roles.test_imports {
+        for (file, _) in imported {
+            let shows_role = roles.of(file).iter().any(|h| wanted.contains(&h.role));
+            if shows_role && !layouts.contains_key(file.as_str()) {
+                let layout = index
+                    .source_of(file)
+                    .map(|text| Layout::of(&logical_lines(text)))
+                    .unwrap_or_default();
+                layouts.insert(file.as_str(), layout);
+            }
+        }
+    }
+    let no_layout = Layout::default();
     let mut out = Vec::new();
     for (test, imported) in &roles.test_imports {
         if !hollow.has_real_tests(test) {
@@ -473,10 +482,11 @@ fn tests_import(
                     .unwrap_or_default()
             })
         };
+        let layout = |file: &str| layouts.get(file).unwrap_or(&no_layout);
         let Some((file, line, role)) = imported.iter().find_map(|(file, line)| {
             wanted
                 .iter()
-                .find(|r| roles.exercises(&used, file, **r))
+                .find(|r| roles.exercises(&used, &layout, file, **r))
                 .map(|r| (file, *line, *r))
         }) else {
             continue;

@@ -314,11 +314,17 @@ impl CodeRoles {
         } in read
         {
             if is_test {
-                roles.test_imports.push((path, found));
+                if !found.is_empty() {
+                    roles.test_imports.push((path, found));
+                }
             } else {
-                roles
-                    .imports
-                    .insert(path.clone(), found.into_iter().map(|(f, _)| f).collect());
+                // Most files import no repository file; an absent entry reads
+                // as none, and 60,000 empty entries were 5 MB.
+                if !found.is_empty() {
+                    roles
+                        .imports
+                        .insert(path.clone(), found.into_iter().map(|(f, _)| f).collect());
+                }
                 if !hits.is_empty() {
                     roles.files.insert(path, hits);
                 }

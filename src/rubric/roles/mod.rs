@@ -339,27 +339,21 @@ impl CodeRoles {
         self.files.get(path).map_or(&[], Vec::as_slice)
     }
 
-    /// Whether test `test` exercises `role` in `file`: it uses a function or
-    /// class of `file` that shows the role or calls one that does (within
-    /// the file), or the role is shown by top-level code that importing
-    /// `file` runs. A test that imports a training module for a helper and
-    /// never calls the training is not a test of training.
-    /// `used` gives the names the test's code uses (outside imports); they
-    /// are read only when needed, from the test's source (keeping them for
-    /// every test file was 20 MB on a 100,000-file repository).
-    /// `layout` gives `file`'s definitions, also read only when needed: a
-    /// file's layout matters only when a test imports it.
-    fn exercises<'u, 'l>(
+    /// Whether a test exercises `role` in `file` (whose `layout` is given):
+    /// the test uses a function or class of `file` that shows the role or
+    /// calls one that does (within the file), or the role is shown by
+    /// top-level code that importing `file` runs. A test that imports a
+    /// training module for a helper and never calls the training is not a
+    /// test of training. `used` gives the names the test's code uses outside
+    /// imports; they are read from its source only when needed (keeping them
+    /// for every test file was 20 MB on a 100,000-file repository).
+    fn exercises<'u>(
         &self,
         used: &dyn Fn() -> &'u HashSet<String>,
-        layout: &dyn Fn(&str) -> &'l Layout,
+        layout: &Layout,
         file: &str,
         role: Role,
     ) -> bool {
-        if !self.of(file).iter().any(|h| h.role == role) {
-            return false;
-        }
-        let layout = layout(file);
         let mut targets: HashSet<&str> = HashSet::default();
         for hit in self.of(file).iter().filter(|h| h.role == role) {
             match layout.definition_at(hit.line) {
@@ -488,11 +482,11 @@ fn tests_import(
                     .unwrap_or_default()
             })
         };
-        let layout = |file: &str| layouts.get(file).unwrap_or(&no_layout);
         let Some((file, line, role)) = imported.iter().find_map(|(file, line)| {
+            let layout = layouts.get(file.as_str()).unwrap_or(&no_layout);
             wanted
                 .iter()
-                .find(|r| roles.exercises(&used, &layout, file, **r))
+                .find(|r| roles.exercises(&used, layout, file, **r))
                 .map(|r| (file, *line, *r))
         }) else {
             continue;

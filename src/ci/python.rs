@@ -145,8 +145,7 @@ pub(crate) fn resolve_import(
     cwd: &str,
     import: &Import,
 ) -> Vec<String> {
-    let first = import.module.split('.').next().unwrap_or("");
-    if import.level == 0 && !index.may_hold_module(first) {
+    if import.level == 0 && !index.may_resolve_import(&import.module) {
         return Vec::new();
     }
     let bases: Vec<String> = if import.level > 0 {

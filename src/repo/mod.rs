@@ -164,7 +164,7 @@ pub struct RepoIndex {
     /// Notebooks that did not parse, found while scanning content.
     notebook_warnings: Mutex<Vec<ScanWarning>>,
     /// Every directory name and module stem of the `.py` files, made when
-    /// first asked (see [`RepoIndex::may_hold_module`]).
+    /// first asked (see [`RepoIndex::may_resolve_import`]).
     python_names: OnceLock<HashSet<String>>,
 }
 
@@ -264,11 +264,13 @@ impl RepoIndex {
         }
     }
 
-    /// Whether `name` is a directory or module name on the path of some
-    /// `.py` file. An absolute import whose first name is not (`numpy`,
-    /// `sklearn`: most imports) cannot resolve to a repository file; the
-    /// import readers skip building and looking up its candidate paths.
-    pub fn may_hold_module(&self, name: &str) -> bool {
+    /// Whether an absolute import of `module` (`pkg.sub.mod`) may resolve to
+    /// a repository file: its first name is a directory or module name on
+    /// the path of some `.py` file. Most imports (`numpy`, `sklearn`) fail
+    /// this, and the import readers skip building and looking up their
+    /// candidate paths.
+    pub fn may_resolve_import(&self, module: &str) -> bool {
+        let first = module.split('.').next().unwrap_or(module);
         self.python_names
             .get_or_init(|| {
                 let mut names: HashSet<String> = HashSet::default();
@@ -281,7 +283,7 @@ impl RepoIndex {
                 }
                 names
             })
-            .contains(name)
+            .contains(first)
     }
 
     /// The scanned root (empty for an in-memory index).
@@ -647,19 +649,25 @@ mod tests {
     }
 
     #[test]
-    fn module_names_are_the_names_on_python_paths() {
+    fn imports_may_resolve_only_through_names_on_python_paths() {
         let index = RepoIndex::from_memory([
             ("src/churn/features.py", ""),
             ("tests/unit/test_x.py", ""),
             ("docs/numpy/index.md", ""),
         ]);
-        for name in ["src", "churn", "features", "tests", "unit", "test_x"] {
-            assert!(index.may_hold_module(name), "{name}");
+        for module in [
+            "src",
+            "churn.features",
+            "features",
+            "tests.unit.test_x",
+            "unit",
+        ] {
+            assert!(index.may_resolve_import(module), "{module}");
         }
         // A folder holding no Python, a third-party package, a file's
         // extension: no import of them resolves here.
-        for name in ["docs", "numpy", "py", "features.py"] {
-            assert!(!index.may_hold_module(name), "{name}");
+        for module in ["docs", "numpy.linalg", "py", ""] {
+            assert!(!index.may_resolve_import(module), "{module}");
         }
     }
 

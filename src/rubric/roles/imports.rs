@@ -92,8 +92,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn resolve(&self, dir: &str, level: usize, module: &str) -> Option<String> {
-        let first = module.split('.').next().unwrap_or(module);
-        if level == 0 && !self.index.may_hold_module(first) {
+        if level == 0 && !self.index.may_resolve_import(module) {
             return None;
         }
         let rel = module.replace('.', "/");

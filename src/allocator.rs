@@ -13,7 +13,6 @@ const PURGE_DELAY: c_int = 15;
 const PURGE_DELAY_MS: c_long = 10;
 
 extern "C" {
-    fn mi_option_get(option: c_int) -> c_long;
     fn mi_option_set_default(option: c_int, value: c_long);
 }
 
@@ -22,19 +21,19 @@ pub fn tune() {
     // Names the crate so that it is linked into every binary of the library
     // (its tests too), not only into `mlscore`, which installs it.
     let _ = mimalloc::MiMalloc;
-    // SAFETY: both functions only read or write mimalloc's option table;
-    // they are called before any other thread exists.
+    // SAFETY: writes one entry of mimalloc's option table, before any other
+    // thread exists.
     unsafe { mi_option_set_default(PURGE_DELAY, PURGE_DELAY_MS) }
-}
-
-/// The purge delay in force, in milliseconds (for benchmarks and the test).
-pub fn purge_delay_ms() -> i64 {
-    // SAFETY: reads one entry of mimalloc's option table.
-    unsafe { mi_option_get(PURGE_DELAY) as i64 }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::{c_int, c_long};
+
+    extern "C" {
+        fn mi_option_get(option: c_int) -> c_long;
+    }
+
     /// mimalloc 3's purge delay defaults to 1,000 ms and is the only option
     /// with that default: if an upgrade renumbers the options, this fails
     /// rather than `tune` quietly setting something else.
@@ -45,6 +44,7 @@ mod tests {
         }
         // The library's tests do not run `tune`, nor use mimalloc as the
         // global allocator; the table is still linked and readable.
-        assert_eq!(super::purge_delay_ms(), 1000);
+        // SAFETY: reads one entry of mimalloc's option table.
+        assert_eq!(unsafe { mi_option_get(super::PURGE_DELAY) }, 1000);
     }
 }

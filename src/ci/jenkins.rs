@@ -21,12 +21,16 @@ const MAX_LOAD_DEPTH: usize = 4;
 /// Every Jenkins job of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let mut out = Vec::new();
-    let pipelines = index.files().iter().filter(|f| {
-        is_jenkinsfile(&f.path)
-            || (may_be_pipeline_script(&f.path)
-                && index.entry_text(f).is_some_and(starts_a_pipeline))
+    // Each file with whether it is named a Jenkinsfile (else it is a script
+    // read as a pipeline by its content).
+    let pipelines = index.files().iter().filter_map(|f| {
+        let named = is_jenkinsfile(&f.path);
+        let opens = || {
+            may_be_pipeline_script(&f.path) && index.entry_text(f).is_some_and(starts_a_pipeline)
+        };
+        (named || opens()).then_some((f, named))
     });
-    for entry in pipelines {
+    for (entry, named_jenkinsfile) in pipelines {
         let path = entry.path.as_str();
         let Some(text) = index.entry_text(entry) else {
             warnings.push(CiWarning {
@@ -46,7 +50,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         // A `Jenkinsfile` is what a multibranch job builds on every push. A
         // script under another name runs from a job someone pointed at it;
         // without a `triggers` block nothing says that job starts by itself.
-        let automatic = is_jenkinsfile(path) || text.contains("triggers");
+        let automatic = named_jenkinsfile || text.contains("triggers");
         let has_stages = !parsed.stages.is_empty();
         let mut specs: Vec<JobSpec> = parsed
             .stages

@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 files="${1:-100000}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mlscore-target}"
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/mlscore"
+. benches/release_bin.sh ""  # "": not this script's own arguments
 repo="${TMPDIR:-/tmp}/mlscore-bench-$files"
 
 if [ ! -f "$repo/.generated" ]; then

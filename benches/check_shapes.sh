@@ -20,12 +20,7 @@
 # Repositories are generated once under ${TMPDIR:-/tmp}/mlscore-shapes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mlscore-target}"
-bin="${1:-}"
-if [ -z "$bin" ]; then
-  cargo build --release --locked -q
-  bin="$CARGO_TARGET_DIR/release/mlscore"
-fi
+. benches/release_bin.sh "${1:-}"
 base="${TMPDIR:-/tmp}/mlscore-shapes"
 mkdir -p "$base"
 

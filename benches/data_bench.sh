@@ -16,13 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-10000000}"
 runs="${2:-3}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mlscore-target}"
 data="${MLSCORE_BENCH_DATA:-$HOME/.cache/mlscore-bench}/$rows"
 venv="${MLSCORE_BENCH_VENV:-$HOME/.cache/mlscore-bench-venv}"
 here=benches/data_bench
 
-cargo build --release --locked -q
-bin="$CARGO_TARGET_DIR/release/mlscore"
+. benches/release_bin.sh ""  # "": not this script's own arguments
 
 # pandas < 3: Evidently 0.7 does not import with pandas 3.
 peers=(polars "pandera[polars]" great-expectations evidently "pandas<3" pyarrow pyyaml)

@@ -6,12 +6,7 @@
 # Usage: benches/wide_infer.sh [MLSCORE_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mlscore-target}"
-bin="${1:-}"
-if [ -z "$bin" ]; then
-  cargo build --release --locked -q
-  bin="$CARGO_TARGET_DIR/release/mlscore"
-fi
+. benches/release_bin.sh "${1:-}"
 dir="${TMPDIR:-/tmp}/mlscore-wide"
 mkdir -p "$dir"
 python3 - "$dir" <<'PY'

@@ -466,12 +466,7 @@ fn write_test(
             location(evidence),
             paint(&t(&evidence.what), dim)
         );
-        if let Some(ci) = &evidence.ci {
-            let how = if evidence.automated {
-                "run by"
-            } else {
-                "reached only by a manual job"
-            };
+        if let Some((how, ci)) = evidence.ci_relation() {
             let _ = writeln!(
                 out,
                 "                {} {} › {} ({}:{})",

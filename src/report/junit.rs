@@ -98,12 +98,7 @@ fn test_case(test: &TestResult) -> Case {
             None => evidence.path.clone(),
         };
         let _ = write!(out, "{place}  {}", evidence.what);
-        if let Some(ci) = &evidence.ci {
-            let how = if evidence.automated {
-                "run by"
-            } else {
-                "reached only by a manual job"
-            };
+        if let Some((how, ci)) = evidence.ci_relation() {
             let _ = write!(
                 out,
                 " ({how} {} › {} at {}:{})",

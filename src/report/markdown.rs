@@ -803,6 +803,7 @@ pub(crate) mod fixture {
                     command_file: ".github/workflows/ci.yml".into(),
                     command_line: 8,
                     scheduled: false,
+                    automatic: true,
                 })
             }),
         }

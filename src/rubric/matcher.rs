@@ -60,6 +60,9 @@ pub struct CiLink {
     pub command_line: usize,
     /// Whether the job runs on a schedule.
     pub scheduled: bool,
+    /// Whether the job runs without a person starting it (a push, a pull
+    /// request, a schedule).
+    pub automatic: bool,
 }
 
 impl CiLink {
@@ -76,7 +79,26 @@ impl CiLink {
             command_file: command.file.clone(),
             command_line: command.line,
             scheduled: job.is_scheduled(),
+            automatic: job.automatic,
         }))
+    }
+}
+
+impl Evidence {
+    /// How the evidence's CI job relates to it, for the reports' "… by
+    /// System › job" line. Evidence a CI job runs may still count as manual:
+    /// a rule can ask for a scheduled job, or count what CI produces as
+    /// something a person acts on (a metrics diff posted to a pull request).
+    pub fn ci_relation(&self) -> Option<(&'static str, &CiLink)> {
+        let ci = self.ci.as_deref()?;
+        let how = if self.automated {
+            "run by"
+        } else if ci.automatic {
+            "counted as manual, though run by"
+        } else {
+            "reached only by a manual job"
+        };
+        Some((how, ci))
     }
 }
 

@@ -386,3 +386,63 @@ fn init_writes_a_fitted_config_and_refuses_to_overwrite() {
     let report = json_report(repo.path());
     assert_eq!(report["config"]["path"], "mlscore.yaml");
 }
+
+/// The reports say why evidence a CI job reaches is still manual: the job
+/// waits for a person, or the rule counts what the job does as something a
+/// person acts on (a metrics diff posted to a pull request).
+#[test]
+fn manual_evidence_says_whether_its_job_is_manual_or_the_rule_counts_it_by_hand() {
+    let repo = repo_with(&[
+        (
+            ".github/workflows/metrics.yml",
+            "on: pull_request\njobs:\n  diff:\n    runs-on: ubuntu-latest\n    steps:\n      - run: dvc metrics diff --md main\n",
+        ),
+        (
+            ".github/workflows/data.yml",
+            "on: workflow_dispatch\njobs:\n  check:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest tests/data\n",
+        ),
+        ("tests/data/test_schema.py", "import pandera as pa\n"),
+    ]);
+    let report = json_report(repo.path());
+    let evidence_of = |id: &str| {
+        let test = report["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .unwrap();
+        test["evidence"][0].clone()
+    };
+    let diff = evidence_of("infra-4");
+    assert_eq!(diff["automated"], false);
+    assert_eq!(diff["ci"]["automatic"], true);
+    let schema = evidence_of("data-1");
+    assert_eq!(schema["automated"], false);
+    assert_eq!(schema["ci"]["automatic"], false);
+
+    let out = mlscore()
+        .args(["check", "--color", "never"])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    let human = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        human.contains("counted as manual, though run by GitHub Actions › metrics.yml › diff"),
+        "{human}"
+    );
+    assert!(
+        human.contains("reached only by a manual job GitHub Actions › data.yml › check"),
+        "{human}"
+    );
+
+    let out = mlscore()
+        .args(["check", "--format", "junit"])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    let junit = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        junit.contains("(counted as manual, though run by GitHub Actions › metrics.yml › diff at"),
+        "{junit}"
+    );
+}

@@ -12,7 +12,6 @@ use rayon::prelude::*;
 use regex::Regex;
 use serde::Serialize;
 
-use super::matcher::Evidence;
 use super::pylines::{logical_lines, LogicalLine};
 use crate::repo::RepoIndex;
 
@@ -364,16 +363,14 @@ impl HollowIndex {
     /// Whether a piece of evidence stands only on hollow tests: a hit inside a
     /// hollow test, anywhere in a test file whose tests are all hollow, or in
     /// a suite that checks nothing.
-    pub fn voids(&self, evidence: &Evidence) -> bool {
-        if self.void.contains(&evidence.path) {
+    pub fn voids(&self, path: &str, line: Option<usize>) -> bool {
+        if self.void.contains(path) {
             return true;
         }
-        let Some(tests) = self.tests.get(&evidence.path) else {
+        let Some(tests) = self.tests.get(path) else {
             return false;
         };
-        let inside = evidence
-            .line
-            .and_then(|line| tests.iter().find(|t| t.line <= line && line <= t.end));
+        let inside = line.and_then(|line| tests.iter().find(|t| t.line <= line && line <= t.end));
         match inside {
             Some(test) => test.hollow.is_some(),
             None => tests.iter().all(|t| t.hollow.is_some()),
@@ -533,21 +530,13 @@ def test_multiline(
             ),
         ]);
         let hollow = HollowIndex::build(&index);
-        let at = |path: &str, line: Option<usize>| Evidence {
-            what: "w".into(),
-            path: path.into(),
-            line,
-            excerpt: None,
-            automated: false,
-            ci: None,
-        };
-        assert!(!hollow.voids(&at("tests/test_mixed.py", Some(1))));
-        assert!(!hollow.voids(&at("tests/test_mixed.py", Some(4))));
-        assert!(hollow.voids(&at("tests/test_mixed.py", Some(7))));
-        assert!(hollow.voids(&at("tests/test_hollow.py", Some(1))));
-        assert!(hollow.voids(&at("tests/test_hollow.py", None)));
-        assert!(hollow.voids(&at("gx/expectations/orders.json", None)));
-        assert!(!hollow.voids(&at("src/churn/features.py", Some(1))));
+        assert!(!hollow.voids("tests/test_mixed.py", Some(1)));
+        assert!(!hollow.voids("tests/test_mixed.py", Some(4)));
+        assert!(hollow.voids("tests/test_mixed.py", Some(7)));
+        assert!(hollow.voids("tests/test_hollow.py", Some(1)));
+        assert!(hollow.voids("tests/test_hollow.py", None));
+        assert!(hollow.voids("gx/expectations/orders.json", None));
+        assert!(!hollow.voids("src/churn/features.py", Some(1)));
         let found: Vec<(&str, usize, Hollowness)> = hollow
             .found
             .iter()

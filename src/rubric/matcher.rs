@@ -118,21 +118,87 @@ enum FlatKind {
     CiRuns(usize),
 }
 
-/// A hit before the automation decision.
-struct Hit {
-    rule: usize,
-    path: String,
-    line: Option<usize>,
-    excerpt: Option<String>,
+/// Where a hit is: an indexed file, by its place in [`RepoIndex::files`], or
+/// a path the index may not hold (a manifest or CI file found by name).
+#[derive(Debug, Clone, PartialEq)]
+enum Place {
+    File(u32),
+    Path(Box<str>),
 }
 
-/// Matches all checks' rules; `evidence[i]` belongs to `checks[i]`.
+impl Place {
+    fn path<'a>(&'a self, index: &'a RepoIndex) -> &'a str {
+        match self {
+            Place::File(i) => &index.files()[*i as usize].path,
+            Place::Path(path) => path,
+        }
+    }
+}
+
+/// A hit before the automation decision.
+struct Hit {
+    rule: u32,
+    place: Place,
+    line: Option<usize>,
+    excerpt: Option<Box<str>>,
+    /// For a hit that is a CI command: that command and its job.
+    command: Option<Reach>,
+}
+
+/// One piece of keyword evidence, decided but kept compact: a rule can hit
+/// every file of a monorepo, and reports show 25 pieces per test, so the
+/// path, the label and the CI link are looked up only for the pieces shown
+/// ([`Keyword::evidence`]).
+pub struct Cite {
+    rule: u32,
+    place: Place,
+    /// 1-based line, when the rule matched a line.
+    pub line: Option<usize>,
+    excerpt: Option<Box<str>>,
+    /// Whether this evidence earns the full point.
+    pub automated: bool,
+    reach: Option<Reach>,
+}
+
+/// Every check's keyword evidence, as [`Cite`]s.
+pub struct Keyword {
+    rules: Vec<FlatRule>,
+    /// `cites[i]` belongs to `checks[i]`, automated first, then by path and
+    /// line; one per line and check.
+    pub cites: Vec<Vec<Cite>>,
+}
+
+impl Keyword {
+    /// The repository-relative path of a cite.
+    pub fn path<'a>(&'a self, cite: &'a Cite, index: &'a RepoIndex) -> &'a str {
+        cite.place.path(index)
+    }
+
+    /// The label of the rule that found a cite.
+    pub fn what(&self, cite: &Cite) -> &Arc<str> {
+        &self.rules[cite.rule as usize].what
+    }
+
+    /// A cite as reports show it.
+    pub fn evidence(&self, cite: &Cite, index: &RepoIndex, ci: &CiModel) -> Evidence {
+        Evidence {
+            what: self.what(cite).clone(),
+            path: self.path(cite, index).to_string(),
+            line: cite.line,
+            excerpt: cite.excerpt.as_deref().map(str::to_string),
+            automated: cite.automated,
+            ci: cite.reach.as_ref().and_then(|r| CiLink::new(ci, r)),
+        }
+    }
+}
+
+/// Matches all checks' rules; `cites[i]` belongs to `checks[i]`.
 pub fn find_evidence(
     checks: &[&CheckDef],
     tools: &std::collections::BTreeMap<String, ToolDef>,
     index: &RepoIndex,
     ci: &CiModel,
-) -> Vec<Vec<Evidence>> {
+) -> Keyword {
     let mut flat = Flattened::default();
     for (check, def) in checks.iter().enumerate() {
         for rule in &def.evidence {
@@ -166,7 +232,9 @@ pub fn find_evidence(
     let mut hits: Vec<Hit> = index
         .files()
         .par_iter()
-        .flat_map_iter(|entry| {
+        .enumerate()
+        .flat_map_iter(|(at, entry)| {
+            let place = || Place::File(at as u32);
             let mut found = Vec::new();
             let mut matched: Vec<usize> = glob_set
                 .matches(&entry.path)
@@ -180,10 +248,11 @@ pub fn find_evidence(
             for rule in matched {
                 match rules[rule].kind {
                     FlatKind::Files { contains: None } => found.push(Hit {
-                        rule,
-                        path: entry.path.clone(),
+                        rule: rule as u32,
+                        place: place(),
                         line: None,
                         excerpt: None,
+                        command: None,
                     }),
                     FlatKind::Files {
                         contains: Some(pattern),
@@ -209,10 +278,11 @@ pub fn find_evidence(
                 }
                 for (line, excerpt) in content.rule(pattern).matching_lines(text, HITS_PER_FILE) {
                     found.push(Hit {
-                        rule,
-                        path: entry.path.clone(),
+                        rule: rule as u32,
+                        place: place(),
                         line: Some(view.file_line(line)),
-                        excerpt: Some(excerpt),
+                        excerpt: Some(excerpt.into()),
+                        command: None,
                     });
                 }
             }
@@ -232,10 +302,11 @@ pub fn find_evidence(
                             && modules.iter().any(|m| python::matches(&import.module, m))
                         {
                             found.push(Hit {
-                                rule,
-                                path: entry.path.clone(),
+                                rule: rule as u32,
+                                place: place(),
                                 line: Some(view.file_line(import.line - 1)),
-                                excerpt: Some(format!("import {}", import.module)),
+                                excerpt: Some(format!("import {}", import.module).into()),
+                                command: None,
                             });
                             taken += 1;
                         }
@@ -252,10 +323,11 @@ pub fn find_evidence(
             FlatKind::Dependency(packages) => {
                 for dep in declared.iter().filter(|d| packages.contains(&d.name)) {
                     hits.push(Hit {
-                        rule,
-                        path: dep.path.clone(),
+                        rule: rule as u32,
+                        place: place_of(index, &dep.path),
                         line: Some(dep.line),
-                        excerpt: Some(dep.name.clone()),
+                        excerpt: Some(dep.name.as_str().into()),
+                        command: None,
                     });
                 }
             }
@@ -266,16 +338,22 @@ pub fn find_evidence(
                 let Some(re) = content.rule(*pattern).regex() else {
                     continue;
                 };
-                for command in ci
+                for (at, command) in ci
                     .commands
                     .iter()
-                    .filter(|c| re.is_match(c.text.as_bytes()))
+                    .enumerate()
+                    .filter(|(_, c)| re.is_match(c.text.as_bytes()))
                 {
                     hits.push(Hit {
-                        rule,
-                        path: command.file.clone(),
+                        rule: rule as u32,
+                        place: place_of(index, &command.file),
                         line: Some(command.line),
-                        excerpt: Some(shorten(&command.text)),
+                        excerpt: Some(shorten(&command.text).into()),
+                        // The hit is a CI command itself: its own job runs it.
+                        command: Some(Reach {
+                            job: command.job,
+                            command: at,
+                        }),
                     });
                 }
             }
@@ -284,38 +362,49 @@ pub fn find_evidence(
     }
 
     // Two rules of one check may find the same line; keep the first.
-    let first: Vec<bool> = {
+    let firsts: Vec<bool> = {
         let mut seen: HashSet<(usize, &str, Option<usize>)> =
             HashSet::with_capacity_and_hasher(hits.len(), Default::default());
         hits.iter()
-            .map(|hit| seen.insert((rules[hit.rule].check, hit.path.as_str(), hit.line)))
+            .map(|hit| {
+                let check = rules[hit.rule as usize].check;
+                seen.insert((check, hit.place.path(index), hit.line))
+            })
             .collect()
     };
-    let mut evidence: Vec<Vec<Evidence>> = vec![Vec::new(); checks.len()];
-    for (hit, first) in hits.into_iter().zip(first) {
+    let mut cites: Vec<Vec<Cite>> = (0..checks.len()).map(|_| Vec::new()).collect();
+    for (hit, first) in hits.into_iter().zip(firsts) {
         if !first {
             continue;
         }
-        let rule = &rules[hit.rule];
-        let (automated, link) = decide(rule, &hit, ci);
-        evidence[rule.check].push(Evidence {
-            what: rule.what.clone(),
-            path: hit.path,
+        let rule = &rules[hit.rule as usize];
+        let (automated, reach) = decide(rule, hit.place.path(index), hit.command, ci);
+        cites[rule.check].push(Cite {
+            rule: hit.rule,
+            place: hit.place,
             line: hit.line,
             excerpt: hit.excerpt,
             automated,
-            ci: link,
+            reach,
         });
     }
-    for list in &mut evidence {
+    for list in &mut cites {
         list.sort_by(|a, b| {
             b.automated
                 .cmp(&a.automated)
-                .then_with(|| a.path.cmp(&b.path))
+                .then_with(|| a.place.path(index).cmp(b.place.path(index)))
                 .then(a.line.cmp(&b.line))
         });
     }
-    evidence
+    Keyword { rules, cites }
+}
+
+/// The place of a path found by name: its index entry when it has one.
+fn place_of(index: &RepoIndex, path: &str) -> Place {
+    match index.position(path) {
+        Some(i) => Place::File(i as u32),
+        None => Place::Path(path.into()),
+    }
 }
 
 /// The rules of all checks, flattened, with their globs and patterns.
@@ -410,7 +499,14 @@ pub(super) fn shorten(text: &str) -> String {
     format!("{cut}…")
 }
 
-fn decide(rule: &FlatRule, hit: &Hit, ci: &CiModel) -> (bool, Option<Box<CiLink>>) {
+/// Whether a hit of `rule` at `path` is automated, and the CI job and
+/// command that reach it (`command` when the hit is a CI command).
+fn decide(
+    rule: &FlatRule,
+    path: &str,
+    command: Option<Reach>,
+    ci: &CiModel,
+) -> (bool, Option<Reach>) {
     let automatic = |reach: &Reach| ci.jobs.get(reach.job).is_some_and(|j| j.automatic);
     let scheduled = |reach: &Reach| {
         ci.jobs
@@ -418,21 +514,11 @@ fn decide(rule: &FlatRule, hit: &Hit, ci: &CiModel) -> (bool, Option<Box<CiLink>
             .is_some_and(|j| j.automatic && j.is_scheduled())
     };
     let reach = match rule.kind {
-        // The hit is a CI command itself: its own job runs it.
-        FlatKind::CiRuns(_) => ci
-            .commands
-            .iter()
-            .position(|c| c.file == hit.path && Some(c.line) == hit.line)
-            .map(|command| Reach {
-                job: ci.commands[command].job,
-                command,
-            }),
+        FlatKind::CiRuns(_) => command,
         _ => match rule.automated {
             Automated::Always | Automated::Never => None,
-            Automated::Ci => ci.reach(&hit.path),
-            Automated::Scheduled => ci
-                .scheduled_reach(&hit.path)
-                .or_else(|| ci.reach(&hit.path)),
+            Automated::Ci => ci.reach(path),
+            Automated::Scheduled => ci.scheduled_reach(path).or_else(|| ci.reach(path)),
         },
     };
     let automated = match rule.automated {
@@ -444,7 +530,7 @@ fn decide(rule: &FlatRule, hit: &Hit, ci: &CiModel) -> (bool, Option<Box<CiLink>
         Automated::Ci => reach.as_ref().is_some_and(automatic),
         Automated::Scheduled => reach.as_ref().is_some_and(scheduled),
     };
-    (automated, reach.and_then(|r| CiLink::new(ci, &r)))
+    (automated, reach)
 }
 
 #[cfg(test)]

@@ -38,67 +38,158 @@ pub struct Assessment {
     pub maturity: Maturity,
 }
 
-/// Evidence for each of `checks` (`evidence[i]` belongs to `checks[i]`):
-/// the matcher's hits and the role rules' findings, without anything that
+/// A check's evidence as reports show it: the first pieces in report order
+/// (automated first, then by path and line), at most [`score::MAX_EVIDENCE`]
+/// automated and as many manual ones, and how many were found in all.
+/// Only these are made into [`Evidence`]: a rule can hit every file of a
+/// monorepo.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub shown: Vec<Evidence>,
+    pub total: usize,
+}
+
+/// Evidence for each of `checks` (`found[i]` belongs to `checks[i]`): the
+/// matcher's hits and the role rules' findings, without anything that
 /// stands only on hollow tests.
 pub fn find_evidence(
     checks: &[&CheckDef],
     catalogue: &Catalogue,
     index: &RepoIndex,
     ci: &CiModel,
-) -> (Vec<Vec<Evidence>>, Vec<HollowTest>) {
-    let mut evidence = crate::timing::span("keyword evidence", || {
+) -> (Vec<Found>, Vec<HollowTest>) {
+    let keyword = crate::timing::span("keyword evidence", || {
         matcher::find_evidence(checks, &catalogue.tools, index, ci)
     });
     let hollow = crate::timing::span("hollow tests", || hollow::HollowIndex::build(index));
     let has_roles = checks
         .iter()
         .any(|c| c.evidence.iter().any(|r| r.role.is_some()));
-    if has_roles {
-        let code = crate::timing::span("code roles", || roles::CodeRoles::build(index));
-        crate::timing::span("role evidence", || {
-            for (check, found) in checks.iter().zip(evidence.iter_mut()) {
-                let added: Vec<Evidence> = check
-                    .evidence
-                    .iter()
-                    .filter_map(|rule| Some((rule, rule.role.as_ref()?)))
-                    .flat_map(|(rule, role)| {
-                        roles::evidence(
-                            role,
-                            &rule.what,
-                            rule.automation(),
-                            &code,
-                            &hollow,
-                            ci,
-                            index,
-                        )
-                    })
-                    .collect();
-                if !added.is_empty() {
-                    *found = merge_by_line(std::mem::take(found), added);
-                }
-                found.sort_by(|a, b| {
-                    b.automated
-                        .cmp(&a.automated)
-                        .then_with(|| a.path.cmp(&b.path))
-                        .then(a.line.cmp(&b.line))
-                });
-            }
-        });
-    }
-    for found in &mut evidence {
-        found.retain(|e| !hollow.voids(e));
-    }
-    (evidence, hollow.found)
+    let code =
+        has_roles.then(|| crate::timing::span("code roles", || roles::CodeRoles::build(index)));
+    let found = crate::timing::span("role evidence", || {
+        checks
+            .iter()
+            .zip(&keyword.cites)
+            .map(|(check, cites)| {
+                let added: Vec<Evidence> = match &code {
+                    Some(code) => check
+                        .evidence
+                        .iter()
+                        .filter_map(|rule| Some((rule, rule.role.as_ref()?)))
+                        .flat_map(|(rule, role)| {
+                            roles::evidence(
+                                role,
+                                &rule.what,
+                                rule.automation(),
+                                code,
+                                &hollow,
+                                ci,
+                                index,
+                            )
+                        })
+                        .collect(),
+                    None => Vec::new(),
+                };
+                assemble(&keyword, cites, added, &hollow, index, ci)
+            })
+            .collect()
+    });
+    (found, hollow.found)
 }
 
-/// A check's keyword evidence with its role evidence merged in, by line: a
-/// keyword rule may already cite a line a role rule finds; the role rule says
-/// more (what is imported, which job runs the chain), so it takes the line's
-/// place. Lines are looked up in a map (a scan of the list per finding was
-/// quadratic) whose keys borrow the paths: cloning them cost 20 MB on a
-/// 50,000-file repository.
-fn merge_by_line(found: Vec<Evidence>, added: Vec<Evidence>) -> Vec<Evidence> {
+/// What the merge by line and the report order read of a piece of
+/// evidence, keyword or role.
+struct Cited<'a> {
+    path: &'a str,
+    line: Option<usize>,
+    what: &'a str,
+    automated: bool,
+}
+
+/// One check's keyword cites and role evidence, merged by line, without
+/// what hollow tests void, in report order; only the pieces shown are made
+/// into [`Evidence`].
+fn assemble(
+    keyword: &matcher::Keyword,
+    cites: &[matcher::Cite],
+    added: Vec<Evidence>,
+    hollow: &hollow::HollowIndex,
+    index: &RepoIndex,
+    ci: &CiModel,
+) -> Found {
+    let found: Vec<Cited> = cites
+        .iter()
+        .map(|c| Cited {
+            path: keyword.path(c, index),
+            line: c.line,
+            what: keyword.what(c),
+            automated: c.automated,
+        })
+        .collect();
+    let roles: Vec<Cited> = added
+        .iter()
+        .map(|e| Cited {
+            path: &e.path,
+            line: e.line,
+            what: &e.what,
+            automated: e.automated,
+        })
+        .collect();
+    let (keep_found, keep_added) = merge_by_line(&found, &roles);
+    // Keyword cites first, so that of two pieces on one line and of one
+    // kind the keyword one leads; the stable sort keeps that.
+    #[derive(Clone, Copy)]
+    enum Item {
+        Keyword(usize),
+        Role(usize),
+    }
+    let cited = |item: Item| match item {
+        Item::Keyword(i) => &found[i],
+        Item::Role(j) => &roles[j],
+    };
+    let mut items: Vec<Item> = (0..found.len())
+        .filter(|&i| keep_found[i])
+        .map(Item::Keyword)
+        .chain((0..roles.len()).filter(|&j| keep_added[j]).map(Item::Role))
+        .filter(|&item| !hollow.voids(cited(item).path, cited(item).line))
+        .collect();
+    items.sort_by(|&a, &b| {
+        let (a, b) = (cited(a), cited(b));
+        b.automated
+            .cmp(&a.automated)
+            .then_with(|| a.path.cmp(b.path))
+            .then(a.line.cmp(&b.line))
+    });
+    let (mut automated, mut manual) = (0, 0);
+    let mut shown = Vec::new();
+    for &item in &items {
+        let count = if cited(item).automated {
+            &mut automated
+        } else {
+            &mut manual
+        };
+        if *count == score::MAX_EVIDENCE {
+            continue;
+        }
+        *count += 1;
+        shown.push(match item {
+            Item::Keyword(i) => keyword.evidence(&cites[i], index, ci),
+            Item::Role(j) => added[j].clone(),
+        });
+    }
+    Found {
+        shown,
+        total: items.len(),
+    }
+}
+
+/// Which keyword and role pieces of a check to keep when both cite a line:
+/// a keyword rule may already cite a line a role rule finds; the role rule
+/// says more (what is imported, which job runs the chain), so it takes the
+/// line's place. Lines are looked up in a map (a scan of the list per
+/// finding was quadratic) whose keys borrow the paths.
+fn merge_by_line(found: &[Cited], added: &[Cited]) -> (Vec<bool>, Vec<bool>) {
     #[derive(Clone, Copy)]
     enum Slot {
         Found(usize),
@@ -106,45 +197,36 @@ fn merge_by_line(found: Vec<Evidence>, added: Vec<Evidence>) -> Vec<Evidence> {
     }
     let mut keep_found = vec![true; found.len()];
     let mut keep_added = vec![false; added.len()];
-    {
-        let mut at: HashMap<(&str, Option<usize>), Vec<Slot>> = HashMap::default();
-        for (i, e) in found.iter().enumerate() {
-            at.entry((e.path.as_str(), e.line))
-                .or_default()
-                .push(Slot::Found(i));
+    if added.is_empty() {
+        return (keep_found, keep_added);
+    }
+    let mut at: HashMap<(&str, Option<usize>), Vec<Slot>> = HashMap::default();
+    for (i, e) in found.iter().enumerate() {
+        at.entry((e.path, e.line)).or_default().push(Slot::Found(i));
+    }
+    for (j, item) in added.iter().enumerate() {
+        let same_line = at.entry((item.path, item.line)).or_default();
+        let mut kept = false;
+        for &slot in same_line.iter() {
+            let (alive, e) = match slot {
+                Slot::Found(i) => (&mut keep_found[i], &found[i]),
+                Slot::Added(i) => (&mut keep_added[i], &added[i]),
+            };
+            if !*alive {
+                continue;
+            }
+            if e.what == item.what || (e.automated && !item.automated) {
+                kept = true;
+            } else {
+                *alive = false;
+            }
         }
-        for (j, item) in added.iter().enumerate() {
-            let same_line = at.entry((item.path.as_str(), item.line)).or_default();
-            let mut kept = false;
-            for &slot in same_line.iter() {
-                let (alive, e) = match slot {
-                    Slot::Found(i) => (&mut keep_found[i], &found[i]),
-                    Slot::Added(i) => (&mut keep_added[i], &added[i]),
-                };
-                if !*alive {
-                    continue;
-                }
-                if e.what == item.what || (e.automated && !item.automated) {
-                    kept = true;
-                } else {
-                    *alive = false;
-                }
-            }
-            if !kept {
-                same_line.push(Slot::Added(j));
-                keep_added[j] = true;
-            }
+        if !kept {
+            same_line.push(Slot::Added(j));
+            keep_added[j] = true;
         }
     }
-    let kept = |items: Vec<Evidence>, keep: Vec<bool>| {
-        items
-            .into_iter()
-            .zip(keep)
-            .filter_map(|(e, keep)| keep.then_some(e))
-    };
-    kept(found, keep_found)
-        .chain(kept(added, keep_added))
-        .collect()
+    (keep_found, keep_added)
 }
 
 /// Scores a repository: finds evidence for every check and applies waivers.
@@ -170,22 +252,27 @@ pub fn assess_with(
     let (evidence, hollow) = find_evidence(&all, catalogue, index, ci);
     let mut evidence = evidence.into_iter();
     let mut score = |check: &CheckDef| {
-        let mut found = evidence.next().unwrap_or_default();
+        let Found {
+            shown: mut found,
+            mut total,
+        } = evidence.next().unwrap_or_default();
         let mut probes: Vec<Evidence> = extra
             .iter()
             .filter(|(id, _)| *id == check.id)
             .map(|(_, e)| e.clone())
             .collect();
         if !probes.is_empty() {
+            total += probes.len();
             probes.append(&mut found);
             probes.sort_by_key(|e| std::cmp::Reverse(e.automated));
             found = probes;
         }
-        TestResult::score(
+        TestResult::score_shown(
             &check.id,
             check.section,
             &check.title,
             found,
+            total,
             waivers.get(&check.id),
         )
         .with_prose(Prose {

@@ -71,16 +71,30 @@ impl TestResult {
         id: &str,
         section: Section,
         title: &str,
+        evidence: Vec<Evidence>,
+        waiver: Option<&Waiver>,
+    ) -> TestResult {
+        let total = evidence.len();
+        Self::score_shown(id, section, title, evidence, total, waiver)
+    }
+
+    /// Scores one test from the evidence reports show, in report order, out
+    /// of `evidence_total` found: the shown pieces must include the first
+    /// automated one when any was found.
+    pub fn score_shown(
+        id: &str,
+        section: Section,
+        title: &str,
         mut evidence: Vec<Evidence>,
+        evidence_total: usize,
         waiver: Option<&Waiver>,
     ) -> TestResult {
         let (points, status) = match waiver {
             Some(w) => (w.points, Status::Waived),
             None if evidence.iter().any(|e| e.automated) => (1.0, Status::Automated),
-            None if !evidence.is_empty() => (0.5, Status::Manual),
+            None if evidence_total > 0 => (0.5, Status::Manual),
             None => (0.0, Status::Missing),
         };
-        let evidence_total = evidence.len();
         evidence.truncate(MAX_EVIDENCE);
         TestResult {
             id: id.to_string(),

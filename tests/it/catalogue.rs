@@ -208,7 +208,7 @@ fn evidence_for(
     let ci = mlscore::ci::CiModel::build(&index);
     let (evidence, hollow) = mlscore::rubric::find_evidence(checks, catalogue, &index, &ci);
     (
-        evidence.into_iter().flatten().collect(),
+        evidence.into_iter().flat_map(|found| found.shown).collect(),
         hollow
             .iter()
             .map(|h| format!("{}:{}", h.path, h.line))

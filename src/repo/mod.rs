@@ -101,13 +101,15 @@ pub struct FileEntry {
     /// file's size is learnt when it is opened.
     pub size: Option<u64>,
     /// The blob id, for an index read from a git revision.
-    oid: Option<String>,
+    oid: Option<Box<str>>,
     text: OnceLock<FileText>,
     /// Where the name starts in `path`, and where its extension starts (after
     /// the dot): every reader asks for them, a hundred thousand files at a
     /// time, so they are found once.
-    name_at: usize,
-    extension_at: Option<usize>,
+    /// Offsets into `path` (a path is far shorter than 4 GiB); the
+    /// extension's is 0 when there is none (it never starts a path).
+    name_at: u32,
+    extension_at: u32,
     /// Set once the file was read and found larger than
     /// [`MAX_PARSED_SOURCE`]: it is not parsed, and its text not kept for it.
     oversized_source: std::sync::atomic::AtomicBool,
@@ -119,26 +121,26 @@ impl FileEntry {
         let extension_at = path[name_at..]
             .rfind('.')
             .filter(|&i| i > 0)
-            .map(|i| name_at + i + 1);
+            .map_or(0, |i| name_at + i + 1);
         Self {
             path,
             size,
             oid: None,
             text: OnceLock::new(),
-            name_at,
-            extension_at,
+            name_at: name_at as u32,
+            extension_at: extension_at as u32,
             oversized_source: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     /// The file name: the last component of its path.
     pub fn name(&self) -> &str {
-        &self.path[self.name_at..]
+        &self.path[self.name_at as usize..]
     }
 
     /// The extension as written, without the dot, if any.
     pub fn extension(&self) -> Option<&str> {
-        self.extension_at.map(|at| &self.path[at..])
+        (self.extension_at > 0).then(|| &self.path[self.extension_at as usize..])
     }
 }
 
@@ -200,7 +202,7 @@ impl RepoIndex {
             .into_iter()
             .filter(|f| !exclude.is_match(&f.path) && !walk::in_skipped_dir(&f.path))
             .map(|f| FileEntry {
-                oid: Some(f.oid),
+                oid: Some(f.oid.into()),
                 ..FileEntry::new(f.path, Some(f.size))
             })
             .collect();

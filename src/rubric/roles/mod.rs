@@ -183,8 +183,10 @@ pub struct CodeRoles {
 }
 
 /// One Python file as read: its roles, and the repository files it imports.
-struct ReadFile {
-    path: String,
+struct ReadFile<'a> {
+    /// Borrowed from the index: most files have no roles and import nothing,
+    /// and are dropped without their path ever being copied.
+    path: &'a str,
     is_test: bool,
     hits: Vec<RoleHit>,
     imports: Vec<(String, usize)>,
@@ -288,14 +290,14 @@ impl CodeRoles {
             .filter(|e| e.extension() == Some("py"))
             .filter_map(|entry| {
                 let text = index.source(entry)?;
-                let path = entry.path.clone();
+                let path = entry.path.as_str();
                 let lines = logical_lines(text);
-                let found = resolver.imports(&path, &lines);
-                let is_test = is_test_path(&path);
+                let found = resolver.imports(path, &lines);
+                let is_test = is_test_path(path);
                 let hits = if is_test {
                     Vec::new()
                 } else {
-                    classify::classify(&path, &lines, &super::python::imports(text))
+                    classify::classify(path, &lines, &super::python::imports(text))
                 };
                 Some(ReadFile {
                     path,
@@ -315,18 +317,19 @@ impl CodeRoles {
         {
             if is_test {
                 if !found.is_empty() {
-                    roles.test_imports.push((path, found));
+                    roles.test_imports.push((path.to_string(), found));
                 }
             } else {
                 // Most files import no repository file; an absent entry reads
                 // as none, and 60,000 empty entries were 5 MB.
                 if !found.is_empty() {
-                    roles
-                        .imports
-                        .insert(path.clone(), found.into_iter().map(|(f, _)| f).collect());
+                    roles.imports.insert(
+                        path.to_string(),
+                        found.into_iter().map(|(f, _)| f).collect(),
+                    );
                 }
                 if !hits.is_empty() {
-                    roles.files.insert(path, hits);
+                    roles.files.insert(path.to_string(), hits);
                 }
             }
         }

@@ -322,3 +322,72 @@ fn readme_table_of_probes_follows_the_registry() {
         );
     }
 }
+
+/// Reports show 25 pieces of evidence per test; the engine keeps only those
+/// (automated first, then by path) and counts the rest: the total is every
+/// piece found, less what stands on hollow tests, and a test with more manual
+/// hits than it shows is still automated when CI runs one of them.
+#[test]
+fn evidence_beyond_what_reports_show_is_counted_not_kept() {
+    let catalogue = catalogue();
+    let data1 = catalogue.get("data-1").unwrap();
+    let mut files: Vec<(String, String)> = vec![(
+        ".github/workflows/ci.yml".into(),
+        "on: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest tests/data/test_run.py\n".into(),
+    )];
+    for i in 0..40 {
+        files.push((
+            format!("tests/other/test_schema_{i:02}.py"),
+            "import pandera as pa\n\ndef test_schema():\n    assert pa.DataFrameSchema({})\n"
+                .into(),
+        ));
+    }
+    files.push((
+        "tests/data/test_run.py".into(),
+        "import pandera as pa\n\ndef test_run():\n    assert pa.DataFrameSchema({})\n".into(),
+    ));
+    // A hollow test: its hit is no evidence and is not counted.
+    files.push((
+        "tests/other/test_zz_hollow.py".into(),
+        "import pandera as pa\n\ndef test_nothing():\n    pass\n".into(),
+    ));
+    let index =
+        mlscore::repo::RepoIndex::from_memory(files.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+    let ci = mlscore::ci::CiModel::build(&index);
+    let (found, _) = mlscore::rubric::find_evidence(&[data1], &catalogue, &index, &ci);
+    let found = &found[0];
+    let hits_per_file = found
+        .shown
+        .iter()
+        .filter(|e| e.path == "tests/other/test_schema_00.py")
+        .count();
+    assert!(hits_per_file >= 1);
+    assert_eq!(
+        found.total,
+        41 * hits_per_file,
+        "every non-hollow hit is counted"
+    );
+    // All automated pieces (one file's) and the first 25 manual ones.
+    assert_eq!(found.shown.len(), hits_per_file + 25);
+    assert!(found.shown[0].automated, "the automated piece leads");
+    assert_eq!(found.shown[0].path, "tests/data/test_run.py");
+    assert!(found.shown[..hits_per_file].iter().all(|e| e.automated));
+    let manual: Vec<&str> = found.shown[hits_per_file..]
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    assert!(manual
+        .iter()
+        .all(|p| p.starts_with("tests/other/test_schema_")));
+    let mut sorted = manual.clone();
+    sorted.sort();
+    assert_eq!(manual, sorted, "manual pieces follow in path order");
+    assert!(!manual.contains(&"tests/other/test_zz_hollow.py"));
+
+    let result = mlscore::rubric::assess(&catalogue, &index, &ci, &Default::default());
+    let test = &result.scorecard.tests[0];
+    assert_eq!(test.id, "data-1");
+    assert_eq!(test.points, 1.0);
+    assert_eq!(test.evidence_total, found.total);
+    assert_eq!(test.evidence.len(), 25);
+}

@@ -558,25 +558,54 @@ pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-/// Reads a file unless it is larger than `cap` (`None` then), learning the
-/// size from the open handle rather than a separate stat.
+/// Bytes asked for by the first read of a file; most source files are
+/// smaller and arrive whole.
+const FIRST_READ: usize = 64 * 1024;
+
+thread_local! {
+    /// Where the first read of a file lands, one per thread: a fresh buffer
+    /// per file would be zeroed (or grown) a hundred thousand times.
+    static FIRST_READ_BUF: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0; FIRST_READ].into_boxed_slice());
+}
+
+/// Reads a file unless it is larger than `cap` (`None` then).
+///
+/// A file that fits the first read costs three system calls (open, read,
+/// close): a read of a regular file that returns fewer bytes than asked is
+/// at its end, so neither its size (`statx`) nor a read returning 0 is
+/// needed — two of the five calls per file this took before, on trees of
+/// 100,000 files. A larger file is sized from the open handle and read on.
 fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
-    if len > cap {
-        return Ok(None);
-    }
-    // `File::read_to_end` asks the size again (a `statx` and an `lseek` per
-    // file, 200,000 system calls on a 100,000-file tree); through `take` it
-    // reads into the buffer sized here, and a file that grew past the cap
-    // since `metadata` is still cut off.
-    let mut bytes = Vec::with_capacity(len as usize + 1);
-    (&mut file).take(cap + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > cap {
-        return Ok(None);
-    }
-    Ok(Some(bytes))
+    let first = FIRST_READ.min(usize::try_from(cap).unwrap_or(usize::MAX).saturating_add(1));
+    FIRST_READ_BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        let head = &mut buf[..first];
+        let n = loop {
+            match file.read(head) {
+                Ok(n) => break n,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            }
+        };
+        if n < first {
+            return Ok((n as u64 <= cap).then(|| head[..n].to_vec()));
+        }
+        let len = file.metadata()?.len();
+        if len > cap {
+            return Ok(None);
+        }
+        let mut bytes = Vec::with_capacity(len as usize + 1);
+        bytes.extend_from_slice(head);
+        // Through `take`, `read_to_end` reads into the buffer sized here, and
+        // a file that grew past the cap since `metadata` is still cut off.
+        (&mut file)
+            .take(cap.saturating_add(1) - n as u64)
+            .read_to_end(&mut bytes)?;
+        Ok((bytes.len() as u64 <= cap).then_some(bytes))
+    })
 }
 
 /// Turns raw bytes into text, or calls them binary.
@@ -738,6 +767,40 @@ mod tests {
         // extension: no import of them resolves here.
         for module in ["docs", "numpy.linalg", "py", ""] {
             assert!(!index.may_resolve_import(module), "{module}");
+        }
+    }
+
+    /// Files are read whole or not at all, around the first read's size
+    /// and the cap: empty, short, exactly one first read, one byte more,
+    /// several first reads, at the cap and one byte over it.
+    #[test]
+    fn files_are_read_whole_up_to_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = [
+            0,
+            1,
+            100,
+            FIRST_READ - 1,
+            FIRST_READ,
+            FIRST_READ + 1,
+            3 * FIRST_READ + 17,
+        ];
+        for size in sizes {
+            let path = dir.path().join(format!("f{size}"));
+            let bytes: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
+            std::fs::write(&path, &bytes).unwrap();
+            for cap in [0, 1, 99, 100, FIRST_READ - 1, FIRST_READ, 4 * FIRST_READ] {
+                let read = read_capped(&path, cap as u64).unwrap();
+                if size <= cap {
+                    assert_eq!(read.as_deref(), Some(&bytes[..]), "size {size}, cap {cap}");
+                } else {
+                    assert!(read.is_none(), "size {size}, cap {cap}");
+                }
+            }
+            assert_eq!(
+                read_capped(&path, u64::MAX).unwrap().as_deref(),
+                Some(&bytes[..])
+            );
         }
     }
 

@@ -12,6 +12,11 @@ pub struct Import {
 /// and `a.b.d`, so a rule can name either a package or a submodule imported by
 /// name (`from ray import tune` satisfies `ray.tune`).
 pub fn imports(text: &str) -> Vec<Import> {
+    // Both forms of the statement say `import`; most files of a large tree
+    // that lack it are skipped in one pass instead of line by line.
+    if memchr::memmem::find(text.as_bytes(), b"import").is_none() {
+        return Vec::new();
+    }
     let mut found = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;

@@ -170,9 +170,11 @@ pub struct RepoIndex {
     warnings: Vec<ScanWarning>,
     /// Notebooks that did not parse, found while scanning content.
     notebook_warnings: Mutex<Vec<ScanWarning>>,
-    /// Every directory name and module stem of the `.py` files, made when
-    /// first asked (see [`RepoIndex::may_resolve_import`]).
-    python_names: OnceLock<HashSet<String>>,
+    /// The hash of every directory name and module stem of the `.py`
+    /// files, made when first asked (see [`RepoIndex::may_resolve_import`]).
+    /// Hashes, not names: a stem per module was 80,000 strings on a
+    /// 100,000-file tree, and a collision only costs a lookup that fails.
+    python_names: OnceLock<HashSet<u64>>,
 }
 
 impl RepoIndex {
@@ -279,17 +281,14 @@ impl RepoIndex {
         let first = module.split('.').next().unwrap_or(module);
         self.python_names
             .get_or_init(|| {
-                let mut names: HashSet<String> = HashSet::default();
-                for stem in self.files.iter().filter_map(|e| e.path.strip_suffix(".py")) {
-                    for part in stem.split('/') {
-                        if !names.contains(part) {
-                            names.insert(part.to_string());
-                        }
-                    }
-                }
-                names
+                self.files
+                    .iter()
+                    .filter_map(|e| e.path.strip_suffix(".py"))
+                    .flat_map(|stem| stem.split('/'))
+                    .map(|part| self.hasher.hash_one(part))
+                    .collect()
             })
-            .contains(first)
+            .contains(&self.hasher.hash_one(first))
     }
 
     /// The scanned root (empty for an in-memory index).

@@ -163,8 +163,9 @@ pub struct Cite {
 /// Every check's keyword evidence, as [`Cite`]s.
 pub struct Keyword {
     rules: Vec<FlatRule>,
-    /// `cites[i]` belongs to `checks[i]`, automated first, then by path and
-    /// line; one per line and check.
+    /// `cites[i]` belongs to `checks[i]`, one per line and check, in no
+    /// particular order: the report order is made once, with the role
+    /// evidence (`rubric::assemble`).
     pub cites: Vec<Vec<Cite>>,
 }
 
@@ -386,14 +387,6 @@ pub fn find_evidence(
             excerpt: hit.excerpt,
             automated,
             reach,
-        });
-    }
-    for list in &mut cites {
-        list.sort_by(|a, b| {
-            b.automated
-                .cmp(&a.automated)
-                .then_with(|| a.place.path(index).cmp(b.place.path(index)))
-                .then(a.line.cmp(&b.line))
         });
     }
     Keyword { rules, cites }

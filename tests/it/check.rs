@@ -420,12 +420,16 @@ fn manual_evidence_says_whether_its_job_is_manual_or_the_rule_counts_it_by_hand(
     assert_eq!(schema["automated"], false);
     assert_eq!(schema["ci"]["automatic"], false);
 
-    let out = mlscore()
-        .args(["check", "--color", "never"])
-        .arg(repo.path())
-        .output()
-        .unwrap();
-    let human = String::from_utf8(out.stdout).unwrap();
+    let rendered = |args: &[&str]| {
+        let out = mlscore()
+            .arg("check")
+            .args(args)
+            .arg(repo.path())
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let human = rendered(&["--color", "never"]);
     assert!(
         human.contains("counted as manual, though run by GitHub Actions › metrics.yml › diff"),
         "{human}"
@@ -435,12 +439,7 @@ fn manual_evidence_says_whether_its_job_is_manual_or_the_rule_counts_it_by_hand(
         "{human}"
     );
 
-    let out = mlscore()
-        .args(["check", "--format", "junit"])
-        .arg(repo.path())
-        .output()
-        .unwrap();
-    let junit = String::from_utf8(out.stdout).unwrap();
+    let junit = rendered(&["--format", "junit"]);
     assert!(
         junit.contains("(counted as manual, though run by GitHub Actions › metrics.yml › diff at"),
         "{junit}"

@@ -54,7 +54,19 @@ pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Res
     timer.lap("scan");
     let mut head_catalogue = catalogue.clone();
     load_custom_checks(&mut head_catalogue, &head_index)?;
-    let head_ci = CiModel::build(&head_index);
+    crate::timing::span("preload", || head_index.preload_sources());
+    // The CI model and the evidence that needs none of it each read the
+    // whole repository; side by side, one fills the cores the other leaves
+    // idle (most CI readers go through the index one file at a time).
+    let (head_ci, (head_ground, mut metric_files)) = rayon::join(
+        || CiModel::build(&head_index),
+        || {
+            (
+                rubric::Groundwork::lay(&head_catalogue, &head_index),
+                metrics::files(&head_index, &config.metrics),
+            )
+        },
+    );
     timer.lap("ci");
     let config_text = loaded_text(loaded.path.as_deref());
     let outcomes = (revs.run_probes && revs.head.is_none() && !source.no_probes).then(|| {
@@ -73,7 +85,8 @@ pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Res
         &head_catalogue,
         outcomes.as_deref(),
     );
-    let assessment = rubric::assess_with(
+    let assessment = rubric::assess_on(
+        head_ground,
         &head_catalogue,
         &head_index,
         &head_ci,
@@ -97,7 +110,6 @@ pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Res
         report.set_probes(outcomes);
     }
 
-    let mut metric_files = metrics::files(&head_index, &config.metrics);
     let (head_sets, head_errors) = metrics::read(&head_index, &metric_files);
     if let Some(error) = head_errors.into_iter().next() {
         return Err(Error::Metrics(error));

@@ -372,6 +372,19 @@ impl RepoIndex {
             .filter(|text| text.len() <= MAX_PARSED_SOURCE)
     }
 
+    /// Reads, on every core, the files that several readers parse (Python
+    /// and YAML), keeping their text: readers that then run side by side find
+    /// them read, where a file two of them wanted at once would be read twice.
+    pub fn preload_sources(&self) {
+        use rayon::prelude::*;
+        self.files
+            .par_iter()
+            .filter(|e| matches!(e.extension(), Some("py" | "yml" | "yaml")))
+            .for_each(|e| {
+                let _ = self.source(e);
+            });
+    }
+
     /// [`RepoIndex::source`] by path.
     pub fn source_of(&self, path: &str) -> Option<&str> {
         self.get(path).and_then(|entry| self.source(entry))

@@ -193,13 +193,24 @@ impl Keyword {
     }
 }
 
-/// Matches all checks' rules; `cites[i]` belongs to `checks[i]`.
-pub fn find_evidence(
+/// The hits of every rule that looks at files, names and manifests, found
+/// without the CI model: this pass reads every file and can run while the CI
+/// model is built; [`FileHits::decide`] adds what needs it.
+pub struct FileHits {
+    rules: Vec<FlatRule>,
+    content: ContentSet,
+    hits: Vec<Hit>,
+    checks: usize,
+}
+
+/// Matches every rule of `checks` against the index, in one parallel pass
+/// (each file read once); [`FileHits::decide`] then makes `checks[i]`'s
+/// hits into `Keyword::cites[i]`.
+pub fn match_files(
     checks: &[&CheckDef],
     tools: &std::collections::BTreeMap<String, ToolDef>,
     index: &RepoIndex,
-    ci: &CiModel,
-) -> Keyword {
+) -> FileHits {
     let mut flat = Flattened::default();
     for (check, def) in checks.iter().enumerate() {
         for rule in &def.evidence {
@@ -320,76 +331,94 @@ pub fn find_evidence(
 
     let declared = manifest::declared(index);
     for (rule, def) in rules.iter().enumerate() {
-        match &def.kind {
-            FlatKind::Dependency(packages) => {
-                for dep in declared.iter().filter(|d| packages.contains(&d.name)) {
-                    hits.push(Hit {
-                        rule: rule as u32,
-                        place: place_of(index, &dep.path),
-                        line: Some(dep.line),
-                        excerpt: Some(dep.name.as_str().into()),
-                        command: None,
-                    });
-                }
+        if let FlatKind::Dependency(packages) = &def.kind {
+            for dep in declared.iter().filter(|d| packages.contains(&d.name)) {
+                hits.push(Hit {
+                    rule: rule as u32,
+                    place: place_of(index, &dep.path),
+                    line: Some(dep.line),
+                    excerpt: Some(dep.name.as_str().into()),
+                    command: None,
+                });
             }
-            FlatKind::CiRuns(pattern) => {
-                if ci.commands.is_empty() {
-                    continue;
-                }
-                let Some(re) = content.rule(*pattern).regex() else {
-                    continue;
-                };
-                for (at, command) in ci
-                    .commands
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| re.is_match(c.text.as_bytes()))
-                {
-                    hits.push(Hit {
-                        rule: rule as u32,
-                        place: place_of(index, &command.file),
-                        line: Some(command.line),
-                        excerpt: Some(shorten(&command.text).into()),
-                        // The hit is a CI command itself: its own job runs it.
-                        command: Some(Reach {
-                            job: command.job,
-                            command: at,
-                        }),
-                    });
-                }
-            }
-            _ => {}
         }
     }
+    FileHits {
+        rules,
+        content,
+        hits,
+        checks: checks.len(),
+    }
+}
 
-    // Two rules of one check may find the same line; keep the first.
-    let firsts: Vec<bool> = {
-        let mut seen: HashSet<(usize, &str, Option<usize>)> =
-            HashSet::with_capacity_and_hasher(hits.len(), Default::default());
-        hits.iter()
-            .map(|hit| {
-                let check = rules[hit.rule as usize].check;
-                seen.insert((check, hit.place.path(index), hit.line))
-            })
-            .collect()
-    };
-    let mut cites: Vec<Vec<Cite>> = (0..checks.len()).map(|_| Vec::new()).collect();
-    for (hit, first) in hits.into_iter().zip(firsts) {
-        if !first {
-            continue;
+impl FileHits {
+    /// Adds the hits among CI commands and decides which hits CI automates.
+    pub fn decide(self, index: &RepoIndex, ci: &CiModel) -> Keyword {
+        let FileHits {
+            rules,
+            content,
+            mut hits,
+            checks,
+        } = self;
+        for (rule, def) in rules.iter().enumerate() {
+            let FlatKind::CiRuns(pattern) = &def.kind else {
+                continue;
+            };
+            if ci.commands.is_empty() {
+                continue;
+            }
+            let Some(re) = content.rule(*pattern).regex() else {
+                continue;
+            };
+            for (at, command) in ci
+                .commands
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| re.is_match(c.text.as_bytes()))
+            {
+                hits.push(Hit {
+                    rule: rule as u32,
+                    place: place_of(index, &command.file),
+                    line: Some(command.line),
+                    excerpt: Some(shorten(&command.text).into()),
+                    // The hit is a CI command itself: its own job runs it.
+                    command: Some(Reach {
+                        job: command.job,
+                        command: at,
+                    }),
+                });
+            }
         }
-        let rule = &rules[hit.rule as usize];
-        let (automated, reach) = decide(rule, hit.place.path(index), hit.command, ci);
-        cites[rule.check].push(Cite {
-            rule: hit.rule,
-            place: hit.place,
-            line: hit.line,
-            excerpt: hit.excerpt,
-            automated,
-            reach,
-        });
+
+        // Two rules of one check may find the same line; keep the first.
+        let firsts: Vec<bool> = {
+            let mut seen: HashSet<(usize, &str, Option<usize>)> =
+                HashSet::with_capacity_and_hasher(hits.len(), Default::default());
+            hits.iter()
+                .map(|hit| {
+                    let check = rules[hit.rule as usize].check;
+                    seen.insert((check, hit.place.path(index), hit.line))
+                })
+                .collect()
+        };
+        let mut cites: Vec<Vec<Cite>> = (0..checks).map(|_| Vec::new()).collect();
+        for (hit, first) in hits.into_iter().zip(firsts) {
+            if !first {
+                continue;
+            }
+            let rule = &rules[hit.rule as usize];
+            let (automated, reach) = decide(rule, hit.place.path(index), hit.command, ci);
+            cites[rule.check].push(Cite {
+                rule: hit.rule,
+                place: hit.place,
+                line: hit.line,
+                excerpt: hit.excerpt,
+                automated,
+                reach,
+            });
+        }
+        Keyword { rules, cites }
     }
-    Keyword { rules, cites }
 }
 
 /// The place of a path found by name: its index entry when it has one.

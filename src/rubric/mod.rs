@@ -49,6 +49,45 @@ pub struct Found {
     pub total: usize,
 }
 
+/// The part of finding evidence that needs no CI model: every file matched
+/// against the rules, hollow tests found, code roles read. It reads the whole
+/// repository, so `mlscore check` lays it while the CI model is built.
+pub struct Groundwork {
+    checks: usize,
+    files: matcher::FileHits,
+    hollow: hollow::HollowIndex,
+    code: Option<roles::CodeRoles>,
+}
+
+impl Groundwork {
+    /// The groundwork for every check of `catalogue`, its own checks included.
+    pub fn lay(catalogue: &Catalogue, index: &RepoIndex) -> Groundwork {
+        Groundwork::lay_for(&all_checks(catalogue), catalogue, index)
+    }
+
+    fn lay_for(checks: &[&CheckDef], catalogue: &Catalogue, index: &RepoIndex) -> Groundwork {
+        let files = crate::timing::span("keyword evidence", || {
+            matcher::match_files(checks, &catalogue.tools, index)
+        });
+        let hollow = crate::timing::span("hollow tests", || hollow::HollowIndex::build(index));
+        let has_roles = checks
+            .iter()
+            .any(|c| c.evidence.iter().any(|r| r.role.is_some()));
+        let code =
+            has_roles.then(|| crate::timing::span("code roles", || roles::CodeRoles::build(index)));
+        Groundwork {
+            checks: checks.len(),
+            files,
+            hollow,
+            code,
+        }
+    }
+}
+
+fn all_checks(catalogue: &Catalogue) -> Vec<&CheckDef> {
+    catalogue.checks.iter().chain(&catalogue.custom).collect()
+}
+
 /// Evidence for each of `checks` (`found[i]` belongs to `checks[i]`): the
 /// matcher's hits and the role rules' findings, without anything that
 /// stands only on hollow tests.
@@ -58,15 +97,29 @@ pub fn find_evidence(
     index: &RepoIndex,
     ci: &CiModel,
 ) -> (Vec<Found>, Vec<HollowTest>) {
-    let keyword = crate::timing::span("keyword evidence", || {
-        matcher::find_evidence(checks, &catalogue.tools, index, ci)
-    });
-    let hollow = crate::timing::span("hollow tests", || hollow::HollowIndex::build(index));
-    let has_roles = checks
-        .iter()
-        .any(|c| c.evidence.iter().any(|r| r.role.is_some()));
-    let code =
-        has_roles.then(|| crate::timing::span("code roles", || roles::CodeRoles::build(index)));
+    let ground = Groundwork::lay_for(checks, catalogue, index);
+    evidence_on(checks, ground, index, ci)
+}
+
+/// [`find_evidence`] on groundwork laid for `checks`.
+fn evidence_on(
+    checks: &[&CheckDef],
+    ground: Groundwork,
+    index: &RepoIndex,
+    ci: &CiModel,
+) -> (Vec<Found>, Vec<HollowTest>) {
+    assert_eq!(
+        checks.len(),
+        ground.checks,
+        "groundwork laid for another catalogue"
+    );
+    let Groundwork {
+        files,
+        hollow,
+        code,
+        ..
+    } = ground;
+    let keyword = crate::timing::span("decide", || files.decide(index, ci));
     let found = crate::timing::span("role evidence", || {
         checks
             .iter()
@@ -248,8 +301,22 @@ pub fn assess_with(
     waivers: &BTreeMap<String, Waiver>,
     extra: Vec<(String, Evidence)>,
 ) -> Assessment {
-    let all: Vec<&CheckDef> = catalogue.checks.iter().chain(&catalogue.custom).collect();
-    let (evidence, hollow) = find_evidence(&all, catalogue, index, ci);
+    let ground = Groundwork::lay(catalogue, index);
+    assess_on(ground, catalogue, index, ci, waivers, extra)
+}
+
+/// Like [`assess_with`], on groundwork already laid for `catalogue` and
+/// `index`.
+pub fn assess_on(
+    ground: Groundwork,
+    catalogue: &Catalogue,
+    index: &RepoIndex,
+    ci: &CiModel,
+    waivers: &BTreeMap<String, Waiver>,
+    extra: Vec<(String, Evidence)>,
+) -> Assessment {
+    let all = all_checks(catalogue);
+    let (evidence, hollow) = evidence_on(&all, ground, index, ci);
     let mut evidence = evidence.into_iter();
     let mut score = |check: &CheckDef| {
         let Found {

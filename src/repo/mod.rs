@@ -6,6 +6,7 @@
 pub mod contain;
 pub mod git;
 pub mod notebook;
+mod open;
 pub mod settings;
 mod walk;
 
@@ -165,6 +166,8 @@ pub struct RepoIndex {
     /// on a 50,000-file monorepo of deep folders. Folders are found by a
     /// binary search of the sorted files instead.
     by_path: hashbrown::HashTable<u32>,
+    /// This scan's number, for [`open::open`]'s folder handles.
+    scan: u64,
     hasher: foldhash::fast::RandomState,
     max_file_size: u64,
     warnings: Vec<ScanWarning>,
@@ -264,6 +267,7 @@ impl RepoIndex {
             source,
             files,
             by_path,
+            scan: open::new_scan(),
             hasher,
             max_file_size,
             warnings,
@@ -413,7 +417,8 @@ impl RepoIndex {
         let bytes = match (&self.source, &entry.oid) {
             (Source::Git { repo, .. }, Some(oid)) => repo.read_blob(oid).map_err(|e| e.to_string()),
             (Source::WorkTree(root), _) | (Source::Git { root, .. }, None) => {
-                match read_capped(&root.join(&entry.path), self.max_file_size) {
+                let file = open::open(self.scan, root, &entry.path);
+                match file.and_then(|file| read_open(file, self.max_file_size)) {
                     Ok(Some(bytes)) => Ok(bytes),
                     Ok(None) => return FileText::TooLarge,
                     Err(err) => Err(err.to_string()),
@@ -581,16 +586,21 @@ thread_local! {
         std::cell::RefCell::new(vec![0; FIRST_READ].into_boxed_slice());
 }
 
-/// Reads a file unless it is larger than `cap` (`None` then).
+/// [`read_open`] by path, for the tests of its sizes.
+#[cfg(test)]
+fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    read_open(std::fs::File::open(path)?, cap)
+}
+
+/// Reads an open file unless it is larger than `cap` (`None` then).
 ///
 /// A file that fits the first read costs three system calls (open, read,
 /// close): a read of a regular file that returns fewer bytes than asked is
 /// at its end, so neither its size (`statx`) nor a read returning 0 is
 /// needed — two of the five calls per file this took before, on trees of
 /// 100,000 files. A larger file is sized from the open handle and read on.
-fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+fn read_open(mut file: std::fs::File, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
     let first = FIRST_READ.min(usize::try_from(cap).unwrap_or(usize::MAX).saturating_add(1));
     FIRST_READ_BUF.with(|buf| {
         let mut buf = buf.borrow_mut();

@@ -15,7 +15,7 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
@@ -123,7 +123,11 @@ impl ContentSet {
         }
         let automaton = (!literals.is_empty())
             .then(|| {
+                // A DFA: every file's text goes through this overlapping
+                // search, where the default (an NFA for this many literals)
+                // follows failure links byte by byte.
                 AhoCorasick::builder()
+                    .kind(Some(AhoCorasickKind::DFA))
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
                     .build(&literals)

@@ -174,8 +174,9 @@ impl RoleRule {
 /// The roles of every non-test Python file, and what imports what.
 #[derive(Debug, Default)]
 pub struct CodeRoles {
-    /// Role hits per file, by line.
-    files: HashMap<String, Vec<RoleHit>>,
+    /// Role hits per file, by line; in path order, which every rule walks
+    /// them in (sorting 20,000 paths per rule was most of role evidence).
+    files: std::collections::BTreeMap<String, Vec<RoleHit>>,
     /// For each test file, the repository files it imports and the line.
     test_imports: Vec<(String, Vec<(String, usize)>)>,
     /// For each non-test file, the repository files it imports.
@@ -399,10 +400,8 @@ impl CodeRoles {
     }
 
     /// Files with roles, in path order.
-    fn paths(&self) -> Vec<&String> {
-        let mut paths: Vec<&String> = self.files.keys().collect();
-        paths.sort();
-        paths
+    fn paths(&self) -> impl Iterator<Item = &String> {
+        self.files.keys()
     }
 }
 

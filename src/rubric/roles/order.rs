@@ -171,9 +171,11 @@ fn script_steps(path: &str, roles: &CodeRoles, index: &RepoIndex) -> Vec<Event> 
     for (i, line) in text.lines().enumerate() {
         for caps in SCRIPT.captures_iter(line) {
             let named = caps[1].trim_start_matches("./");
-            let Some(script) = roles.paths().into_iter().find(|p| {
-                p.as_str() != path && (p.as_str() == named || p.ends_with(&format!("/{named}")))
-            }) else {
+            let under = format!("/{named}");
+            let Some(script) = roles
+                .paths()
+                .find(|p| p.as_str() != path && (p.as_str() == named || p.ends_with(&under)))
+            else {
                 continue;
             };
             for hit in roles.of(script) {

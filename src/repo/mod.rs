@@ -247,7 +247,12 @@ impl RepoIndex {
         warnings: Vec<ScanWarning>,
         max_file_size: u64,
     ) -> Self {
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        {
+            use rayon::prelude::*;
+            // Stable: of two entries with one path (an index built from
+            // memory), the later still wins below.
+            files.par_sort_by(|a, b| a.path.cmp(&b.path));
+        }
         let hasher = foldhash::fast::RandomState::default();
         let mut by_path = hashbrown::HashTable::with_capacity(files.len());
         for (i, file) in files.iter().enumerate() {

@@ -401,13 +401,25 @@ impl FileHits {
                 })
                 .collect()
         };
+        // Each decision is a few lookups in the CI tables; a monorepo has
+        // a hundred thousand hits to decide.
+        let decided: Vec<(bool, Option<Reach>)> = hits
+            .par_iter()
+            .zip(firsts.par_iter())
+            .map(|(hit, &first)| {
+                if !first {
+                    return (false, None);
+                }
+                let rule = &rules[hit.rule as usize];
+                decide(rule, hit.place.path(index), hit.command.clone(), ci)
+            })
+            .collect();
         let mut cites: Vec<Vec<Cite>> = (0..checks).map(|_| Vec::new()).collect();
-        for (hit, first) in hits.into_iter().zip(firsts) {
+        for ((hit, first), (automated, reach)) in hits.into_iter().zip(firsts).zip(decided) {
             if !first {
                 continue;
             }
             let rule = &rules[hit.rule as usize];
-            let (automated, reach) = decide(rule, hit.place.path(index), hit.command, ci);
             cites[rule.check].push(Cite {
                 rule: hit.rule,
                 place: hit.place,

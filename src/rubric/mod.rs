@@ -121,9 +121,10 @@ fn evidence_on(
     } = ground;
     let keyword = crate::timing::span("decide", || files.decide(index, ci));
     let found = crate::timing::span("role evidence", || {
+        use rayon::prelude::*;
         checks
-            .iter()
-            .zip(&keyword.cites)
+            .par_iter()
+            .zip(keyword.cites.par_iter())
             .map(|(check, cites)| {
                 let added: Vec<Evidence> = match &code {
                     Some(code) => check

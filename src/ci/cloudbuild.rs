@@ -83,8 +83,9 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 }
 
 fn is_named_config(path: &str) -> bool {
-    let name = paths::file_name(path).to_ascii_lowercase();
-    name.starts_with("cloudbuild") && (script::is_yaml(&name) || name.ends_with(".json"))
+    let name = paths::file_name(path);
+    paths::starts_with_ignore_case(name, "cloudbuild")
+        && (script::is_yaml(name) || paths::ends_with_ignore_case(name, ".json"))
 }
 
 fn is_build_dir_yaml(path: &str) -> bool {

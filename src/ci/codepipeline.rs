@@ -100,13 +100,13 @@ fn may_be_template(path: &str) -> bool {
     if path.contains("node_modules/") || path.contains("cdk.out/") {
         return false;
     }
-    let name = paths::file_name(path).to_ascii_lowercase();
-    script::is_yaml(&name)
-        || name.ends_with(".template")
-        || (name.ends_with(".json")
+    let name = paths::file_name(path);
+    script::is_yaml(name)
+        || paths::ends_with_ignore_case(name, ".template")
+        || (paths::ends_with_ignore_case(name, ".json")
             && ["template", "pipeline", "cfn", "stack"]
                 .iter()
-                .any(|k| name.contains(k)))
+                .any(|k| paths::contains_ignore_case(name, k)))
 }
 
 /// A CodeBuild project of a template.

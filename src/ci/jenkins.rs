@@ -89,11 +89,10 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 /// `Jenkinsfile`, `Jenkinsfile.release`, `ci/nightly.jenkinsfile`, at any depth.
 fn is_jenkinsfile(path: &str) -> bool {
     let name = paths::file_name(path);
-    let lower = name.to_ascii_lowercase();
     !path.contains("node_modules/")
         && (name == "Jenkinsfile"
             || name.starts_with("Jenkinsfile.")
-            || lower.ends_with(".jenkinsfile"))
+            || paths::ends_with_ignore_case(name, ".jenkinsfile"))
 }
 
 /// A file a Jenkins job may be pointed at (its script path is set in Jenkins,
@@ -101,6 +100,9 @@ fn is_jenkinsfile(path: &str) -> bool {
 /// `ci/jenkins-release` — a name or folder saying Jenkins, no extension or
 /// `.groovy`. Only its content says whether it is a pipeline.
 fn may_be_pipeline_script(path: &str) -> bool {
+    if !paths::contains_ignore_case(path, "jenkins") {
+        return false;
+    }
     let lower = path.to_ascii_lowercase();
     let name = paths::file_name(&lower);
     let extension = name.rsplit_once('.').map(|(_, e)| e);

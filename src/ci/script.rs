@@ -225,8 +225,8 @@ pub(crate) fn yaml_texts(index: &RepoIndex, also: fn(&str) -> bool) -> Vec<(&Fil
 
 /// Whether a YAML file name has a YAML extension.
 pub(crate) fn is_yaml(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    lower.ends_with(".yml") || lower.ends_with(".yaml")
+    super::paths::ends_with_ignore_case(path, ".yml")
+        || super::paths::ends_with_ignore_case(path, ".yaml")
 }
 
 #[cfg(test)]

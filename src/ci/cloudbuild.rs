@@ -84,8 +84,8 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 
 fn is_named_config(path: &str) -> bool {
     let name = paths::file_name(path);
-    paths::starts_with_ignore_case(name, "cloudbuild")
-        && (script::is_yaml(name) || paths::ends_with_ignore_case(name, ".json"))
+    crate::text::case::starts_with_ignore_case(name, "cloudbuild")
+        && (script::is_yaml(name) || crate::text::case::ends_with_ignore_case(name, ".json"))
 }
 
 fn is_build_dir_yaml(path: &str) -> bool {

@@ -61,7 +61,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 
 fn is_buildspec(path: &str) -> bool {
     let name = paths::file_name(path);
-    paths::starts_with_ignore_case(name, "buildspec")
+    crate::text::case::starts_with_ignore_case(name, "buildspec")
         && script::is_yaml(name)
         && !path.contains("node_modules/")
 }

@@ -102,11 +102,11 @@ fn may_be_template(path: &str) -> bool {
     }
     let name = paths::file_name(path);
     script::is_yaml(name)
-        || paths::ends_with_ignore_case(name, ".template")
-        || (paths::ends_with_ignore_case(name, ".json")
+        || crate::text::case::ends_with_ignore_case(name, ".template")
+        || (crate::text::case::ends_with_ignore_case(name, ".json")
             && ["template", "pipeline", "cfn", "stack"]
                 .iter()
-                .any(|k| paths::contains_ignore_case(name, k)))
+                .any(|k| crate::text::case::contains_ignore_case(name, k)))
 }
 
 /// A CodeBuild project of a template.

@@ -92,7 +92,7 @@ fn is_jenkinsfile(path: &str) -> bool {
     !path.contains("node_modules/")
         && (name == "Jenkinsfile"
             || name.starts_with("Jenkinsfile.")
-            || paths::ends_with_ignore_case(name, ".jenkinsfile"))
+            || crate::text::case::ends_with_ignore_case(name, ".jenkinsfile"))
 }
 
 /// A file a Jenkins job may be pointed at (its script path is set in Jenkins,
@@ -100,7 +100,7 @@ fn is_jenkinsfile(path: &str) -> bool {
 /// `ci/jenkins-release` — a name or folder saying Jenkins, no extension or
 /// `.groovy`. Only its content says whether it is a pipeline.
 fn may_be_pipeline_script(path: &str) -> bool {
-    if !paths::contains_ignore_case(path, "jenkins") {
+    if !crate::text::case::contains_ignore_case(path, "jenkins") {
         return false;
     }
     let lower = path.to_ascii_lowercase();

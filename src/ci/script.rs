@@ -225,8 +225,8 @@ pub(crate) fn yaml_texts(index: &RepoIndex, also: fn(&str) -> bool) -> Vec<(&Fil
 
 /// Whether a YAML file name has a YAML extension.
 pub(crate) fn is_yaml(path: &str) -> bool {
-    super::paths::ends_with_ignore_case(path, ".yml")
-        || super::paths::ends_with_ignore_case(path, ".yaml")
+    crate::text::case::ends_with_ignore_case(path, ".yml")
+        || crate::text::case::ends_with_ignore_case(path, ".yaml")
 }
 
 #[cfg(test)]

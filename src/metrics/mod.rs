@@ -74,12 +74,13 @@ pub fn files(index: &RepoIndex, config: &MetricsConfig) -> Vec<MetricFile> {
     }
     if config.discover {
         for entry in index.files() {
-            let name = entry.name().to_ascii_lowercase();
             let in_mlruns = entry.path.starts_with("mlruns/") || entry.path.contains("/mlruns/");
             if in_mlruns {
                 continue;
             }
-            if name.contains("metrics") || in_metric_folder(index, entry) {
+            if crate::text::case::contains_ignore_case(entry.name(), "metrics")
+                || in_metric_folder(index, entry)
+            {
                 add(entry.path.clone(), None);
             }
         }
@@ -128,7 +129,7 @@ fn in_metric_folder(index: &RepoIndex, entry: &crate::repo::FileEntry) -> bool {
     };
     let in_folder = dirs
         .split('/')
-        .any(|d| METRIC_FOLDERS.contains(&d.to_ascii_lowercase().as_str()));
+        .any(|d| METRIC_FOLDERS.iter().any(|f| d.eq_ignore_ascii_case(f)));
     let format = Format::of(&entry.path);
     if !in_folder || !matches!(format, Some(Format::Json | Format::Yaml | Format::Toml)) {
         return false;

@@ -162,9 +162,27 @@ impl ContentSet {
     /// Which of `wanted` (rule indices) can match `text`, in `wanted`'s order:
     /// a rule whose required literals do not all occur cannot. One pass over
     /// the text, ended early once every wanted rule is settled.
+    #[cfg(test)]
     pub fn candidates(&self, wanted: &[usize], text: &str) -> Vec<usize> {
-        let mut missing: Vec<u8> = vec![0; self.rules.len()];
-        let mut seen: Vec<u64> = vec![0; self.rules.len()];
+        let mut out = Vec::new();
+        self.candidates_into(wanted, text, &mut out, &mut CandidateRoom::default());
+        out
+    }
+
+    /// [`ContentSet::candidates`] into `out` (cleared first), with `room`
+    /// reused from call to call: this runs for every file, and a fresh pair
+    /// of tables the size of all rules was two allocations per file.
+    pub fn candidates_into(
+        &self,
+        wanted: &[usize],
+        text: &str,
+        out: &mut Vec<usize>,
+        room: &mut CandidateRoom,
+    ) {
+        out.clear();
+        let CandidateRoom { missing, seen } = room;
+        missing.resize(self.rules.len(), 0);
+        seen.resize(self.rules.len(), 0);
         let mut open = 0;
         for &r in wanted {
             let groups = self.rules[r].groups.len().min(MAX_GROUPS) as u8;
@@ -191,12 +209,21 @@ impl ContentSet {
                 }
             }
         }
-        wanted
-            .iter()
-            .copied()
-            .filter(|&r| missing[r] == 0)
-            .collect()
+        out.extend(wanted.iter().copied().filter(|&r| missing[r] == 0));
+        // Only the wanted rules' entries were touched: put them back.
+        for &r in wanted {
+            missing[r] = 0;
+            seen[r] = 0;
+        }
     }
+}
+
+/// The tables [`ContentSet::candidates_into`] keeps between calls: every
+/// entry is zero between calls.
+#[derive(Debug, Default)]
+pub struct CandidateRoom {
+    missing: Vec<u8>,
+    seen: Vec<u64>,
 }
 
 fn parse(pattern: &str, unicode: bool) -> Option<Hir> {
@@ -495,6 +522,36 @@ mod tests {
         );
         assert_eq!(set.candidates(&[1], "assert x\n"), Vec::<usize>::new());
         assert_eq!(set.candidates(&[1], "ASSERT score > BaseLine\n"), vec![1]);
+    }
+
+    /// One room reused over files with different wanted rules (repeated,
+    /// half-found, found, without literals) answers as a fresh one does:
+    /// what a file leaves in it does not leak into the next.
+    #[test]
+    fn reused_room_answers_as_a_fresh_one() {
+        let set = ContentSet::new([
+            r"np\.random\.seed\(",
+            r"(?i)\bassert\b.*\bbaseline",
+            r"^\s*x",
+            r"mlflow\.log_metric\(.*auc",
+        ]);
+        let files: [(&[usize], &str); 7] = [
+            (&[3, 1], "mlflow.log_metric(x)\nassert a\n"),
+            // Half of rule 3 was found above; none of that carries over.
+            (&[3], "auc only\n"),
+            (&[3], "mlflow.log_metric('auc', 1)\n"),
+            (&[1, 1, 0], "assert b > baseline\nnp.random.seed(0)\n"),
+            (&[3, 2], "auc only\n"),
+            (&[0, 1, 2, 3], ""),
+            (&[3], "mlflow.log_metric(\n"),
+        ];
+        let mut room = CandidateRoom::default();
+        let mut out = Vec::new();
+        for (wanted, text) in files {
+            set.candidates_into(wanted, text, &mut out, &mut room);
+            assert_eq!(out, set.candidates(wanted, text), "{text:?}");
+        }
+        assert!(room.missing.iter().all(|&m| m == 0) && room.seen.iter().all(|&s| s == 0));
     }
 
     #[test]

@@ -245,19 +245,26 @@ pub fn match_files(
         .files()
         .par_iter()
         .enumerate()
-        .flat_map_iter(|(at, entry)| {
+        .map_init(Scratch::default, |scratch, (at, entry)| {
             let place = || Place::File(at as u32);
             let mut found = Vec::new();
-            let mut matched: Vec<usize> = glob_set
-                .matches(&entry.path)
-                .into_iter()
-                .map(|g| glob_rule[g])
-                .collect();
+            let Scratch {
+                matched,
+                wanted,
+                patterns,
+                possible,
+                sets,
+                room,
+            } = scratch;
+            glob_set.matches_into(&entry.path, matched, sets);
+            for g in matched.iter_mut() {
+                *g = glob_rule[*g];
+            }
             matched.sort_unstable();
             matched.dedup();
             // (flat rule, content rule) for the content rules this path asks for.
-            let mut wanted: Vec<(usize, usize)> = Vec::new();
-            for rule in matched {
+            wanted.clear();
+            for &rule in matched.iter() {
                 match rules[rule].kind {
                     FlatKind::Files { contains: None } => found.push(Hit {
                         rule: rule as u32,
@@ -275,16 +282,17 @@ pub fn match_files(
             let is_python = matches!(entry.extension(), Some("py" | "ipynb"));
             let wants_imports = is_python && !import_rules.is_empty();
             if wanted.is_empty() && !wants_imports {
-                return found.into_iter();
+                return found;
             }
             // The one read of this file; a notebook arrives as its cell sources.
             let Some(view) = index.scan_view(entry) else {
-                return found.into_iter();
+                return found;
             };
             let text = view.text();
-            let patterns: Vec<usize> = wanted.iter().map(|&(_, p)| p).collect();
-            let possible = content.candidates(&patterns, text);
-            for &(rule, pattern) in &wanted {
+            patterns.clear();
+            patterns.extend(wanted.iter().map(|&(_, p)| p));
+            content.candidates_into(patterns, text, possible, room);
+            for &(rule, pattern) in wanted.iter() {
                 if !possible.contains(&pattern) {
                     continue;
                 }
@@ -325,8 +333,9 @@ pub fn match_files(
                     }
                 }
             }
-            found.into_iter()
+            found
         })
+        .flat_map_iter(|found| found)
         .collect();
 
     let declared = manifest::declared(index);
@@ -483,6 +492,17 @@ impl Flattened {
     }
 }
 
+/// Room one thread of the scan reuses from file to file.
+#[derive(Default)]
+struct Scratch {
+    matched: Vec<usize>,
+    wanted: Vec<(usize, usize)>,
+    patterns: Vec<usize>,
+    possible: Vec<usize>,
+    sets: Vec<bool>,
+    room: super::content::CandidateRoom,
+}
+
 /// Every rule glob in one matcher. The globs become byte-regex sets, so a
 /// path is matched against all of them in a single automaton pass; globset's
 /// own strategies would run one regex per glob sharing the path's extension,
@@ -500,12 +520,22 @@ struct PathMatcher {
 
 impl PathMatcher {
     /// The indices of the globs `path` matches, in no particular order.
+    #[cfg(test)]
     fn matches(&self, path: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.matches_into(path, &mut out, &mut Vec::new());
+        out
+    }
+
+    /// [`PathMatcher::matches`] into `out`, with `sets` as room for the
+    /// sets' answers: a scan asks this of every file.
+    fn matches_into(&self, path: &str, out: &mut Vec<usize>, sets: &mut Vec<bool>) {
+        out.clear();
         if let Some(fallback) = &self.fallback {
-            return fallback.matches(path);
+            fallback.matches_into(path, out);
+            return;
         }
         let name = path.rsplit_once('/').map_or(path, |(_, name)| name);
-        let mut out = Vec::new();
         for (set, globs, haystack) in [
             self.names.as_ref().map(|(s, g)| (s, g, name)),
             self.paths.as_ref().map(|(s, g)| (s, g, path)),
@@ -513,9 +543,17 @@ impl PathMatcher {
         .into_iter()
         .flatten()
         {
-            out.extend(set.matches(haystack.as_bytes()).iter().map(|i| globs[i]));
+            sets.clear();
+            sets.resize(set.len(), false);
+            if set.matches_read_at(sets, haystack.as_bytes(), 0) {
+                out.extend(
+                    sets.iter()
+                        .enumerate()
+                        .filter(|(_, &hit)| hit)
+                        .map(|(i, _)| globs[i]),
+                );
+            }
         }
-        out
     }
 }
 

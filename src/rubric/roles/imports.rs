@@ -52,7 +52,9 @@ impl<'a> Resolver<'a> {
         let dir = parent(path);
         for line in lines {
             let code = line.code.as_str();
-            if !(code.starts_with("from ") || code.starts_with("import ")) {
+            if !(code.starts_with("from ") || code.starts_with("import "))
+                || self.none_resolve(code)
+            {
                 continue;
             }
             let mut modules: Vec<(usize, String)> = Vec::new();
@@ -89,6 +91,26 @@ impl<'a> Resolver<'a> {
             }
         }
         out
+    }
+
+    /// Whether no module of an absolute import line can resolve, told
+    /// without parsing it: every module a `from x.y import a, b` line names
+    /// (`x.y`, `x.y.a`, `x.y.b`) has the first name `x`, and `resolve` gives
+    /// up on a first name that no repository folder or module has — as it
+    /// does for `numpy`, `sklearn` and the other imports most lines hold.
+    fn none_resolve(&self, code: &str) -> bool {
+        let may = |module: &str| self.index.may_resolve_import(module);
+        if let Some(rest) = code.strip_prefix("from ") {
+            let module = rest.split_whitespace().next().unwrap_or("");
+            !module.starts_with('.') && !may(module)
+        } else if let Some(rest) = code.strip_prefix("import ") {
+            !rest
+                .split(',')
+                .filter_map(|part| part.split_whitespace().next())
+                .any(may)
+        } else {
+            false
+        }
     }
 
     fn resolve(&self, dir: &str, level: usize, module: &str) -> Option<String> {
@@ -163,5 +185,26 @@ mod tests {
             &logical_lines("from .features import scale\n"),
         );
         assert_eq!(relative, vec![("src/churn/features.py".to_string(), 1)]);
+        // A line is skipped only when none of its modules can resolve: a
+        // repository name imported from a package is not that module, and
+        // one resolvable module among others still counts.
+        let mixed = resolver.imports(
+            "tests/test_a.py",
+            &logical_lines(
+                "from sklearn.linear_model import churn
+import numpy, churn.features
+import
+from  churn  import train
+",
+            ),
+        );
+        assert_eq!(
+            mixed,
+            vec![
+                ("src/churn/features.py".to_string(), 2),
+                ("src/churn/__init__.py".to_string(), 4),
+                ("src/churn/train.py".to_string(), 4),
+            ]
+        );
     }
 }

@@ -62,25 +62,20 @@ impl Default for Timer {
 }
 
 /// CPU time the process has used so far, user and system, in milliseconds
-/// (Linux counts it in ticks of 10 ms; 0 elsewhere). Next to a phase's wall
-/// time it shows how well the phase keeps the cores busy.
+/// (0 where the OS does not say). Next to a phase's wall time it shows how
+/// well the phase keeps the cores busy.
 fn cpu_ms() -> u64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0;
-    };
-    // Fields after the command name, which is in parentheses and may hold
-    // spaces: utime and stime are the 14th and 15th fields of the line.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
-        return 0;
-    };
-    let mut fields = rest.split_ascii_whitespace().skip(11);
-    let mut tick = || {
-        fields
-            .next()
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (tick() + tick()) * 10
+    #[cfg(unix)]
+    {
+        // SAFETY: `rusage` is plain integers, for which zero is valid.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: getrusage writes only into the struct it is given.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+            let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
+            return ms(usage.ru_utime) + ms(usage.ru_stime);
+        }
+    }
+    0
 }
 
 /// The process's peak resident set so far, where the OS says (Linux).

@@ -412,22 +412,19 @@ impl FileHits {
         };
         // Each decision is a few lookups in the CI tables; a monorepo has
         // a hundred thousand hits to decide.
-        let decided: Vec<(bool, Option<Reach>)> = hits
+        let decided: Vec<Option<(bool, Option<Reach>)>> = hits
             .par_iter()
             .zip(firsts.par_iter())
             .map(|(hit, &first)| {
-                if !first {
-                    return (false, None);
-                }
                 let rule = &rules[hit.rule as usize];
-                decide(rule, hit.place.path(index), hit.command.clone(), ci)
+                first.then(|| decide(rule, hit.place.path(index), hit.command.clone(), ci))
             })
             .collect();
         let mut cites: Vec<Vec<Cite>> = (0..checks).map(|_| Vec::new()).collect();
-        for ((hit, first), (automated, reach)) in hits.into_iter().zip(firsts).zip(decided) {
-            if !first {
+        for (hit, decided) in hits.into_iter().zip(decided) {
+            let Some((automated, reach)) = decided else {
                 continue;
-            }
+            };
             let rule = &rules[hit.rule as usize];
             cites[rule.check].push(Cite {
                 rule: hit.rule,
@@ -510,12 +507,35 @@ struct Scratch {
 /// `**/NAME`, which only the file name decides: they run over the name
 /// alone, a third of the bytes of a typical path, in a smaller automaton.
 struct PathMatcher {
-    /// Globs that only the file name decides, and their place in the list.
-    names: Option<(regex::bytes::RegexSet, Vec<usize>)>,
+    /// Globs that only the file name decides.
+    names: Option<GlobGroup>,
     /// The other globs, matched against the whole path.
-    paths: Option<(regex::bytes::RegexSet, Vec<usize>)>,
+    paths: Option<GlobGroup>,
     /// For when a set does not build (far past any catalogue's size).
     fallback: Option<GlobSet>,
+}
+
+/// Some of the globs as one regex set, with each pattern's place in the list.
+struct GlobGroup {
+    set: regex::bytes::RegexSet,
+    globs: Vec<usize>,
+}
+
+impl GlobGroup {
+    /// The group of `globs` (place, regex); `Ok(None)` when there are none.
+    fn build(globs: Vec<(usize, String)>) -> Result<Option<GlobGroup>, regex::Error> {
+        if globs.is_empty() {
+            return Ok(None);
+        }
+        let set = regex::bytes::RegexSetBuilder::new(globs.iter().map(|(_, re)| re))
+            .size_limit(64 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()?;
+        Ok(Some(GlobGroup {
+            set,
+            globs: globs.into_iter().map(|(i, _)| i).collect(),
+        }))
+    }
 }
 
 impl PathMatcher {
@@ -536,13 +556,10 @@ impl PathMatcher {
             return;
         }
         let name = path.rsplit_once('/').map_or(path, |(_, name)| name);
-        for (set, globs, haystack) in [
-            self.names.as_ref().map(|(s, g)| (s, g, name)),
-            self.paths.as_ref().map(|(s, g)| (s, g, path)),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for (group, haystack) in [(&self.names, name), (&self.paths, path)] {
+            let Some(GlobGroup { set, globs }) = group else {
+                continue;
+            };
             sets.clear();
             sets.resize(set.len(), false);
             if set.matches_read_at(sets, haystack.as_bytes(), 0) {
@@ -571,35 +588,15 @@ fn build_set(globs: &[String]) -> PathMatcher {
         crate::glob::compile(glob)
             .unwrap_or_else(|_| globset::Glob::new("\u{0}never\u{0}").expect("literal glob"))
     };
-    let set = |patterns: &[String]| {
-        regex::bytes::RegexSetBuilder::new(patterns)
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()
-            .ok()
-    };
-    let (mut names, mut paths) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+    let (mut names, mut paths) = (Vec::new(), Vec::new());
     for (i, glob) in globs.iter().enumerate() {
         match name_only(glob) {
-            Some(name) => {
-                names.0.push(compile(name).regex().to_string());
-                names.1.push(i);
-            }
-            None => {
-                paths.0.push(compile(glob).regex().to_string());
-                paths.1.push(i);
-            }
+            Some(name) => names.push((i, compile(name).regex().to_string())),
+            None => paths.push((i, compile(glob).regex().to_string())),
         }
     }
-    let built = |(patterns, owners): (Vec<String>, Vec<usize>)| {
-        if patterns.is_empty() {
-            Some(None)
-        } else {
-            set(&patterns).map(|s| Some((s, owners)))
-        }
-    };
-    match (built(names), built(paths)) {
-        (Some(names), Some(paths)) => PathMatcher {
+    match (GlobGroup::build(names), GlobGroup::build(paths)) {
+        (Ok(names), Ok(paths)) => PathMatcher {
             names,
             paths,
             fallback: None,
@@ -699,7 +696,7 @@ mod tests {
         .to_vec();
         let matcher = build_set(&globs);
         assert!(matcher.fallback.is_none());
-        assert_eq!(matcher.names.as_ref().map(|(_, g)| g.len()), Some(5));
+        assert_eq!(matcher.names.as_ref().map(|g| g.globs.len()), Some(5));
         let whole = crate::glob::compile_set(&globs).unwrap();
         for path in [
             "a.py",

@@ -53,7 +53,6 @@ pub struct Found {
 /// against the rules, hollow tests found, code roles read. It reads the whole
 /// repository, so `mlscore check` lays it while the CI model is built.
 pub struct Groundwork {
-    checks: usize,
     files: matcher::FileHits,
     hollow: hollow::HollowIndex,
     code: Option<roles::CodeRoles>,
@@ -76,7 +75,6 @@ impl Groundwork {
         let code =
             has_roles.then(|| crate::timing::span("code roles", || roles::CodeRoles::build(index)));
         Groundwork {
-            checks: checks.len(),
             files,
             hollow,
             code,
@@ -108,18 +106,17 @@ fn evidence_on(
     index: &RepoIndex,
     ci: &CiModel,
 ) -> (Vec<Found>, Vec<HollowTest>) {
-    debug_assert_eq!(
-        checks.len(),
-        ground.checks,
-        "groundwork laid for another catalogue"
-    );
     let Groundwork {
         files,
         hollow,
         code,
-        ..
     } = ground;
     let keyword = crate::timing::span("decide", || files.decide(index, ci));
+    debug_assert_eq!(
+        checks.len(),
+        keyword.cites.len(),
+        "groundwork laid for another catalogue"
+    );
     let found = crate::timing::span("role evidence", || {
         use rayon::prelude::*;
         checks

@@ -578,7 +578,7 @@ fn dvc_files(f: &mut Follower<'_>, dir: &str) -> Vec<String> {
         index
             .files()
             .iter()
-            .filter(|e| paths::file_name(&e.path) == "dvc.yaml")
+            .filter(|e| e.name() == "dvc.yaml")
             .map(|e| e.path.clone())
             .collect()
     });

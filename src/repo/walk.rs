@@ -141,7 +141,7 @@ struct Walker<'a> {
 impl Walker<'_> {
     /// Reports and globs use `/` on every platform.
     fn relative(&self, path: &Path) -> Option<String> {
-        let rel = path.strip_prefix(self.root).ok()?.to_str()?;
+        let rel = self.below_root(path)?.to_str()?;
         Some(if std::path::MAIN_SEPARATOR == '/' {
             rel.to_string()
         } else {
@@ -149,8 +149,30 @@ impl Walker<'_> {
         })
     }
 
+    /// `path` without the root. The walk builds every path by joining names
+    /// to the root, so the root is a plain prefix of its bytes; comparing
+    /// component by component (`Path::strip_prefix`) cost more than any other
+    /// part of the walk that is not the kernel's.
+    #[cfg(unix)]
+    fn below_root<'p>(&self, path: &'p Path) -> Option<&'p Path> {
+        use std::os::unix::ffi::OsStrExt;
+        let root = self.root.as_os_str().as_bytes();
+        match path.as_os_str().as_bytes().strip_prefix(root) {
+            Some(rest) if root.ends_with(b"/") => {
+                Some(Path::new(std::ffi::OsStr::from_bytes(rest)))
+            }
+            Some([b'/', rest @ ..]) => Some(Path::new(std::ffi::OsStr::from_bytes(rest))),
+            _ => path.strip_prefix(self.root).ok(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn below_root<'p>(&self, path: &'p Path) -> Option<&'p Path> {
+        path.strip_prefix(self.root).ok()
+    }
+
     fn lossy(&self, path: &Path) -> String {
-        path.strip_prefix(self.root)
+        self.below_root(path)
             .unwrap_or(path)
             .to_string_lossy()
             .replace('\\', "/")

@@ -5,12 +5,12 @@
 use foldhash::HashSet;
 use std::sync::Arc;
 
-use globset::GlobSet;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::catalogue::{Automated, CheckDef, RuleDef, ToolDef};
 use super::content::ContentSet;
+use super::globs::{GlobRoom, PathMatcher};
 use super::{manifest, python};
 use crate::ci::{CiModel, CiSystem, Reach};
 use crate::repo::RepoIndex;
@@ -235,7 +235,7 @@ pub fn match_files(
         glob_rule,
         patterns,
     } = flat;
-    let glob_set = build_set(&globs);
+    let glob_set = PathMatcher::new(&globs);
     let content = ContentSet::new(patterns.iter().map(String::as_str));
     let import_rules: Vec<usize> = (0..rules.len())
         .filter(|&r| matches!(rules[r].kind, FlatKind::Import(_)))
@@ -253,10 +253,10 @@ pub fn match_files(
                 wanted,
                 patterns,
                 possible,
-                sets,
+                globs,
                 room,
             } = scratch;
-            glob_set.matches_into(&entry.path, matched, sets);
+            glob_set.matches_into(&entry.path, matched, globs);
             for g in matched.iter_mut() {
                 *g = glob_rule[*g];
             }
@@ -496,123 +496,8 @@ struct Scratch {
     wanted: Vec<(usize, usize)>,
     patterns: Vec<usize>,
     possible: Vec<usize>,
-    sets: Vec<bool>,
+    globs: GlobRoom,
     room: super::content::CandidateRoom,
-}
-
-/// Every rule glob in one matcher. The globs become byte-regex sets, so a
-/// path is matched against all of them in a single automaton pass; globset's
-/// own strategies would run one regex per glob sharing the path's extension,
-/// which dominated the scan of large repositories. Nine globs in ten are
-/// `**/NAME`, which only the file name decides: they run over the name
-/// alone, a third of the bytes of a typical path, in a smaller automaton.
-struct PathMatcher {
-    /// Globs that only the file name decides.
-    names: Option<GlobGroup>,
-    /// The other globs, matched against the whole path.
-    paths: Option<GlobGroup>,
-    /// For when a set does not build (far past any catalogue's size).
-    fallback: Option<GlobSet>,
-}
-
-/// Some of the globs as one regex set, with each pattern's place in the list.
-struct GlobGroup {
-    set: regex::bytes::RegexSet,
-    globs: Vec<usize>,
-}
-
-impl GlobGroup {
-    /// The group of `globs` (place, regex); `Ok(None)` when there are none.
-    fn build(globs: Vec<(usize, String)>) -> Result<Option<GlobGroup>, regex::Error> {
-        if globs.is_empty() {
-            return Ok(None);
-        }
-        let set = regex::bytes::RegexSetBuilder::new(globs.iter().map(|(_, re)| re))
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()?;
-        Ok(Some(GlobGroup {
-            set,
-            globs: globs.into_iter().map(|(i, _)| i).collect(),
-        }))
-    }
-}
-
-impl PathMatcher {
-    /// The indices of the globs `path` matches, in no particular order.
-    #[cfg(test)]
-    fn matches(&self, path: &str) -> Vec<usize> {
-        let mut out = Vec::new();
-        self.matches_into(path, &mut out, &mut Vec::new());
-        out
-    }
-
-    /// [`PathMatcher::matches`] into `out`, with `sets` as room for the
-    /// sets' answers: a scan asks this of every file.
-    fn matches_into(&self, path: &str, out: &mut Vec<usize>, sets: &mut Vec<bool>) {
-        out.clear();
-        if let Some(fallback) = &self.fallback {
-            fallback.matches_into(path, out);
-            return;
-        }
-        let name = path.rsplit_once('/').map_or(path, |(_, name)| name);
-        for (group, haystack) in [(&self.names, name), (&self.paths, path)] {
-            let Some(GlobGroup { set, globs }) = group else {
-                continue;
-            };
-            sets.clear();
-            sets.resize(set.len(), false);
-            if set.matches_read_at(sets, haystack.as_bytes(), 0) {
-                out.extend(
-                    sets.iter()
-                        .enumerate()
-                        .filter(|(_, &hit)| hit)
-                        .map(|(i, _)| globs[i]),
-                );
-            }
-        }
-    }
-}
-
-/// The part of a glob that only a file name decides: NAME for `**/NAME`,
-/// when NAME has no `/` and no character class (a negated class may match
-/// `/`, where `*` and `?` never do).
-fn name_only(glob: &str) -> Option<&str> {
-    let name = glob.strip_prefix("**/")?;
-    (!name.contains(['/', '[']) && !name.contains("**") && !name.is_empty()).then_some(name)
-}
-
-fn build_set(globs: &[String]) -> PathMatcher {
-    // Globs were validated with the catalogue; a bad one here never matches.
-    let compile = |glob: &str| {
-        crate::glob::compile(glob)
-            .unwrap_or_else(|_| globset::Glob::new("\u{0}never\u{0}").expect("literal glob"))
-    };
-    let (mut names, mut paths) = (Vec::new(), Vec::new());
-    for (i, glob) in globs.iter().enumerate() {
-        match name_only(glob) {
-            Some(name) => names.push((i, compile(name).regex().to_string())),
-            None => paths.push((i, compile(glob).regex().to_string())),
-        }
-    }
-    match (GlobGroup::build(names), GlobGroup::build(paths)) {
-        (Ok(names), Ok(paths)) => PathMatcher {
-            names,
-            paths,
-            fallback: None,
-        },
-        _ => {
-            let mut builder = globset::GlobSetBuilder::new();
-            for glob in globs {
-                builder.add(compile(glob));
-            }
-            PathMatcher {
-                names: None,
-                paths: None,
-                fallback: Some(builder.build().unwrap_or_else(|_| GlobSet::empty())),
-            }
-        }
-    }
 }
 
 /// Shortens a line for display, on a character boundary.
@@ -670,61 +555,5 @@ mod tests {
         let short = shorten(&long);
         assert_eq!(short.chars().count(), 120);
         assert!(short.ends_with('…'));
-    }
-
-    /// The split matcher finds exactly what one glob set over whole paths
-    /// finds: name-only globs at the root and deep down, anchored globs,
-    /// `**` in the middle, classes (kept on the path side), and names that
-    /// a glob's `*` must not reach across a `/`.
-    #[test]
-    fn split_matcher_agrees_with_whole_path_globs() {
-        let globs: Vec<String> = [
-            "**/*.py",
-            "**/test_*.py",
-            "**/Makefile",
-            "**/*staleness*",
-            "**/params.{yml,yaml}",
-            "**/x[!a]y",
-            "**/tests/e2e/**/*.py",
-            "**/configs/**/*model*.yaml",
-            ".github/workflows/*.yml",
-            "docs/**/*pii*",
-            "**/",
-            "**/**/deep.txt",
-        ]
-        .map(String::from)
-        .to_vec();
-        let matcher = build_set(&globs);
-        assert!(matcher.fallback.is_none());
-        assert_eq!(matcher.names.as_ref().map(|g| g.globs.len()), Some(5));
-        let whole = crate::glob::compile_set(&globs).unwrap();
-        for path in [
-            "a.py",
-            "src/pkg/test_a.py",
-            "Makefile",
-            "ci/Makefile.bak",
-            "src/model_staleness.py",
-            "staleness/readme.md",
-            "conf/params.yaml",
-            "params.yml",
-            "x/y",
-            "xby",
-            "d/xby",
-            "pkg/tests/e2e/a/b/test_flow.py",
-            "tests/e2e/test_flow.py",
-            "configs/prod/model.yaml",
-            "a/configs/model_v2.yaml",
-            ".github/workflows/ci.yml",
-            ".github/workflows/sub/ci.yml",
-            "docs/privacy/pii_policy.md",
-            "a/docs/pii.md",
-            "deep.txt",
-            "a/b/deep.txt",
-            "README",
-        ] {
-            let mut split = matcher.matches(path);
-            split.sort_unstable();
-            assert_eq!(split, whole.matches(path), "{path}");
-        }
     }
 }

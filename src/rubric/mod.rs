@@ -2,6 +2,7 @@
 
 pub mod catalogue;
 mod content;
+mod globs;
 pub mod hollow;
 pub mod manifest;
 pub mod matcher;

@@ -13,11 +13,8 @@ use super::{resource_job, MAX_RESOURCES};
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let _ = warnings;
     let mut out = Vec::new();
-    for entry in index.files() {
-        if !matches!(entry.extension(), Some("py" | "ts"))
-            || entry.path.ends_with(".d.ts")
-            || entry.path.contains("node_modules/")
-        {
+    for entry in index.files_with(&["py", "ts"]) {
+        if entry.path.ends_with(".d.ts") || entry.path.contains("node_modules/") {
             continue;
         }
         let Some(text) = index.source(entry) else {

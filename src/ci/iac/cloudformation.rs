@@ -14,13 +14,7 @@ use super::{resource_job, MAX_RESOURCES};
 /// Every schedule and alarm in the repository's templates.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let mut out = Vec::new();
-    for entry in index.files() {
-        if !matches!(
-            entry.extension(),
-            Some("yaml" | "yml" | "json" | "template")
-        ) {
-            continue;
-        }
+    for entry in index.files_with(&["yaml", "yml", "json", "template"]) {
         let Some(text) = index.source(entry) else {
             continue;
         };

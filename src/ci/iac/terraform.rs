@@ -36,7 +36,7 @@ const KINDS: &[(&str, Option<&str>)] = &[
 /// Every schedule and alarm of the repository's `.tf` files.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let mut out = Vec::new();
-    for entry in index.files().iter().filter(|e| e.extension() == Some("tf")) {
+    for entry in index.files_with(&["tf"]) {
         let Some(text) = index.entry_text(entry) else {
             continue;
         };

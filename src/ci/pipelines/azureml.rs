@@ -243,10 +243,7 @@ fn yaml_pipelines(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSp
     // Pipeline file → (schedule YAML, schedule) of the schedules that
     // create it: `az ml schedule create --file` in CI makes them.
     let mut scheduled: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for entry in index.files() {
-        if !matches!(entry.extension(), Some("yml" | "yaml")) {
-            continue;
-        }
+    for entry in index.files_with(&["yml", "yaml"]) {
         let Some(text) = index.entry_text(entry) else {
             continue;
         };

@@ -186,9 +186,10 @@ fn schedules_for(
     warnings: &mut Vec<CiWarning>,
 ) -> Vec<Submitter> {
     let files: Vec<(&str, &str)> = index
-        .files()
+        .with_extension("py")
         .par_iter()
-        .filter(|e| e.extension() == Some("py") && !super::is_test_file(&e.path))
+        .map(|&at| index.entry_at(at))
+        .filter(|e| !super::is_test_file(&e.path))
         .filter_map(|e| {
             let text = index.source(e)?;
             let creates = text.contains("create_recurring_run(")
@@ -228,9 +229,8 @@ fn schedules_for(
 /// KFP v2 YAML IR with `deploymentSpec`): one job each, executors as steps.
 fn compiled_specs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let mut out = Vec::new();
-    for entry in index.files() {
-        let ext = entry.extension();
-        if !matches!(ext, Some("json" | "yaml" | "yml")) || entry.path.contains("node_modules/") {
+    for entry in index.files_with(&["json", "yaml", "yml"]) {
+        if entry.path.contains("node_modules/") {
             continue;
         }
         let Some(text) = index.source(entry) else {
@@ -294,9 +294,8 @@ fn compiled_specs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSp
         // Submitted by a script that names the compiled file and runs it.
         let file_name = paths::file_name(path).to_string();
         job.submitted_by = index
-            .files()
-            .iter()
-            .filter(|e| e.extension() == Some("py") && !super::is_test_file(&e.path))
+            .files_with(&["py"])
+            .filter(|e| !super::is_test_file(&e.path))
             .filter(|e| {
                 index
                     .source(e)

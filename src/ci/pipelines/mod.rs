@@ -49,9 +49,9 @@ pub(crate) fn python_files<'a>(
     warnings: &mut Vec<CiWarning>,
 ) -> Vec<PyFile<'a>> {
     let files: Vec<PyFile<'a>> = index
-        .files()
+        .with_extension("py")
         .par_iter()
-        .filter(|entry| entry.extension() == Some("py"))
+        .map(|&at| index.entry_at(at))
         .filter_map(|entry| {
             let text = index.source(entry)?;
             if !wanted(text) {
@@ -250,9 +250,10 @@ fn submitting_files(
     submits: impl Fn(&str) -> bool + Sync,
 ) -> Vec<Submitter> {
     let mut found: Vec<&str> = index
-        .files()
+        .with_extension("py")
         .par_iter()
-        .filter(|e| e.extension() == Some("py") && !is_test_file(&e.path))
+        .map(|&at| index.entry_at(at))
+        .filter(|e| !is_test_file(&e.path))
         .filter_map(|e| {
             let text = index.entry_text(e)?;
             (submits(text) && imports_file(index, &e.path, text, def_file))

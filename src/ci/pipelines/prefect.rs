@@ -67,11 +67,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 /// `prefect.yaml` deployments with a schedule: (`path:function`, schedule).
 fn yaml_deployments(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for entry in index
-        .files()
-        .iter()
-        .filter(|e| paths::file_name(&e.path) == "prefect.yaml")
-    {
+    for entry in index.files().iter().filter(|e| e.name() == "prefect.yaml") {
         let Some(text) = index.source(entry) else {
             continue;
         };
@@ -133,7 +129,7 @@ fn yaml_deployments(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<(St
 /// schedule, file).
 fn code_schedules(index: &RepoIndex) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
-    for entry in index.files().iter().filter(|e| e.extension() == Some("py")) {
+    for entry in index.files_with(&["py"]) {
         let Some(text) = index.source(entry) else {
             continue;
         };

@@ -286,9 +286,9 @@ impl CodeRoles {
     pub fn build(index: &RepoIndex) -> CodeRoles {
         let resolver = imports::Resolver::new(index);
         let read: Vec<ReadFile> = index
-            .files()
+            .with_extension("py")
             .par_iter()
-            .filter(|e| e.extension() == Some("py"))
+            .map(|&at| index.entry_at(at))
             .filter_map(|entry| {
                 let text = index.source(entry)?;
                 let path = entry.path.as_str();

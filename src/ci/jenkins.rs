@@ -24,7 +24,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     // Each file with whether it is named a Jenkinsfile (else it is a script
     // read as a pipeline by its content).
     let pipelines = index.files().iter().filter_map(|f| {
-        let named = is_jenkinsfile(&f.path);
+        let named = is_jenkinsfile(&f.path, f.name());
         let opens = || {
             may_be_pipeline_script(&f.path) && index.entry_text(f).is_some_and(starts_a_pipeline)
         };
@@ -87,12 +87,11 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 }
 
 /// `Jenkinsfile`, `Jenkinsfile.release`, `ci/nightly.jenkinsfile`, at any depth.
-fn is_jenkinsfile(path: &str) -> bool {
-    let name = paths::file_name(path);
-    !path.contains("node_modules/")
-        && (name == "Jenkinsfile"
-            || name.starts_with("Jenkinsfile.")
-            || crate::text::case::ends_with_ignore_case(name, ".jenkinsfile"))
+fn is_jenkinsfile(path: &str, name: &str) -> bool {
+    (name == "Jenkinsfile"
+        || name.starts_with("Jenkinsfile.")
+        || crate::text::case::ends_with_ignore_case(name, ".jenkinsfile"))
+        && !path.contains("node_modules/")
 }
 
 /// A file a Jenkins job may be pointed at (its script path is set in Jenkins,

@@ -228,7 +228,8 @@ impl RepoIndex {
     /// Builds an index from in-memory files (path, text); used by unit tests of
     /// the modules downstream.
     pub fn from_memory<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let entries = files
+        // Of two files with one path, the later wins.
+        let mut entries: Vec<FileEntry> = files
             .into_iter()
             .map(|(path, text)| {
                 let entry = FileEntry::new(path.to_string(), Some(text.len() as u64));
@@ -236,6 +237,14 @@ impl RepoIndex {
                 entry
             })
             .collect();
+        let mut seen = HashSet::default();
+        let mut kept: Vec<FileEntry> = entries
+            .drain(..)
+            .rev()
+            .filter(|e| seen.insert(e.path.clone()))
+            .collect();
+        kept.reverse();
+        let entries = kept;
         Self::from_parts(
             Source::WorkTree(PathBuf::new()),
             entries,
@@ -252,9 +261,10 @@ impl RepoIndex {
     ) -> Self {
         {
             use rayon::prelude::*;
-            // Stable: of two entries with one path (an index built from
-            // memory), the later still wins below.
-            files.par_sort_by(|a, b| a.path.cmp(&b.path));
+            // Paths are unique (a walk, a git tree, or memory deduplicated),
+            // so an unstable sort is the same; the stable one copied every
+            // entry into a buffer of the whole index's size.
+            files.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
         }
         let hasher = foldhash::fast::RandomState::default();
         let mut by_path = hashbrown::HashTable::with_capacity(files.len());
@@ -819,7 +829,39 @@ mod tests {
             assert!(index.is_file(file), "{file}");
         }
         assert!(!index.is_file("a/b"));
-        assert_eq!(index.files().len(), 8);
+        // Of two files with one path, the later is the one kept.
+        assert_eq!(index.files().len(), 7);
+        assert_eq!(index.text("dup.py"), Some("2"));
+    }
+
+    /// Files by extension: as written (case and all), a dot that starts a
+    /// name is not one, and several extensions come back in path order.
+    #[test]
+    fn files_are_listed_by_extension_in_path_order() {
+        let index = RepoIndex::from_memory([
+            ("z.py", ""),
+            ("ci/b.yml", ""),
+            ("a/x.py", ""),
+            ("ci/a.yaml", ""),
+            ("ci/c.YML", ""),
+            (".py", ""),
+            ("Makefile", ""),
+            ("notes.py.txt", ""),
+        ]);
+        let paths = |list: &[u32]| -> Vec<&str> {
+            list.iter()
+                .map(|&at| index.entry_at(at).path.as_str())
+                .collect()
+        };
+        assert_eq!(paths(index.with_extension("py")), ["a/x.py", "z.py"]);
+        assert_eq!(paths(index.with_extension("YML")), ["ci/c.YML"]);
+        assert!(index.with_extension("").is_empty());
+        assert!(index.with_extension("Makefile").is_empty());
+        let yaml: Vec<&str> = index
+            .files_with(&["yml", "yaml"])
+            .map(|e| e.path.as_str())
+            .collect();
+        assert_eq!(yaml, ["ci/a.yaml", "ci/b.yml"]);
     }
 
     #[test]

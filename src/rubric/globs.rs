@@ -92,12 +92,20 @@ impl PathMatcher {
     #[cfg(test)]
     fn matches(&self, path: &str) -> Vec<usize> {
         let mut out = Vec::new();
-        self.matches_into(path, &mut out, &mut GlobRoom::default());
+        let name = path.rsplit_once('/').map_or(path, |(_, name)| name);
+        self.matches_into(path, name, &mut out, &mut GlobRoom::default());
         out
     }
 
-    /// [`PathMatcher::matches`] into `out` (cleared first).
-    pub(super) fn matches_into(&self, path: &str, out: &mut Vec<usize>, room: &mut GlobRoom) {
+    /// [`PathMatcher::matches`] into `out` (cleared first); `name` is the
+    /// path's last component.
+    pub(super) fn matches_into(
+        &self,
+        path: &str,
+        name: &str,
+        out: &mut Vec<usize>,
+        room: &mut GlobRoom,
+    ) {
         out.clear();
         if let Some(fallback) = &self.fallback {
             fallback.matches_into(path, out);
@@ -105,7 +113,6 @@ impl PathMatcher {
         }
         let GlobRoom { distinct, sets } = room;
         distinct.clear();
-        let name = path.rsplit_once('/').map_or(path, |(_, name)| name);
         self.names.matches_into(name, distinct);
         for (group, haystack) in [(&self.odd_names, name), (&self.paths, path)] {
             if let Some(group) = group {

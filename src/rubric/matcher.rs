@@ -256,7 +256,7 @@ pub fn match_files(
                 globs,
                 room,
             } = scratch;
-            glob_set.matches_into(&entry.path, matched, globs);
+            glob_set.matches_into(&entry.path, entry.name(), matched, globs);
             for g in matched.iter_mut() {
                 *g = glob_rule[*g];
             }

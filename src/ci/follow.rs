@@ -6,6 +6,7 @@
 use foldhash::{HashMap, HashSet};
 use rayon::prelude::*;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::repo::RepoIndex;
 
@@ -127,7 +128,8 @@ pub(crate) struct Follower<'a> {
     pub(crate) runs: CoverageTable,
     mlscore: Vec<usize>,
     named: Vec<(usize, String)>,
-    imports: HashMap<(String, String), Vec<String>>,
+    /// Working directory → file → the repository files it imports.
+    imports: HashMap<String, HashMap<String, Arc<[String]>>>,
     import_reads: usize,
     /// Every `dvc.yaml` of the repository, listed on first need.
     pub dvc_files: Option<Vec<String>>,
@@ -606,24 +608,23 @@ impl<'a> Follower<'a> {
             if hops >= MAX_DEPTH {
                 continue;
             }
-            for imported in self.imports_of(&file, cwd) {
-                queue.push_back((imported, hops + 1));
+            for imported in self.imports_of(&file, cwd).iter() {
+                queue.push_back((imported.clone(), hops + 1));
             }
         }
     }
 
     /// The repository files `file` imports, read once per working directory.
-    fn imports_of(&mut self, file: &str, cwd: &str) -> Vec<String> {
-        let key = (file.to_string(), cwd.to_string());
-        if let Some(found) = self.imports.get(&key) {
+    fn imports_of(&mut self, file: &str, cwd: &str) -> Arc<[String]> {
+        if let Some(found) = self.imports.get(cwd).and_then(|files| files.get(file)) {
             return found.clone();
         }
         if self.import_reads >= MAX_IMPORT_READS {
-            return Vec::new();
+            return Arc::from([]);
         }
         self.import_reads += 1;
         let index = self.index;
-        let found: Vec<String> = index
+        let found: Arc<[String]> = index
             .source_of(file)
             .map(|text| {
                 python::imports(text)
@@ -632,7 +633,12 @@ impl<'a> Follower<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        self.imports.insert(key, found.clone());
+        if !self.imports.contains_key(cwd) {
+            self.imports.insert(cwd.to_string(), HashMap::default());
+        }
+        if let Some(files) = self.imports.get_mut(cwd) {
+            files.insert(file.to_string(), found.clone());
+        }
         found
     }
 }

@@ -124,14 +124,19 @@ pub fn files(index: &RepoIndex, config: &MetricsConfig) -> Vec<MetricFile> {
 /// Whether `entry` is a JSON, YAML or TOML file under a metrics-like folder
 /// that holds numbers (and not too many values).
 fn in_metric_folder(index: &RepoIndex, entry: &crate::repo::FileEntry) -> bool {
+    // The format first: it rules out most files before their folders are
+    // looked at.
+    let format = Format::of(&entry.path);
+    if !matches!(format, Some(Format::Json | Format::Yaml | Format::Toml)) {
+        return false;
+    }
     let Some((dirs, _)) = entry.path.rsplit_once('/') else {
         return false;
     };
     let in_folder = dirs
         .split('/')
         .any(|d| METRIC_FOLDERS.iter().any(|f| d.eq_ignore_ascii_case(f)));
-    let format = Format::of(&entry.path);
-    if !in_folder || !matches!(format, Some(Format::Json | Format::Yaml | Format::Toml)) {
+    if !in_folder {
         return false;
     }
     let (Some(format), Some(text)) = (format, index.entry_text(entry)) else {

@@ -18,7 +18,8 @@ use memchr::memmem;
 /// Every rule glob in one matcher; answers are places in the list of globs
 /// it was built from.
 pub(super) struct PathMatcher {
-    /// For each distinct glob, its places in the list.
+    /// For each distinct glob (or, with `fallback`, each glob), its places
+    /// in the list.
     places: Vec<Vec<usize>>,
     /// Name globs made of literal pieces and `*`.
     names: NameGlobs,
@@ -30,10 +31,9 @@ pub(super) struct PathMatcher {
     fallback: Option<GlobSet>,
 }
 
-/// Room [`PathMatcher::matches_into`] reuses from path to path.
+/// Room [`PathMatcher::key_into`] reuses from path to path.
 #[derive(Debug, Default)]
 pub(super) struct GlobRoom {
-    distinct: Vec<usize>,
     sets: Vec<bool>,
 }
 
@@ -78,7 +78,8 @@ impl PathMatcher {
                     builder.add(compile(glob));
                 }
                 PathMatcher {
-                    places: Vec::new(),
+                    // The set answers places; each is its own key.
+                    places: (0..globs.len()).map(|place| vec![place]).collect(),
                     names: NameGlobs::default(),
                     odd_names: None,
                     paths: None,
@@ -91,39 +92,41 @@ impl PathMatcher {
     /// The places of the globs `path` matches, in no particular order.
     #[cfg(test)]
     fn matches(&self, path: &str) -> Vec<usize> {
-        let mut out = Vec::new();
         let name = path.rsplit_once('/').map_or(path, |(_, name)| name);
-        self.matches_into(path, name, &mut out, &mut GlobRoom::default());
-        out
+        let mut key = Vec::new();
+        self.key_into(path, name, &mut key, &mut GlobRoom::default());
+        self.places(&key).collect()
     }
 
-    /// [`PathMatcher::matches`] into `out` (cleared first); `name` is the
-    /// path's last component.
-    pub(super) fn matches_into(
+    /// The globs `path` matches as a key (sorted, each distinct glob once)
+    /// into `key`: paths that match the same globs have the same key, so a
+    /// caller can work out once what they mean. `name` is the path's last
+    /// component. [`PathMatcher::places`] gives the key's places.
+    pub(super) fn key_into(
         &self,
         path: &str,
         name: &str,
-        out: &mut Vec<usize>,
+        key: &mut Vec<usize>,
         room: &mut GlobRoom,
     ) {
-        out.clear();
+        key.clear();
         if let Some(fallback) = &self.fallback {
-            fallback.matches_into(path, out);
-            return;
-        }
-        let GlobRoom { distinct, sets } = room;
-        distinct.clear();
-        self.names.matches_into(name, distinct);
-        for (group, haystack) in [(&self.odd_names, name), (&self.paths, path)] {
-            if let Some(group) = group {
-                group.matches_into(haystack, distinct, sets);
+            fallback.matches_into(path, key);
+        } else {
+            self.names.matches_into(name, key);
+            for (group, haystack) in [(&self.odd_names, name), (&self.paths, path)] {
+                if let Some(group) = group {
+                    group.matches_into(haystack, key, &mut room.sets);
+                }
             }
         }
-        distinct.sort_unstable();
-        distinct.dedup();
-        for &id in distinct.iter() {
-            out.extend_from_slice(&self.places[id]);
-        }
+        key.sort_unstable();
+        key.dedup();
+    }
+
+    /// The places in the list of globs of a key from [`PathMatcher::key_into`].
+    pub(super) fn places<'a>(&'a self, key: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
+        key.iter().flat_map(|&id| self.places[id].iter().copied())
     }
 }
 

@@ -249,36 +249,35 @@ pub fn match_files(
             let place = || Place::File(at as u32);
             let mut found = Vec::new();
             let Scratch {
-                matched,
-                wanted,
-                patterns,
+                key,
+                plans,
+                spare,
                 possible,
                 globs,
                 room,
             } = scratch;
-            glob_set.matches_into(&entry.path, entry.name(), matched, globs);
-            for g in matched.iter_mut() {
-                *g = glob_rule[*g];
-            }
-            matched.sort_unstable();
-            matched.dedup();
-            // (flat rule, content rule) for the content rules this path asks for.
-            wanted.clear();
-            for &rule in matched.iter() {
-                match rules[rule].kind {
-                    FlatKind::Files { contains: None } => found.push(Hit {
-                        rule: rule as u32,
-                        place: place(),
-                        line: None,
-                        excerpt: None,
-                        command: None,
-                    }),
-                    FlatKind::Files {
-                        contains: Some(pattern),
-                    } => wanted.push((rule, pattern)),
-                    _ => {}
+            glob_set.key_into(&entry.path, entry.name(), key, globs);
+            let plan = match plans.get(key.as_slice()) {
+                Some(plan) => plan,
+                None if plans.len() < MAX_PLANS => {
+                    let plan = Plan::new(glob_set.places(key), &glob_rule, &rules);
+                    plans.entry(key.as_slice().into()).or_insert(plan)
                 }
-            }
+                None => {
+                    *spare = Plan::new(glob_set.places(key), &glob_rule, &rules);
+                    &*spare
+                }
+            };
+            found.extend(plan.present.iter().map(|&rule| Hit {
+                rule,
+                place: place(),
+                line: None,
+                excerpt: None,
+                command: None,
+            }));
+            let Plan {
+                wanted, patterns, ..
+            } = plan;
             let is_python = matches!(entry.extension(), Some("py" | "ipynb"));
             let wants_imports = is_python && !import_rules.is_empty();
             if wanted.is_empty() && !wants_imports {
@@ -289,8 +288,6 @@ pub fn match_files(
                 return found;
             };
             let text = view.text();
-            patterns.clear();
-            patterns.extend(wanted.iter().map(|&(_, p)| p));
             content.candidates_into(patterns, text, possible, room);
             for &(rule, pattern) in wanted.iter() {
                 if !possible.contains(&pattern) {
@@ -492,12 +489,57 @@ impl Flattened {
 /// Room one thread of the scan reuses from file to file.
 #[derive(Default)]
 struct Scratch {
-    matched: Vec<usize>,
-    wanted: Vec<(usize, usize)>,
-    patterns: Vec<usize>,
+    /// The globs the file's path matches.
+    key: Vec<usize>,
+    /// What each set of globs asks for, by key.
+    plans: foldhash::HashMap<Box<[usize]>, Plan>,
+    /// The plan of a key met after [`MAX_PLANS`] others.
+    spare: Plan,
     possible: Vec<usize>,
     globs: GlobRoom,
     room: super::content::CandidateRoom,
+}
+
+/// Sets of globs a thread keeps plans for; a tree of deliberately varied
+/// names makes the others be worked out file by file. Unit tests keep two,
+/// so that their small trees take both ways (the binary's tests the first).
+#[cfg(not(test))]
+const MAX_PLANS: usize = 4096;
+#[cfg(test)]
+const MAX_PLANS: usize = 2;
+
+/// What the rules ask of a file whose path matches one set of globs. Files
+/// share sets (every plain `.py` file matches the same dozen globs, which
+/// serve some fifty rules), so a plan is worked out once per set and thread
+/// rather than once per file.
+#[derive(Default)]
+struct Plan {
+    /// Rules the path alone satisfies.
+    present: Vec<u32>,
+    /// (flat rule, content rule) for the content rules the path asks for.
+    wanted: Vec<(usize, usize)>,
+    /// The content rules of `wanted`.
+    patterns: Vec<usize>,
+}
+
+impl Plan {
+    fn new(places: impl Iterator<Item = usize>, glob_rule: &[usize], rules: &[FlatRule]) -> Plan {
+        let mut matched: Vec<usize> = places.map(|place| glob_rule[place]).collect();
+        matched.sort_unstable();
+        matched.dedup();
+        let mut plan = Plan::default();
+        for rule in matched {
+            match rules[rule].kind {
+                FlatKind::Files { contains: None } => plan.present.push(rule as u32),
+                FlatKind::Files {
+                    contains: Some(pattern),
+                } => plan.wanted.push((rule, pattern)),
+                _ => {}
+            }
+        }
+        plan.patterns = plan.wanted.iter().map(|&(_, p)| p).collect();
+        plan
+    }
 }
 
 /// Shortens a line for display, on a character boundary.

@@ -67,7 +67,7 @@ pub fn logical_lines(source: &str) -> Vec<LogicalLine> {
                 }
             }
             b'"' | b'\'' => {
-                let cur = current.get_or_insert_with(|| Building::new(line, indent));
+                let cur = current.get_or_insert_with(|| Building::new(line, indent, &bytes[i..]));
                 let triple = bytes.get(i + 1) == Some(&c) && bytes.get(i + 2) == Some(&c);
                 let quote_len = if triple { 3 } else { 1 };
                 let mut j = i + quote_len;
@@ -114,7 +114,7 @@ pub fn logical_lines(source: &str) -> Vec<LogicalLine> {
                 i = j;
             }
             b'(' | b'[' | b'{' | b')' | b']' | b'}' => {
-                let cur = current.get_or_insert_with(|| Building::new(line, indent));
+                let cur = current.get_or_insert_with(|| Building::new(line, indent, &bytes[i..]));
                 if matches!(c, b'(' | b'[' | b'{') {
                     depth += 1;
                 } else {
@@ -125,7 +125,7 @@ pub fn logical_lines(source: &str) -> Vec<LogicalLine> {
                 i += 1;
             }
             _ => {
-                let cur = current.get_or_insert_with(|| Building::new(line, indent));
+                let cur = current.get_or_insert_with(|| Building::new(line, indent, &bytes[i..]));
                 // A backslash not before a newline is ordinary text: the run
                 // takes at least this byte.
                 let run = bytes[i + 1..]
@@ -164,12 +164,16 @@ struct Building {
 }
 
 impl Building {
-    fn new(line: usize, indent: usize) -> Self {
+    /// A line starting at `rest`: room for the rest of its physical line
+    /// is made at once (growing a byte at a time reallocated each line
+    /// several times).
+    fn new(line: usize, indent: usize, rest: &[u8]) -> Self {
+        let room = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
         Building {
             line,
             indent,
-            text: Vec::new(),
-            code: Vec::new(),
+            text: Vec::with_capacity(room),
+            code: Vec::with_capacity(room),
         }
     }
 

@@ -184,6 +184,7 @@ const DEPLOY_CALL_I: usize = 5;
 const MODEL_I: usize = 6;
 const FEATURE_I: usize = 7;
 const FEATURE_DEF_I: usize = 8;
+const GATE_LINE_I: usize = 9;
 
 /// The same patterns as one set, run once over a file's code lines joined
 /// by newlines (`^` then matches at each line's start): a pattern the set
@@ -201,6 +202,7 @@ static CODE_SET: LazyLock<regex::RegexSet> = LazyLock::new(|| {
         &*MODEL,
         &*FEATURE,
         &*FEATURE_DEF,
+        &*GATE_LINE,
     ]
     .map(|re| re.as_str().to_string());
     regex::RegexSetBuilder::new(&patterns)
@@ -243,6 +245,10 @@ pub fn classify(
     let joined: Vec<&str> = lines.iter().map(|l| l.code.as_str()).collect();
     let may = CODE_SET.matches(&joined.join("\n"));
     let can = |pattern: usize| may.matched(pattern);
+    // Likewise for commands in strings: joined, the lines can only match
+    // more (`\s+` may reach across a line's end), never less.
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    let may_run_command = DEPLOY_COMMAND.is_match(&texts.join("\n"));
     let saves = can(SAVE_I) && lines.iter().any(|l| SAVE.is_match(&l.code));
     // An evaluation script says what it is in its name; elsewhere metrics
     // count only beside held-out data (not accuracy on the training set).
@@ -261,10 +267,13 @@ pub fn classify(
         if metrics && !is_def && METRIC.is_match(code) {
             hits.push(hit(Role::Evaluation, line));
         }
-        if is_gate_line(code) || (can(GATE_CALL_I) && GATE_CALL.is_match(code)) {
+        if (can(GATE_LINE_I) && is_gate_line(code))
+            || (can(GATE_CALL_I) && GATE_CALL.is_match(code))
+        {
             hits.push(hit(Role::EvaluationGate, line));
         }
-        if (can(DEPLOY_CALL_I) && DEPLOY_CALL.is_match(code)) || DEPLOY_COMMAND.is_match(&line.text)
+        if (can(DEPLOY_CALL_I) && DEPLOY_CALL.is_match(code))
+            || (may_run_command && DEPLOY_COMMAND.is_match(&line.text))
         {
             hits.push(hit(Role::Deploy, line));
         }

@@ -14,7 +14,11 @@ pub struct Import {
 pub fn imports(text: &str) -> Vec<Import> {
     // Both forms of the statement say `import`; most files of a large tree
     // that lack it are skipped in one pass instead of line by line.
-    if memchr::memmem::find(text.as_bytes(), b"import").is_none() {
+    // The searcher is built once: building one per call cost as much as
+    // the search in the short files of a large tree.
+    static IMPORT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"import"));
+    if IMPORT.find(text.as_bytes()).is_none() {
         return Vec::new();
     }
     let mut found = Vec::new();

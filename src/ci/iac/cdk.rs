@@ -13,6 +13,8 @@ use super::{resource_job, MAX_RESOURCES};
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let _ = warnings;
     let mut out = Vec::new();
+    // `aws_cdk` (Python) or `aws-cdk` (TypeScript).
+    let cdk = memchr::memmem::Finder::new("aws");
     for entry in index.files_with(&["py", "ts"]) {
         if entry.path.ends_with(".d.ts") || entry.path.contains("node_modules/") {
             continue;
@@ -20,7 +22,9 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         let Some(text) = index.source(entry) else {
             continue;
         };
-        if !(text.contains("aws_cdk") || text.contains("aws-cdk")) {
+        if cdk.find(text.as_bytes()).is_none()
+            || !(text.contains("aws_cdk") || text.contains("aws-cdk"))
+        {
             continue;
         }
         let path = entry.path.as_str();

@@ -37,7 +37,8 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     let files = python_files(
         index,
         "Airflow",
-        |t| t.contains("airflow") && (t.contains("DAG(") || t.contains("@dag")),
+        "airflow",
+        |t| t.contains("DAG(") || t.contains("@dag"),
         warnings,
     );
     let mut out = Vec::new();

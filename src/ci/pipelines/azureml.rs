@@ -33,6 +33,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     let files = python_files(
         index,
         "Azure ML",
+        "azure",
         |t| t.contains("azureml") || t.contains("azure.ai.ml"),
         warnings,
     );

@@ -16,7 +16,7 @@ use super::{
 
 /// Every Dagster job of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
-    let files = python_files(index, "Dagster", |t| t.contains("dagster"), warnings);
+    let files = python_files(index, "Dagster", "dagster", |_| true, warnings);
     let triggers: Vec<(String, String)> = files.iter().flat_map(triggers).collect();
     let assets: Vec<Pending> = files
         .iter()

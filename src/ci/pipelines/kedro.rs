@@ -11,12 +11,7 @@ use super::{pipeline_job, python_files, MAX_PIPELINES};
 
 /// Every Kedro pipeline of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
-    let files = python_files(
-        index,
-        "Kedro",
-        |t| t.contains("kedro") && t.contains("node("),
-        warnings,
-    );
+    let files = python_files(index, "Kedro", "kedro", |t| t.contains("node("), warnings);
     let mut out = Vec::new();
     for file in &files {
         // `create_pipeline`, or a project's own `create_etl_pipeline`.

@@ -41,7 +41,7 @@ const COMPONENT_DECORATORS: &[&str] = &[
 
 /// Every KFP / Vertex AI pipeline of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
-    let files = python_files(index, "Kubeflow Pipelines", |t| t.contains("kfp"), warnings);
+    let files = python_files(index, "Kubeflow Pipelines", "kfp", |_| true, warnings);
     let components = components(index, &files);
     let mut out = Vec::new();
     for file in &files {

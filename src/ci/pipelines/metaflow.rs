@@ -16,7 +16,8 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     let files = python_files(
         index,
         "Metaflow",
-        |t| t.contains("metaflow") && t.contains("FlowSpec"),
+        "metaflow",
+        |t| t.contains("FlowSpec"),
         warnings,
     );
     let mut out = Vec::new();

@@ -39,22 +39,26 @@ pub(crate) struct PyFile<'a> {
     pub defs: Vec<Def>,
 }
 
-/// The Python files for which `wanted(text)` holds, parsed; each one that
-/// does not parse is a warning naming its line, and what was read before
-/// that line is still used.
+/// The Python files that mention `word` and for which `wanted(text)` holds,
+/// parsed; each one that does not parse is a warning naming its line, and
+/// what was read before that line is still used. The word is searched with
+/// one searcher built for all files (each framework's reader looks through
+/// every `.py` file of the repository).
 pub(crate) fn python_files<'a>(
     index: &'a RepoIndex,
     framework: &str,
+    word: &str,
     wanted: impl Fn(&str) -> bool + Sync,
     warnings: &mut Vec<CiWarning>,
 ) -> Vec<PyFile<'a>> {
+    let mentions = memchr::memmem::Finder::new(word);
     let files: Vec<PyFile<'a>> = index
         .with_extension("py")
         .par_iter()
         .map(|&at| index.entry_at(at))
         .filter_map(|entry| {
             let text = index.source(entry)?;
-            if !wanted(text) {
+            if mentions.find(text.as_bytes()).is_none() || !wanted(text) {
                 return None;
             }
             let source = pysrc::parse(text);

@@ -19,7 +19,8 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     let files = python_files(
         index,
         "Prefect",
-        |t| t.contains("prefect") && t.contains("@flow"),
+        "prefect",
+        |t| t.contains("@flow"),
         warnings,
     );
     let deployments = yaml_deployments(index, warnings);
@@ -129,11 +130,12 @@ fn yaml_deployments(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<(St
 /// schedule, file).
 fn code_schedules(index: &RepoIndex) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
+    let prefect = memchr::memmem::Finder::new("prefect");
     for entry in index.files_with(&["py"]) {
         let Some(text) = index.source(entry) else {
             continue;
         };
-        if !text.contains("prefect")
+        if prefect.find(text.as_bytes()).is_none()
             || !(text.contains(".serve(")
                 || text.contains(".deploy(")
                 || text.contains("build_from_flow("))

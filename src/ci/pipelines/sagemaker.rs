@@ -40,11 +40,11 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     let files = python_files(
         index,
         "SageMaker",
+        "sagemaker",
         |t| {
-            t.contains("sagemaker")
-                && (t.contains("Pipeline(")
-                    || t.contains("onitoringSchedule")
-                    || t.contains("create_monitoring_schedule("))
+            t.contains("Pipeline(")
+                || t.contains("onitoringSchedule")
+                || t.contains("create_monitoring_schedule(")
         },
         warnings,
     );

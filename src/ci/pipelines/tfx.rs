@@ -38,12 +38,7 @@ const RUNNERS: &[&str] = &[
 
 /// Every TFX pipeline of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
-    let files = python_files(
-        index,
-        "TFX",
-        |t| t.contains("tfx") && t.contains("Pipeline("),
-        warnings,
-    );
+    let files = python_files(index, "TFX", "tfx", |t| t.contains("Pipeline("), warnings);
     let mut out = Vec::new();
     for file in &files {
         let stmts = &file.source.stmts;

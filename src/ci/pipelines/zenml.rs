@@ -12,7 +12,7 @@ use super::{callers, function_pipeline, imports_file, python_files, MAX_PIPELINE
 
 /// Every ZenML pipeline of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
-    let files = python_files(index, "ZenML", |t| t.contains("zenml"), warnings);
+    let files = python_files(index, "ZenML", "zenml", |_| true, warnings);
     // (file, file text, the statement creating the schedule, schedule).
     let schedules: Vec<(&str, &str, &str, String)> = files
         .iter()

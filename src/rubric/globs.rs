@@ -3,12 +3,12 @@
 //! A scan asks this of every file, so the matcher is built for that: the
 //! catalogue's globs are deduplicated (a glob such as `**/*.py` serves tens
 //! of rules), and nine in ten are `**/NAME`, which only the file name
-//! decides. Most of those are literal pieces between `*`s: they are decided
-//! by comparing pieces, and only against names with their extension. What
-//! is left (`?`, braces, escapes, whole-path globs) runs as byte-regex sets,
-//! one automaton pass per path. globset's own strategies would run one regex
-//! per glob sharing the path's extension, which dominated the scan of large
-//! repositories.
+//! decides. Most of those are literal pieces between `*`s: one Aho-Corasick
+//! pass over the name finds the globs whose longest piece it holds, and only
+//! those are compared piece by piece. What is left (`?`, braces, escapes,
+//! whole-path globs) runs as byte-regex sets, one automaton pass per path.
+//! globset's own strategies would run one regex per glob sharing the path's
+//! extension, which dominated the scan of large repositories.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use foldhash::HashMap;

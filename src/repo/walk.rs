@@ -332,3 +332,35 @@ fn root_gitignore(root: &Path) -> Option<Gitignore> {
 fn glob_set(globs: &[String]) -> Result<GlobSet, ScanError> {
     crate::glob::compile_set(globs).map_err(|(glob, message)| ScanError::BadGlob { glob, message })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The root may be written with a trailing `/`, through `.` or with
+    /// `./`: every form gives the same repository-relative paths.
+    #[test]
+    fn paths_are_relative_whatever_the_root_looks_like() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("src/pkg")).unwrap();
+        std::fs::write(dir.path().join("src/pkg/a.py"), "x = 1\n").unwrap();
+        std::fs::write(dir.path().join("README.md"), "# r\n").unwrap();
+        let root = dir.path().to_str().unwrap().to_string();
+        let paths = |root: String| -> Vec<String> {
+            let walked = walk(Path::new(&root), &ScanOptions::default()).unwrap();
+            let mut paths: Vec<String> = walked.files.iter().map(|f| f.path.clone()).collect();
+            paths.sort();
+            paths
+        };
+        let expected = ["README.md", "src/pkg/a.py"];
+        for form in [
+            root.clone(),
+            format!("{root}/"),
+            format!("{root}//"),
+            format!("{root}/."),
+            format!("{root}/./"),
+        ] {
+            assert_eq!(paths(form.clone()), expected, "{form}");
+        }
+    }
+}

@@ -83,11 +83,10 @@ fn is_candidate(path: &str) -> bool {
     if !script::is_yaml(path) || path.contains("node_modules/") {
         return false;
     }
-    let name = paths::file_name(path).to_ascii_lowercase();
-    name.starts_with("azure-pipelines")
+    crate::text::case::starts_with_ignore_case(paths::file_name(path), "azure-pipelines")
         || paths::parent(path)
             .split('/')
-            .any(|dir| DIRS.contains(&dir.to_ascii_lowercase().as_str()))
+            .any(|dir| DIRS.iter().any(|known| dir.eq_ignore_ascii_case(known)))
 }
 
 /// Whether a parsed candidate is a pipeline rather than a template.

@@ -33,16 +33,25 @@ pub enum Format {
 impl Format {
     /// The format of a path, by extension; `None` for an unknown one.
     pub fn of(path: &str) -> Option<Format> {
-        let lower = path.to_ascii_lowercase();
-        let ext = lower.rsplit('.').next().unwrap_or("");
-        Some(match ext {
-            "json" => Format::Json,
-            "yaml" | "yml" => Format::Yaml,
-            "toml" => Format::Toml,
-            "csv" => Format::Csv,
-            "tsv" => Format::Tsv,
-            _ if lower.contains("/metrics/") && lower.contains("mlruns/") => Format::Mlflow,
-            _ => return None,
+        // Asked of every path when metric files are discovered: compared
+        // case-blind rather than through a lower-cased copy of each.
+        use crate::text::case::contains_ignore_case;
+        let ext = path.rsplit('.').next().unwrap_or("");
+        let is = |known: &str| ext.eq_ignore_ascii_case(known);
+        Some(if is("json") {
+            Format::Json
+        } else if is("yaml") || is("yml") {
+            Format::Yaml
+        } else if is("toml") {
+            Format::Toml
+        } else if is("csv") {
+            Format::Csv
+        } else if is("tsv") {
+            Format::Tsv
+        } else if contains_ignore_case(path, "/metrics/") && contains_ignore_case(path, "mlruns/") {
+            Format::Mlflow
+        } else {
+            return None;
         })
     }
 }
@@ -301,6 +310,28 @@ fn parse_mlflow(text: &str) -> Result<BTreeMap<String, MetricValue>, ParseError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A format is known by its extension in any case; an MLflow metric
+    /// file by its folders.
+    #[test]
+    fn formats_are_known_by_extension_in_any_case() {
+        for (path, format) in [
+            ("metrics.json", Some(Format::Json)),
+            ("eval/Scores.JSON", Some(Format::Json)),
+            ("m.YmL", Some(Format::Yaml)),
+            ("m.yaml", Some(Format::Yaml)),
+            ("m.Toml", Some(Format::Toml)),
+            ("m.CSV", Some(Format::Csv)),
+            ("m.tsv", Some(Format::Tsv)),
+            ("mlruns/0/abc/metrics/acc", Some(Format::Mlflow)),
+            ("x/MLRUNS/0/abc/Metrics/acc", Some(Format::Mlflow)),
+            ("mlruns/0/abc/params/acc", None),
+            ("metrics.txt", None),
+            ("metrics.jsonl", None),
+        ] {
+            assert_eq!(Format::of(path), format, "{path}");
+        }
+    }
 
     #[test]
     fn json_with_python_nan_and_infinity() {

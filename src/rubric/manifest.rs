@@ -62,21 +62,29 @@ enum Kind {
 }
 
 fn manifest_kind(name: &str) -> Option<Kind> {
-    let lower = name.to_ascii_lowercase();
-    Some(match lower.as_str() {
-        "pyproject.toml" => Kind::Pyproject,
-        "setup.cfg" => Kind::SetupCfg,
-        "setup.py" => Kind::SetupPy,
-        "environment.yml" | "environment.yaml" | "conda.yaml" | "conda.yml" => Kind::Conda,
-        "pipfile" => Kind::Pipfile,
-        _ if (lower.starts_with("requirements")
-            || lower.ends_with("requirements.txt")
-            || lower.starts_with("constraints"))
-            && (lower.ends_with(".txt") || lower.ends_with(".in")) =>
-        {
-            Kind::Requirements
-        }
-        _ => return None,
+    // Asked of every file name: compared case-blind, not lower-cased into a
+    // copy of each.
+    use crate::text::case::{ends_with_ignore_case as ends, starts_with_ignore_case as starts};
+    let is = |manifest: &str| name.eq_ignore_ascii_case(manifest);
+    Some(if is("pyproject.toml") {
+        Kind::Pyproject
+    } else if is("setup.cfg") {
+        Kind::SetupCfg
+    } else if is("setup.py") {
+        Kind::SetupPy
+    } else if is("environment.yml") || is("environment.yaml") || is("conda.yaml") || is("conda.yml")
+    {
+        Kind::Conda
+    } else if is("pipfile") {
+        Kind::Pipfile
+    } else if (starts(name, "requirements")
+        || ends(name, "requirements.txt")
+        || starts(name, "constraints"))
+        && (ends(name, ".txt") || ends(name, ".in"))
+    {
+        Kind::Requirements
+    } else {
+        return None;
     })
 }
 
@@ -265,6 +273,33 @@ mod tests {
             ),
             vec![("hyperopt".into(), 2)]
         );
+    }
+
+    /// Manifests are known by name in any case; look-alikes are not.
+    #[test]
+    fn manifests_are_known_by_name_in_any_case() {
+        for (name, kind) in [
+            ("pyproject.toml", Some(Kind::Pyproject)),
+            ("PyProject.TOML", Some(Kind::Pyproject)),
+            ("setup.cfg", Some(Kind::SetupCfg)),
+            ("setup.py", Some(Kind::SetupPy)),
+            ("Environment.yml", Some(Kind::Conda)),
+            ("conda.yaml", Some(Kind::Conda)),
+            ("Pipfile", Some(Kind::Pipfile)),
+            ("requirements.txt", Some(Kind::Requirements)),
+            ("Requirements-dev.TXT", Some(Kind::Requirements)),
+            ("dev-requirements.txt", Some(Kind::Requirements)),
+            ("requirements.in", Some(Kind::Requirements)),
+            ("constraints.txt", Some(Kind::Requirements)),
+            ("requirements.md", None),
+            ("my-constraints.txt", None),
+            ("pyproject.toml.bak", None),
+            ("setup.py.orig", None),
+            ("pipfile.lock", None),
+            ("", None),
+        ] {
+            assert_eq!(manifest_kind(name), kind, "{name}");
+        }
     }
 
     #[test]

@@ -14,13 +14,23 @@ pub fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
         && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
-/// Whether `text` holds `needle`, ASCII case ignored.
+/// Whether `text` holds `needle`, ASCII case ignored. Places where the
+/// needle may start are found by its first byte in either case (`memchr2`),
+/// not by comparing at every byte.
 pub fn contains_ignore_case(text: &str, needle: &str) -> bool {
-    needle.is_empty()
-        || text
-            .as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    let (text, needle) = (text.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let Some(last_start) = text.len().checked_sub(needle.len()) else {
+        return false;
+    };
+    memchr::memchr2_iter(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        &text[..=last_start],
+    )
+    .any(|at| text[at + 1..at + needle.len()].eq_ignore_ascii_case(rest))
 }
 
 #[cfg(test)]
@@ -44,6 +54,9 @@ mod tests {
             "prod-Jenkins",
             "é.yml",
             "É.YML",
+            "jjenkins",
+            "xJENKINs",
+            "jenkin",
             "",
         ];
         for name in names {

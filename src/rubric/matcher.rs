@@ -237,9 +237,19 @@ pub fn match_files(
     } = flat;
     let glob_set = PathMatcher::new(&globs);
     let content = ContentSet::new(patterns.iter().map(String::as_str));
-    let import_rules: Vec<usize> = (0..rules.len())
-        .filter(|&r| matches!(rules[r].kind, FlatKind::Import(_)))
-        .collect();
+    // The import rules by the module they name: an import matches a rule
+    // that names it or a package it is in (`ray.tune` matches `ray`).
+    let mut import_rules: foldhash::HashMap<&str, Vec<usize>> = Default::default();
+    for (rule, def) in rules.iter().enumerate() {
+        if let FlatKind::Import(modules) = &def.kind {
+            for module in modules {
+                let named_by = import_rules.entry(module.as_str()).or_default();
+                if named_by.last() != Some(&rule) {
+                    named_by.push(rule);
+                }
+            }
+        }
+    }
 
     let mut hits: Vec<Hit> = index
         .files()
@@ -255,6 +265,7 @@ pub fn match_files(
                 possible,
                 globs,
                 room,
+                pairs,
             } = scratch;
             glob_set.key_into(&entry.path, entry.name(), key, globs);
             let plan = match plans.get(key.as_slice()) {
@@ -309,24 +320,34 @@ pub fn match_files(
                     .into_iter()
                     .filter(|i| view.is_code(i.line - 1))
                     .collect();
-                for &rule in &import_rules {
-                    let FlatKind::Import(modules) = &rules[rule].kind else {
-                        continue;
-                    };
-                    let mut taken = 0;
-                    for import in &imports {
-                        if taken < HITS_PER_FILE
-                            && modules.iter().any(|m| python::matches(&import.module, m))
-                        {
-                            found.push(Hit {
-                                rule: rule as u32,
-                                place: place(),
-                                line: Some(view.file_line(import.line - 1)),
-                                excerpt: Some(format!("import {}", import.module).into()),
-                                command: None,
-                            });
-                            taken += 1;
+                // (rule, import) for each import a rule names, looked up by
+                // the import's dotted prefixes; in rule order, then import
+                // order, the first few per rule.
+                pairs.clear();
+                for (at, import) in imports.iter().enumerate() {
+                    for prefix in python::dotted_prefixes(&import.module) {
+                        if let Some(named_by) = import_rules.get(prefix) {
+                            pairs.extend(named_by.iter().map(|&rule| (rule, at)));
                         }
+                    }
+                }
+                pairs.sort_unstable();
+                pairs.dedup();
+                let mut taken = (usize::MAX, 0);
+                for &(rule, at) in pairs.iter() {
+                    if rule != taken.0 {
+                        taken = (rule, 0);
+                    }
+                    if taken.1 < HITS_PER_FILE {
+                        let import = &imports[at];
+                        found.push(Hit {
+                            rule: rule as u32,
+                            place: place(),
+                            line: Some(view.file_line(import.line - 1)),
+                            excerpt: Some(format!("import {}", import.module).into()),
+                            command: None,
+                        });
+                        taken.1 += 1;
                     }
                 }
             }
@@ -498,6 +519,8 @@ struct Scratch {
     possible: Vec<usize>,
     globs: GlobRoom,
     room: super::content::CandidateRoom,
+    /// (import rule, import) pairs of the file.
+    pairs: Vec<(usize, usize)>,
 }
 
 /// Sets of globs a thread keeps plans for; a tree of deliberately varied

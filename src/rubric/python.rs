@@ -69,6 +69,15 @@ pub fn imports(text: &str) -> Vec<Import> {
     found
 }
 
+/// The modules `module` is in, and itself: `a`, `a.b`, `a.b.c` for
+/// `a.b.c` — the names a rule can give for it (see [`matches`]).
+pub fn dotted_prefixes(module: &str) -> impl Iterator<Item = &str> {
+    module
+        .match_indices('.')
+        .map(move |(at, _)| &module[..at])
+        .chain(std::iter::once(module))
+}
+
 /// Whether `module` (an import) is `wanted` or inside it.
 pub fn matches(module: &str, wanted: &str) -> bool {
     module == wanted
@@ -88,6 +97,26 @@ fn is_module_path(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A rule names an import exactly when it names one of its dotted
+    /// prefixes: the lookup the matcher does agrees with `matches`.
+    #[test]
+    fn dotted_prefixes_are_what_matches_accepts() {
+        let modules = ["ray", "ray.tune", "ray.tune.search", "raytune", "a.b", "a"];
+        for module in modules {
+            for wanted in modules.iter().chain(&["ray.", "", "ray.tun", "tune"]) {
+                assert_eq!(
+                    dotted_prefixes(module).any(|p| p == *wanted),
+                    matches(module, wanted),
+                    "{module} {wanted}"
+                );
+            }
+        }
+        assert_eq!(
+            dotted_prefixes("a.b.c").collect::<Vec<_>>(),
+            ["a", "a.b", "a.b.c"]
+        );
+    }
 
     fn modules(text: &str) -> Vec<(String, usize)> {
         imports(text)

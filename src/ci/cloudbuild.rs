@@ -31,8 +31,8 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     let configs: Vec<&str> = index
         .files()
         .iter()
+        .filter(|f| is_config_name(f.name()) || is_build_dir_yaml(&f.path))
         .map(|f| f.path.as_str())
-        .filter(|p| is_named_config(p) || is_build_dir_yaml(p))
         .collect();
     if configs.is_empty() {
         return Vec::new();
@@ -83,13 +83,17 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 }
 
 fn is_named_config(path: &str) -> bool {
-    let name = paths::file_name(path);
+    is_config_name(paths::file_name(path))
+}
+
+fn is_config_name(name: &str) -> bool {
     crate::text::case::starts_with_ignore_case(name, "cloudbuild")
         && (script::is_yaml(name) || crate::text::case::ends_with_ignore_case(name, ".json"))
 }
 
 fn is_build_dir_yaml(path: &str) -> bool {
-    paths::file_name(paths::parent(path)) == "build" && script::is_yaml(path)
+    // The suffix first: it rules out most paths before their folder is found.
+    script::is_yaml(path) && paths::file_name(paths::parent(path)) == "build"
 }
 
 /// The steps of a document shaped like a build: a `steps:` list whose items

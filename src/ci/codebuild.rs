@@ -12,15 +12,15 @@ use super::codepipeline;
 use super::job::JobSpec;
 use super::script::{self, warning, Placer};
 use super::yaml::get;
-use super::{lines, paths, CiSystem, CiWarning};
+use super::{lines, CiSystem, CiWarning};
 
 /// Every buildspec of the repository, as one job each.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let specs: Vec<&str> = index
         .files()
         .iter()
+        .filter(|f| is_buildspec(&f.path, f.name()))
         .map(|f| f.path.as_str())
-        .filter(|p| is_buildspec(p))
         .collect();
     if specs.is_empty() {
         return Vec::new();
@@ -59,8 +59,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     out
 }
 
-fn is_buildspec(path: &str) -> bool {
-    let name = paths::file_name(path);
+fn is_buildspec(path: &str, name: &str) -> bool {
     crate::text::case::starts_with_ignore_case(name, "buildspec")
         && script::is_yaml(name)
         && !path.contains("node_modules/")

@@ -633,11 +633,15 @@ impl<'a> Follower<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        if !self.imports.contains_key(cwd) {
-            self.imports.insert(cwd.to_string(), HashMap::default());
-        }
-        if let Some(files) = self.imports.get_mut(cwd) {
-            files.insert(file.to_string(), found.clone());
+        let entry = (file.to_string(), found.clone());
+        match self.imports.get_mut(cwd) {
+            Some(files) => {
+                files.insert(entry.0, entry.1);
+            }
+            None => {
+                self.imports
+                    .insert(cwd.to_string(), HashMap::from_iter([entry]));
+            }
         }
         found
     }

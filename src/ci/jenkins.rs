@@ -99,15 +99,11 @@ fn is_jenkinsfile(path: &str, name: &str) -> bool {
 /// `ci/jenkins-release` — a name or folder saying Jenkins, no extension or
 /// `.groovy`. Only its content says whether it is a pipeline.
 fn may_be_pipeline_script(path: &str) -> bool {
-    if !crate::text::case::contains_ignore_case(path, "jenkins") {
-        return false;
-    }
-    let lower = path.to_ascii_lowercase();
-    let name = paths::file_name(&lower);
-    let extension = name.rsplit_once('.').map(|(_, e)| e);
-    !lower.contains("node_modules/")
-        && lower.contains("jenkins")
-        && matches!(extension, None | Some("groovy"))
+    use crate::text::case::contains_ignore_case;
+    let extension = paths::file_name(path).rsplit_once('.').map(|(_, e)| e);
+    contains_ignore_case(path, "jenkins")
+        && !contains_ignore_case(path, "node_modules/")
+        && extension.is_none_or(|e| e.eq_ignore_ascii_case("groovy"))
 }
 
 /// Whether a script opens with a declarative `pipeline {` or a scripted
@@ -556,6 +552,11 @@ pipeline {
         assert!(may_be_pipeline_script("ci/jenkins/release.groovy"));
         assert!(!may_be_pipeline_script("jenkins.txt"));
         assert!(!may_be_pipeline_script("docs/build.groovy"));
+        // Case does not matter, in the word, the extension or the folder
+        // that rules a path out.
+        assert!(may_be_pipeline_script("CI/JENKINS/Release.GROOVY"));
+        assert!(!may_be_pipeline_script("Node_Modules/jenkins/x"));
+        assert!(!may_be_pipeline_script("ci/jenkins.Txt"));
         assert!(starts_a_pipeline(
             "// CI\n/* multi\nline */\n@Library('x') _\npipeline {\n}"
         ));

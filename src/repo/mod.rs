@@ -238,13 +238,9 @@ impl RepoIndex {
             })
             .collect();
         let mut seen = HashSet::default();
-        let mut kept: Vec<FileEntry> = entries
-            .drain(..)
-            .rev()
-            .filter(|e| seen.insert(e.path.clone()))
-            .collect();
-        kept.reverse();
-        let entries = kept;
+        entries.reverse();
+        entries.retain(|e| seen.insert(e.path.clone()));
+        entries.reverse();
         Self::from_parts(
             Source::WorkTree(PathBuf::new()),
             entries,
@@ -329,14 +325,19 @@ impl RepoIndex {
         &'a self,
         extensions: &'a [&'a str],
     ) -> impl Iterator<Item = &'a FileEntry> + 'a {
-        let mut ids: Vec<u32> = extensions
-            .iter()
-            .flat_map(|e| self.with_extension(e).iter().copied())
-            .collect();
-        if extensions.len() > 1 {
-            ids.sort_unstable();
-        }
-        ids.into_iter().map(move |at| self.entry_at(at))
+        // One extension's list is in path order already; several are merged.
+        let ids: std::borrow::Cow<'a, [u32]> = match extensions {
+            [one] => self.with_extension(one).into(),
+            _ => {
+                let mut ids: Vec<u32> = extensions
+                    .iter()
+                    .flat_map(|e| self.with_extension(e).iter().copied())
+                    .collect();
+                ids.sort_unstable();
+                ids.into()
+            }
+        };
+        (0..ids.len()).map(move |i| self.entry_at(ids[i]))
     }
 
     /// Whether an absolute import of `module` (`pkg.sub.mod`) may resolve to

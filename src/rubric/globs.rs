@@ -57,13 +57,13 @@ impl PathMatcher {
         }
         let (mut pieces, mut odd, mut paths) = (Vec::new(), Vec::new(), Vec::new());
         for (id, glob) in distinct.iter().enumerate() {
-            match name_only(glob) {
-                Some(name) if Pieces::parse(name).is_some() => pieces.push((id, name)),
-                Some(name) => odd.push((id, compile(name).regex().to_string())),
+            match name_only(glob).map(|name| (name, Pieces::parse(id, name))) {
+                Some((name, Some(parsed))) => pieces.push((name, parsed)),
+                Some((name, None)) => odd.push((id, compile(name).regex().to_string())),
                 None => paths.push((id, compile(glob).regex().to_string())),
             }
         }
-        let names = NameGlobs::build(&pieces);
+        let names = NameGlobs::build(pieces);
         match (GlobGroup::build(odd), GlobGroup::build(paths)) {
             (Ok(odd_names), Ok(paths)) => PathMatcher {
                 places,
@@ -194,17 +194,18 @@ struct NameGlobs {
 }
 
 impl NameGlobs {
-    fn build(globs: &[(usize, &str)]) -> NameGlobs {
+    /// The name globs (the name, and its pieces) as one matcher.
+    fn build<'a>(globs: Vec<(&'a str, Pieces)>) -> NameGlobs {
         let mut names = NameGlobs::default();
-        let mut keys: Vec<&[u8]> = Vec::new();
-        let mut key_of: HashMap<&[u8], usize> = HashMap::default();
-        for &(glob, name) in globs {
-            let Some(mut pieces) = Pieces::parse(name) else {
-                continue;
-            };
-            pieces.glob = glob;
+        let mut keys: Vec<&'a [u8]> = Vec::new();
+        let mut key_of: HashMap<&'a [u8], usize> = HashMap::default();
+        for (name, pieces) in globs {
             if !pieces.star {
-                names.exact.entry(name.into()).or_default().push(glob);
+                names
+                    .exact
+                    .entry(name.into())
+                    .or_default()
+                    .push(pieces.glob);
                 continue;
             }
             let at = names.pieces.len();
@@ -276,9 +277,9 @@ struct Pieces {
 }
 
 impl Pieces {
-    /// The pieces of `name`, or `None` when it holds more than literals and
-    /// `*` (`?`, braces, escapes).
-    fn parse(name: &str) -> Option<Pieces> {
+    /// The pieces of `name`, the name part of the glob `glob`, or `None`
+    /// when it holds more than literals and `*` (`?`, braces, escapes).
+    fn parse(glob: usize, name: &str) -> Option<Pieces> {
         if name.contains(['?', '{', '}', '\\', '[', ']']) {
             return None;
         }
@@ -291,7 +292,7 @@ impl Pieces {
         };
         let first = parts.remove(0);
         Some(Pieces {
-            glob: 0,
+            glob,
             star,
             first,
             middle: parts
@@ -425,14 +426,14 @@ mod tests {
 
     #[test]
     fn pieces_take_middle_literals_in_order() {
-        let pieces = Pieces::parse("a*b*c*d").unwrap();
+        let pieces = Pieces::parse(0, "a*b*c*d").unwrap();
         assert!(pieces.matches("abcd"));
         assert!(pieces.matches("a-c-b-c-d"));
         assert!(!pieces.matches("acbd"));
         assert!(!pieces.matches("abd"));
         // The first and last piece never share a character.
-        assert!(!Pieces::parse("ab*ba").unwrap().matches("aba"));
-        assert!(Pieces::parse("ab*ba").unwrap().matches("abba"));
-        assert!(Pieces::parse("x?y").is_none());
+        assert!(!Pieces::parse(0, "ab*ba").unwrap().matches("aba"));
+        assert!(Pieces::parse(0, "ab*ba").unwrap().matches("abba"));
+        assert!(Pieces::parse(0, "x?y").is_none());
     }
 }

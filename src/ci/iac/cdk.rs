@@ -13,8 +13,11 @@ use super::{resource_job, MAX_RESOURCES};
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let _ = warnings;
     let mut out = Vec::new();
-    // `aws_cdk` (Python) or `aws-cdk` (TypeScript).
-    let cdk = memchr::memmem::Finder::new("aws");
+    // `aws_cdk` (Python) or `aws-cdk` (TypeScript), each searcher built once.
+    let (python, typescript) = (
+        memchr::memmem::Finder::new("aws_cdk"),
+        memchr::memmem::Finder::new("aws-cdk"),
+    );
     for entry in index.files_with(&["py", "ts"]) {
         if entry.path.ends_with(".d.ts") || entry.path.contains("node_modules/") {
             continue;
@@ -22,9 +25,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         let Some(text) = index.source(entry) else {
             continue;
         };
-        if cdk.find(text.as_bytes()).is_none()
-            || !(text.contains("aws_cdk") || text.contains("aws-cdk"))
-        {
+        if python.find(text.as_bytes()).is_none() && typescript.find(text.as_bytes()).is_none() {
             continue;
         }
         let path = entry.path.as_str();

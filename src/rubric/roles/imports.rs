@@ -36,7 +36,9 @@ impl<'a> Resolver<'a> {
             if super::is_test_path(path) {
                 continue;
             }
-            let stem = &entry.name()[..entry.name().len() - ".py".len()];
+            let Some(stem) = entry.name().strip_suffix(".py") else {
+                continue;
+            };
             unique
                 .entry(stem)
                 .and_modify(|seen| *seen = None)

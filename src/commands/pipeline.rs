@@ -61,9 +61,9 @@ pub fn run(source: &RepoArgs, revs: &Revisions<'_>, gate_args: &GateArgs) -> Res
     let (head_ci, (head_ground, mut metric_files)) = rayon::join(
         || CiModel::build(&head_index),
         || {
-            (
-                rubric::Groundwork::lay(&head_catalogue, &head_index),
-                metrics::files(&head_index, &config.metrics),
+            rayon::join(
+                || rubric::Groundwork::lay(&head_catalogue, &head_index),
+                || metrics::files(&head_index, &config.metrics),
             )
         },
     );

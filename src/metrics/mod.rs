@@ -74,8 +74,7 @@ pub fn files(index: &RepoIndex, config: &MetricsConfig) -> Vec<MetricFile> {
     }
     if config.discover {
         for entry in index.files() {
-            let in_mlruns = entry.path.starts_with("mlruns/") || entry.path.contains("/mlruns/");
-            if in_mlruns {
+            if mlruns_at(&entry.path).is_some() {
                 continue;
             }
             if crate::text::case::contains_ignore_case(entry.name(), "metrics")
@@ -148,13 +147,20 @@ fn in_metric_folder(index: &RepoIndex, entry: &crate::repo::FileEntry) -> bool {
     })
 }
 
+/// Where the first `mlruns/` folder of `path` starts. Asked of every path,
+/// with one searcher built once (a `str::find` builds one per call).
+fn mlruns_at(path: &str) -> Option<usize> {
+    static INNER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"/mlruns/"));
+    if path.starts_with("mlruns/") {
+        return Some(0);
+    }
+    INNER.find(path.as_bytes()).map(|at| at + 1)
+}
+
 /// `(mlruns/<exp>, <run>, <metric>)` for an MLflow metric file path.
 fn mlflow_parts(path: &str) -> Option<(&str, &str, &str)> {
-    let start = if path.starts_with("mlruns/") {
-        0
-    } else {
-        path.find("/mlruns/")? + 1
-    };
+    let start = mlruns_at(path)?;
     let rest = &path[start + "mlruns/".len()..];
     let mut parts = rest.splitn(4, '/');
     let (exp, run, kind, metric) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -379,6 +385,26 @@ pub fn diff(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An `mlruns/` folder at the top or below another folder, never a
+    /// folder whose name only ends in `mlruns`.
+    #[test]
+    fn finds_mlflow_runs_at_any_depth_by_whole_folder_name() {
+        assert_eq!(
+            mlflow_parts("mlruns/1/aaa/metrics/rmse"),
+            Some(("mlruns/1", "aaa", "rmse"))
+        );
+        assert_eq!(
+            mlflow_parts("exp/mlruns/2/bbb/metrics/acc"),
+            Some(("exp/mlruns/2", "bbb", "acc"))
+        );
+        assert_eq!(mlflow_parts("xmlruns/1/aaa/metrics/rmse"), None);
+        assert_eq!(mlflow_parts("a/xmlruns/1/aaa/metrics/rmse"), None);
+        assert_eq!(mlflow_parts("mlruns/1/aaa/params/lr"), None);
+        assert_eq!(mlflow_parts("mlruns/1/aaa/metrics/sub/rmse"), None);
+        assert_eq!(mlruns_at("a/b/mlruns/x"), Some(4));
+        assert_eq!(mlruns_at("a/mlrunsx/y"), None);
+    }
 
     #[test]
     fn discovers_named_dvc_and_mlflow_metrics() {

@@ -95,6 +95,9 @@ pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanErr
     let mut top = walker.subtree(root, Some(SPLIT_DEPTH));
     let below: Vec<Walked> = std::mem::take(&mut top.deferred)
         .par_iter()
+        // One folder per task: folders differ in size by orders of
+        // magnitude, and a core that finishes early takes the next one.
+        .with_max_len(1)
         .map(|dir| walker.subtree(dir, None).walked)
         .collect();
     // Sized once: grown by doubling, the list of a 100,000-file tree was

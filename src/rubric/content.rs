@@ -159,69 +159,133 @@ impl ContentSet {
         &self.rules[i]
     }
 
+    /// What [`ContentSet::candidates_into`] needs to know of a list of
+    /// wanted rules, worked out once for all the files that want them.
+    pub fn wanted(&self, rules: &[usize]) -> Wanted {
+        let mut wanted = Wanted {
+            mask: vec![false; self.rules.len()],
+            always: Vec::new(),
+            open: 0,
+        };
+        for &r in rules {
+            if std::mem::replace(&mut wanted.mask[r], true) {
+                continue;
+            }
+            if self.rules[r].groups.is_empty() {
+                wanted.always.push(r);
+            } else {
+                wanted.open += 1;
+            }
+        }
+        wanted
+    }
+
     /// Which of `wanted` (rule indices) can match `text`, in `wanted`'s order:
-    /// a rule whose required literals do not all occur cannot. One pass over
-    /// the text, ended early once every wanted rule is settled.
+    /// a rule whose required literals do not all occur cannot.
     #[cfg(test)]
     pub fn candidates(&self, wanted: &[usize], text: &str) -> Vec<usize> {
         let mut out = Vec::new();
-        self.candidates_into(wanted, text, &mut out, &mut CandidateRoom::default());
-        out
+        self.candidates_into(
+            &self.wanted(wanted),
+            text,
+            &mut out,
+            &mut CandidateRoom::default(),
+        );
+        let mut ordered: Vec<usize> = Vec::new();
+        for r in wanted {
+            if out.contains(r) && !ordered.contains(r) {
+                ordered.push(*r);
+            }
+        }
+        ordered
     }
 
-    /// [`ContentSet::candidates`] into `out` (cleared first), with `room`
-    /// reused from call to call: this runs for every file, and a fresh pair
-    /// of tables the size of all rules was two allocations per file.
+    /// The rules of `wanted` that can match `text`, each once, into `out`
+    /// (cleared first): those without required literals, then the others in
+    /// the order their last group is found. One pass over the text, ended
+    /// early once every wanted rule is found. Its cost is the text's length
+    /// plus the literals found: the rules' tallies are reset lazily, by a
+    /// generation number, rather than for every wanted rule of every file.
     pub fn candidates_into(
         &self,
-        wanted: &[usize],
+        wanted: &Wanted,
         text: &str,
         out: &mut Vec<usize>,
         room: &mut CandidateRoom,
     ) {
         out.clear();
-        let CandidateRoom { missing, seen } = room;
-        missing.resize(self.rules.len(), 0);
-        seen.resize(self.rules.len(), 0);
-        let mut open = 0;
-        for &r in wanted {
-            let groups = self.rules[r].groups.len().min(MAX_GROUPS) as u8;
-            if missing[r] == 0 && groups > 0 {
-                missing[r] = groups;
-                open += 1;
-            }
+        out.extend_from_slice(&wanted.always);
+        let mut open = wanted.open;
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
+        if open == 0 {
+            return;
         }
-        if open > 0 {
-            if let Some(automaton) = &self.automaton {
-                for m in automaton.find_overlapping_iter(text.as_bytes()) {
-                    let (r, g) = self.owner[m.pattern().as_usize()];
-                    if missing[r] == 0 || seen[r] & (1 << g) != 0 {
-                        continue;
-                    }
-                    seen[r] |= 1 << g;
-                    missing[r] -= 1;
-                    if missing[r] == 0 {
-                        open -= 1;
-                        if open == 0 {
-                            break;
-                        }
-                    }
+        let CandidateRoom {
+            generation,
+            stamp,
+            missing,
+            seen,
+        } = room;
+        if stamp.len() != self.rules.len() {
+            *stamp = vec![0; self.rules.len()];
+            missing.resize(self.rules.len(), 0);
+            seen.resize(self.rules.len(), 0);
+            *generation = 0;
+        }
+        *generation = generation.wrapping_add(1);
+        if *generation == 0 {
+            // Wrapped: stamps of four billion files ago would read as fresh.
+            stamp.fill(0);
+            *generation = 1;
+        }
+        let now = *generation;
+        for m in automaton.find_overlapping_iter(text.as_bytes()) {
+            let (r, g) = self.owner[m.pattern().as_usize()];
+            if !wanted.mask[r] {
+                continue;
+            }
+            if stamp[r] != now {
+                stamp[r] = now;
+                missing[r] = self.rules[r].groups.len().min(MAX_GROUPS) as u8;
+                seen[r] = 0;
+            }
+            if missing[r] == 0 || seen[r] & (1 << g) != 0 {
+                continue;
+            }
+            seen[r] |= 1 << g;
+            missing[r] -= 1;
+            if missing[r] == 0 {
+                out.push(r);
+                open -= 1;
+                if open == 0 {
+                    break;
                 }
             }
-        }
-        out.extend(wanted.iter().copied().filter(|&r| missing[r] == 0));
-        // Only the wanted rules' entries were touched: put them back.
-        for &r in wanted {
-            missing[r] = 0;
-            seen[r] = 0;
         }
     }
 }
 
-/// The tables [`ContentSet::candidates_into`] keeps between calls: every
-/// entry is zero between calls.
+/// The wanted rules of [`ContentSet::candidates_into`], prepared by
+/// [`ContentSet::wanted`].
+#[derive(Debug, Default)]
+pub struct Wanted {
+    /// Whether each rule of the set is wanted.
+    mask: Vec<bool>,
+    /// Wanted rules without required literals: they always run.
+    always: Vec<usize>,
+    /// How many wanted rules have required literals.
+    open: usize,
+}
+
+/// The tallies [`ContentSet::candidates_into`] keeps between calls. A rule's
+/// `missing` and `seen` are current only when its `stamp` is this call's
+/// `generation`.
 #[derive(Debug, Default)]
 pub struct CandidateRoom {
+    generation: u32,
+    stamp: Vec<u32>,
     missing: Vec<u8>,
     seen: Vec<u64>,
 }
@@ -530,7 +594,7 @@ mod tests {
     #[test]
     fn reused_room_answers_as_a_fresh_one() {
         let set = ContentSet::new([
-            r"np\.random\.seed\(",
+            r"\bnp\.random\.seed\(",
             r"(?i)\bassert\b.*\bbaseline",
             r"^\s*x",
             r"mlflow\.log_metric\(.*auc",
@@ -545,13 +609,46 @@ mod tests {
             (&[0, 1, 2, 3], ""),
             (&[3], "mlflow.log_metric(\n"),
         ];
-        let mut room = CandidateRoom::default();
-        let mut out = Vec::new();
-        for (wanted, text) in files {
-            set.candidates_into(wanted, text, &mut out, &mut room);
-            assert_eq!(out, set.candidates(wanted, text), "{text:?}");
+        // Twice: once from a fresh room, once across the generation
+        // counter's wrap, where old stamps must not read as current.
+        for skip_to in [None, Some(u32::MAX - 2)] {
+            let mut room = CandidateRoom::default();
+            let mut out = Vec::new();
+            for (i, (wanted, text)) in files.iter().enumerate() {
+                set.candidates_into(&set.wanted(wanted), text, &mut out, &mut room);
+                if let (0, Some(generation)) = (i, skip_to) {
+                    room.generation = generation;
+                }
+                let mut fresh = Vec::new();
+                set.candidates_into(
+                    &set.wanted(wanted),
+                    text,
+                    &mut fresh,
+                    &mut CandidateRoom::default(),
+                );
+                out.sort_unstable();
+                fresh.sort_unstable();
+                assert_eq!(out, fresh, "{text:?}");
+            }
         }
-        assert!(room.missing.iter().all(|&m| m == 0) && room.seen.iter().all(|&s| s == 0));
+        // What the files above find, spelled out: a tally left half-done by
+        // one file is not carried into the next.
+        let found: Vec<Vec<usize>> = files
+            .iter()
+            .map(|(wanted, text)| set.candidates(wanted, text))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                vec![],
+                vec![],
+                vec![3],
+                vec![1, 0],
+                vec![2],
+                vec![2],
+                vec![]
+            ]
+        );
     }
 
     #[test]

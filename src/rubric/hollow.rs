@@ -285,6 +285,7 @@ impl HollowIndex {
         let per_file: Vec<(String, Vec<TestFunction>, Vec<HollowTest>, bool)> = index
             .files()
             .par_iter()
+            .with_max_len(1024)
             .filter_map(|entry| {
                 let path = entry.path.as_str();
                 let is_suite = path.ends_with(".json") && path.contains("expectations/");

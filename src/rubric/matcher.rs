@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::catalogue::{Automated, CheckDef, RuleDef, ToolDef};
-use super::content::ContentSet;
+use super::content::{ContentSet, Wanted};
 use super::globs::{GlobRoom, PathMatcher};
 use super::{manifest, python};
 use crate::ci::{CiModel, CiSystem, Reach};
@@ -255,6 +255,9 @@ pub fn match_files(
         .files()
         .par_iter()
         .enumerate()
+        // Pieces small enough that a core freed by other work finds some
+        // left to take, large enough that each piece's plans serve many files.
+        .with_max_len(PIECE)
         .map_init(Scratch::default, |scratch, (at, entry)| {
             let place = || Place::File(at as u32);
             let mut found = Vec::new();
@@ -271,11 +274,11 @@ pub fn match_files(
             let plan = match plans.get(key.as_slice()) {
                 Some(plan) => plan,
                 None if plans.len() < MAX_PLANS => {
-                    let plan = Plan::new(glob_set.places(key), &glob_rule, &rules);
+                    let plan = Plan::new(glob_set.places(key), &glob_rule, &rules, &content);
                     plans.entry(key.as_slice().into()).or_insert(plan)
                 }
                 None => {
-                    *spare = Plan::new(glob_set.places(key), &glob_rule, &rules);
+                    *spare = Plan::new(glob_set.places(key), &glob_rule, &rules, &content);
                     &*spare
                 }
             };
@@ -287,7 +290,9 @@ pub fn match_files(
                 command: None,
             }));
             let Plan {
-                wanted, patterns, ..
+                wanted,
+                content: prepared,
+                ..
             } = plan;
             let is_python = matches!(entry.extension(), Some("py" | "ipynb"));
             let wants_imports = is_python && !import_rules.is_empty();
@@ -299,7 +304,7 @@ pub fn match_files(
                 return found;
             };
             let text = view.text();
-            content.candidates_into(patterns, text, possible, room);
+            content.candidates_into(prepared, text, possible, room);
             for &(rule, pattern) in wanted.iter() {
                 if !possible.contains(&pattern) {
                     continue;
@@ -528,6 +533,8 @@ struct Scratch {
 /// so that their small trees take both ways (the binary's tests the first).
 #[cfg(not(test))]
 const MAX_PLANS: usize = 4096;
+/// Files per piece of the parallel pass at most.
+const PIECE: usize = 1024;
 #[cfg(test)]
 const MAX_PLANS: usize = 2;
 
@@ -541,12 +548,17 @@ struct Plan {
     present: Vec<u32>,
     /// (flat rule, content rule) for the content rules the path asks for.
     wanted: Vec<(usize, usize)>,
-    /// The content rules of `wanted`.
-    patterns: Vec<usize>,
+    /// The content rules of `wanted`, as the literal prefilter takes them.
+    content: Wanted,
 }
 
 impl Plan {
-    fn new(places: impl Iterator<Item = usize>, glob_rule: &[usize], rules: &[FlatRule]) -> Plan {
+    fn new(
+        places: impl Iterator<Item = usize>,
+        glob_rule: &[usize],
+        rules: &[FlatRule],
+        content: &ContentSet,
+    ) -> Plan {
         let mut matched: Vec<usize> = places.map(|place| glob_rule[place]).collect();
         matched.sort_unstable();
         matched.dedup();
@@ -560,7 +572,8 @@ impl Plan {
                 _ => {}
             }
         }
-        plan.patterns = plan.wanted.iter().map(|&(_, p)| p).collect();
+        let patterns: Vec<usize> = plan.wanted.iter().map(|&(_, p)| p).collect();
+        plan.content = content.wanted(&patterns);
         plan
     }
 }

@@ -66,15 +66,30 @@ impl Groundwork {
     }
 
     fn lay_for(checks: &[&CheckDef], catalogue: &Catalogue, index: &RepoIndex) -> Groundwork {
-        let files = crate::timing::span("keyword evidence", || {
-            matcher::match_files(checks, &catalogue.tools, index)
-        });
-        let hollow = crate::timing::span("hollow tests", || hollow::HollowIndex::build(index));
         let has_roles = checks
             .iter()
             .any(|c| c.evidence.iter().any(|r| r.role.is_some()));
-        let code =
-            has_roles.then(|| crate::timing::span("code roles", || roles::CodeRoles::build(index)));
+        // Side by side: each pass is parallel, but its last files run on
+        // one core, and the index-wide tables of the others (hollow tests,
+        // the import resolver) are built on one; the other pass fills the
+        // core left idle.
+        let (files, (hollow, code)) = rayon::join(
+            || {
+                crate::timing::span("keyword evidence", || {
+                    matcher::match_files(checks, &catalogue.tools, index)
+                })
+            },
+            || {
+                rayon::join(
+                    || crate::timing::span("hollow tests", || hollow::HollowIndex::build(index)),
+                    || {
+                        has_roles.then(|| {
+                            crate::timing::span("code roles", || roles::CodeRoles::build(index))
+                        })
+                    },
+                )
+            },
+        );
         Groundwork {
             files,
             hollow,
@@ -112,42 +127,55 @@ fn evidence_on(
         hollow,
         code,
     } = ground;
-    let keyword = crate::timing::span("decide", || files.decide(index, ci));
+    use rayon::prelude::*;
+    // Role evidence needs none of the keyword decisions: both are made side
+    // by side, and merged check by check after.
+    let (keyword, added) = rayon::join(
+        || crate::timing::span("decide", || files.decide(index, ci)),
+        || {
+            crate::timing::span("role evidence", || {
+                checks
+                    .par_iter()
+                    .map(|check| match &code {
+                        Some(code) => check
+                            .evidence
+                            .iter()
+                            .filter_map(|rule| Some((rule, rule.role.as_ref()?)))
+                            .flat_map(|(rule, role)| {
+                                roles::evidence(
+                                    role,
+                                    &rule.what,
+                                    rule.automation(),
+                                    code,
+                                    &hollow,
+                                    ci,
+                                    index,
+                                )
+                            })
+                            .collect(),
+                        None => Vec::new(),
+                    })
+                    .collect::<Vec<Vec<Evidence>>>()
+            })
+        },
+    );
     debug_assert_eq!(
         checks.len(),
         keyword.cites.len(),
         "groundwork laid for another catalogue"
     );
-    let found = crate::timing::span("role evidence", || {
-        use rayon::prelude::*;
-        checks
-            .par_iter()
-            .zip(keyword.cites.par_iter())
-            .map(|(check, cites)| {
-                let added: Vec<Evidence> = match &code {
-                    Some(code) => check
-                        .evidence
-                        .iter()
-                        .filter_map(|rule| Some((rule, rule.role.as_ref()?)))
-                        .flat_map(|(rule, role)| {
-                            roles::evidence(
-                                role,
-                                &rule.what,
-                                rule.automation(),
-                                code,
-                                &hollow,
-                                ci,
-                                index,
-                            )
-                        })
-                        .collect(),
-                    None => Vec::new(),
-                };
-                assemble(&keyword, cites, added, &hollow, index, ci)
-            })
-            .collect()
-    });
-    (found, hollow.found)
+    let found = keyword
+        .cites
+        .par_iter()
+        .zip(added)
+        .map(|(cites, added)| assemble(&keyword, cites, added, &hollow, index, ci))
+        .collect();
+    let mut hollow = hollow;
+    let hollow_found = std::mem::take(&mut hollow.found);
+    // Freeing the tables of a large tree, entry by entry, takes milliseconds
+    // the report need not wait for.
+    rayon::spawn(move || drop((keyword, code, hollow)));
+    (found, hollow_found)
 }
 
 /// What the merge by line and the report order read of a piece of

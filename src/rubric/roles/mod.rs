@@ -288,6 +288,8 @@ impl CodeRoles {
         let read: Vec<ReadFile> = index
             .with_extension("py")
             .par_iter()
+            // Small pieces: the last ones then spread over the cores.
+            .with_max_len(512)
             .map(|&at| index.entry_at(at))
             .filter_map(|entry| {
                 let text = index.source(entry)?;

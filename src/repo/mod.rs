@@ -357,12 +357,21 @@ impl RepoIndex {
         let first = module.split('.').next().unwrap_or(module);
         self.python_names
             .get_or_init(|| {
-                self.files
-                    .iter()
-                    .filter_map(|e| e.path.strip_suffix(".py"))
-                    .flat_map(|stem| stem.split('/'))
-                    .map(|part| self.hasher.hash_one(part))
-                    .collect()
+                // Files come in path order, so the files of one folder come
+                // together: its folder names are taken once, not per file.
+                let mut names = foldhash::HashSet::default();
+                let mut last_folder = "";
+                for stem in self.files.iter().filter_map(|e| e.path.strip_suffix(".py")) {
+                    let (folder, name) = stem.rsplit_once('/').unwrap_or(("", stem));
+                    if folder != last_folder {
+                        if !folder.is_empty() {
+                            names.extend(folder.split('/').map(|p| self.hasher.hash_one(p)));
+                        }
+                        last_folder = folder;
+                    }
+                    names.insert(self.hasher.hash_one(name));
+                }
+                names
             })
             .contains(&self.hasher.hash_one(first))
     }
@@ -781,7 +790,11 @@ fn is_binary_extension(ext: &str) -> bool {
 
 /// Repository-relative path with `/` separators and no leading `./`.
 pub fn normalize(path: &str) -> std::borrow::Cow<'_, str> {
-    let trimmed = path.trim_start_matches("./");
+    // `trim_start_matches("./")`, without building a searcher per call.
+    let mut trimmed = path;
+    while let Some(rest) = trimmed.strip_prefix("./") {
+        trimmed = rest;
+    }
     if needs_normalizing(trimmed.as_bytes()) {
         let joined: Vec<&str> = trimmed
             .split(['/', '\\'])
@@ -921,6 +934,28 @@ mod tests {
         for module in ["docs", "numpy.linalg", "py", ""] {
             assert!(!index.may_resolve_import(module), "{module}");
         }
+        // Folders shared by neighbours, left and come back to, at the root
+        // and below it: every name of every `.py` path counts, and no other.
+        let paths = [
+            "a/b/c.py",
+            "a/b/d.py",
+            "a/e.py",
+            "f.py",
+            "g/h.py",
+            "g/h/i.txt",
+            "j/k.md",
+            "j/l.py",
+            "m//n.py",
+        ];
+        let index = RepoIndex::from_memory(paths.map(|p| (p, "")));
+        for name in ["a", "b", "c", "d", "e", "f", "g", "h", "j", "l", "m", "n"] {
+            assert!(index.may_resolve_import(name), "{name}");
+        }
+        for name in ["i", "k", "py", "txt", "x"] {
+            assert!(!index.may_resolve_import(name), "{name}");
+        }
+        // `m//n.py` has an empty folder name, as it had before.
+        assert!(index.may_resolve_import(""));
     }
 
     /// Files are read whole or not at all, around the first read's size
@@ -1007,5 +1042,9 @@ mod tests {
         assert_eq!(normalize("./a//b/./c"), "a/b/c");
         assert_eq!(normalize("a\\b"), "a/b");
         assert_eq!(normalize("a/b"), "a/b");
+        // Every leading `./` goes, and only those.
+        assert_eq!(normalize("././a/b"), "a/b");
+        assert_eq!(normalize("./.a"), ".a");
+        assert_eq!(normalize("."), ".");
     }
 }

@@ -182,7 +182,10 @@ impl Walker<'_> {
     }
 
     fn keep(&self, entry: &DirEntry, warnings: &RefCell<Vec<ScanWarning>>) -> bool {
-        if entry.path() == self.root {
+        // The walk's own starting folder: the root, or a folder the root's
+        // walk kept already. (Comparing paths component by component here
+        // cost a tenth of the walk.)
+        if entry.depth() == 0 {
             return true;
         }
         let is_dir = entry.file_type().is_dir();

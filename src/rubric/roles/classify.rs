@@ -217,6 +217,35 @@ static CODE_SET: LazyLock<regex::RegexSet> = LazyLock::new(|| {
         .expect("valid role regex set")
 });
 
+/// Compiles the patterns now. The first file to need one would otherwise
+/// compile it in the middle of the parallel pass, and every other core that
+/// reaches the pattern meanwhile waits for it.
+pub fn prepare() {
+    for re in [
+        &FIT,
+        &SAVE,
+        &METRIC,
+        &HELD_OUT,
+        &GATE_LINE,
+        &IDENT,
+        &GATE_CALL,
+        &DEPLOY_CALL,
+        &DEPLOY_COMMAND,
+        &STEP_TRAIN,
+        &STEP_EVALUATE,
+        &STEP_DEPLOY,
+        &MODEL,
+        &FEATURE,
+        &FEATURE_NAME,
+        &FEATURE_DEF,
+        &DEFINES,
+        &ASSIGNED,
+    ] {
+        LazyLock::force(re);
+    }
+    LazyLock::force(&CODE_SET);
+}
+
 /// The roles of one non-test Python file.
 pub fn classify(
     path: &str,

@@ -181,6 +181,9 @@ pub struct CodeRoles {
     test_imports: Vec<(String, Vec<(String, usize)>)>,
     /// For each non-test file, the repository files it imports.
     imports: HashMap<String, Vec<String>>,
+    /// What ordered rules find in CI jobs, for the one CI model that
+    /// evidence is found against (see `order::job_events`).
+    job_events: std::sync::OnceLock<order::JobEvents>,
 }
 
 /// One Python file as read: its roles, and the repository files it imports.
@@ -284,6 +287,9 @@ fn used_names(lines: &[LogicalLine]) -> HashSet<String> {
 impl CodeRoles {
     /// Classifies the repository's Python files.
     pub fn build(index: &RepoIndex) -> CodeRoles {
+        if !index.with_extension("py").is_empty() {
+            classify::prepare();
+        }
         let resolver = imports::Resolver::new(index);
         let read: Vec<ReadFile> = index
             .with_extension("py")
@@ -311,6 +317,9 @@ impl CodeRoles {
             })
             .collect();
         let mut roles = CodeRoles::default();
+        // In path order already (the index's): built in bulk, the map costs
+        // one pass instead of a search of the tree per file.
+        let mut files: Vec<(String, Vec<RoleHit>)> = Vec::new();
         for ReadFile {
             path,
             is_test,
@@ -332,10 +341,11 @@ impl CodeRoles {
                     );
                 }
                 if !hits.is_empty() {
-                    roles.files.insert(path.to_string(), hits);
+                    files.push((path.to_string(), hits));
                 }
             }
         }
+        roles.files = files.into_iter().collect();
         roles.test_imports.sort();
         roles
     }

@@ -82,10 +82,8 @@ pub(super) fn runs_in_order(
     let what: Arc<str> = what.into();
     let mut out = Vec::new();
     if within == Within::Any {
-        let units = JobUnits::new(ci, index);
-        for job in 0..ci.jobs.len() {
-            let events = units.events(job, roles, ci);
-            let Some(found) = find_sequence(&events, sequence) else {
+        for (job, events) in job_events(roles, ci, index).iter().enumerate() {
+            let Some(found) = find_sequence(events, sequence) else {
                 continue;
             };
             // A chain that ends in a job this one waits for is that job's.
@@ -99,6 +97,12 @@ pub(super) fn runs_in_order(
         let hits = roles.of(path);
         let is_pipeline = hits.iter().any(|h| h.role == Role::Pipeline);
         if within == Within::Pipeline && !is_pipeline {
+            continue;
+        }
+        // Outside a pipeline the file's own hits are all its events: one
+        // missing a role of the sequence cannot hold it (most model files
+        // of a large tree show one role).
+        if !is_pipeline && !sequence.iter().all(|r| hits.iter().any(|h| h.role == *r)) {
             continue;
         }
         let mut events: Vec<Event> = hits
@@ -132,6 +136,41 @@ pub(super) fn runs_in_order(
     let mut seen = HashSet::default();
     out.retain(|e| seen.insert((e.path.clone(), e.line, e.ci.as_ref().map(|c| c.job.clone()))));
     out
+}
+
+/// The events of every CI job, worked out by the first ordered rule that
+/// asks and shared by the others: they do not depend on the sequence, and a
+/// job running 20,000 tests has as many files to look up. Kept for the CI
+/// model they were worked out for; another model gets its own.
+fn job_events<'r>(
+    roles: &'r CodeRoles,
+    ci: &CiModel,
+    index: &RepoIndex,
+) -> std::borrow::Cow<'r, [Vec<Event>]> {
+    let work_out = || {
+        let units = JobUnits::new(ci, index);
+        (0..ci.jobs.len())
+            .map(|job| units.events(job, roles, ci))
+            .collect::<Vec<_>>()
+    };
+    let model = std::ptr::from_ref(ci) as usize;
+    let kept = roles.job_events.get_or_init(|| JobEvents {
+        model,
+        events: work_out(),
+    });
+    if kept.model == model {
+        std::borrow::Cow::Borrowed(&kept.events)
+    } else {
+        std::borrow::Cow::Owned(work_out())
+    }
+}
+
+/// Events of each CI job, by job, and the address of the CI model they
+/// were worked out for.
+#[derive(Debug, Default)]
+pub(super) struct JobEvents {
+    model: usize,
+    events: Vec<Vec<Event>>,
 }
 
 /// `training (src/train.py:12) → evaluation (src/evaluate.py:8)`.

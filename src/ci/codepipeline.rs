@@ -97,16 +97,16 @@ pub(crate) fn find(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> AwsDefs 
 /// YAML templates anywhere; JSON only with a name that says template (JSON
 /// data files are many and large).
 fn may_be_template(path: &str) -> bool {
-    if path.contains("node_modules/") || path.contains("cdk.out/") {
-        return false;
-    }
+    // The name first: asked of every path, it rules out nearly all of them
+    // before the path is searched.
     let name = paths::file_name(path);
-    script::is_yaml(name)
+    let by_name = script::is_yaml(name)
         || crate::text::case::ends_with_ignore_case(name, ".template")
         || (crate::text::case::ends_with_ignore_case(name, ".json")
             && ["template", "pipeline", "cfn", "stack"]
                 .iter()
-                .any(|k| crate::text::case::contains_ignore_case(name, k)))
+                .any(|k| crate::text::case::contains_ignore_case(name, k)));
+    by_name && !path.contains("node_modules/") && !path.contains("cdk.out/")
 }
 
 /// A CodeBuild project of a template.
@@ -405,6 +405,29 @@ class Stack:
                 ("npx cdk synth", 13)
             ]
         );
+    }
+
+    #[test]
+    fn templates_are_yaml_or_named_json_outside_generated_folders() {
+        for path in [
+            "infra/pipeline.yml",
+            "a.YAML",
+            "cfn/main.template",
+            "infra/CfnStack.json",
+            "deploy/pipeline-def.json",
+        ] {
+            assert!(may_be_template(path), "{path}");
+        }
+        for path in [
+            "data/records.json",
+            "src/train.py",
+            "node_modules/x/pipeline.yml",
+            "app/cdk.out/Stack.template.json",
+            "cdk.out/a.yaml",
+            "template",
+        ] {
+            assert!(!may_be_template(path), "{path}");
+        }
     }
 
     #[test]

@@ -221,6 +221,8 @@ pub(crate) fn resolve_import(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// On ASCII lines the ASCII forms capture exactly what the Unicode
     /// forms do; other lines still go to the Unicode forms.
     #[test]
@@ -238,8 +240,8 @@ mod tests {
             "from a import b # c",
             "\x0c  import z",
         ];
-        for pattern in [super::FROM_PATTERN, super::PLAIN_PATTERN] {
-            let twice = super::Twice::new(pattern);
+        for pattern in [FROM_PATTERN, PLAIN_PATTERN] {
+            let twice = Twice::new(pattern);
             let ascii = twice.ascii.as_str();
             assert!(!ascii.contains(r"\s") && !ascii.contains(r"\w"), "{ascii}");
             for line in lines {
@@ -263,12 +265,8 @@ mod tests {
                 twice.unicode.captures(line).is_some()
             );
         }
-        assert!(super::FROM_IMPORT
-            .captures("from\u{a0}café import x")
-            .is_some());
+        assert!(FROM_IMPORT.captures("from\u{a0}café import x").is_some());
     }
-
-    use super::*;
 
     #[test]
     fn reads_imports() {

@@ -355,25 +355,35 @@ impl RepoIndex {
     /// candidate paths.
     pub fn may_resolve_import(&self, module: &str) -> bool {
         let first = module.split('.').next().unwrap_or(module);
-        self.python_names
-            .get_or_init(|| {
-                // Files come in path order, so the files of one folder come
-                // together: its folder names are taken once, not per file.
-                let mut names = foldhash::HashSet::default();
-                let mut last_folder = "";
-                for stem in self.files.iter().filter_map(|e| e.path.strip_suffix(".py")) {
-                    let (folder, name) = stem.rsplit_once('/').unwrap_or(("", stem));
-                    if folder != last_folder {
-                        if !folder.is_empty() {
-                            names.extend(folder.split('/').map(|p| self.hasher.hash_one(p)));
-                        }
-                        last_folder = folder;
+        self.python_names().contains(&self.hasher.hash_one(first))
+    }
+
+    /// Makes the table [`RepoIndex::may_resolve_import`] reads, if it is
+    /// not made yet. It is made on first use; a parallel pass that will ask
+    /// calls this before it starts, so that no core waits for another to
+    /// make it.
+    pub fn prepare_import_names(&self) {
+        self.python_names();
+    }
+
+    fn python_names(&self) -> &HashSet<u64> {
+        self.python_names.get_or_init(|| {
+            // Files come in path order, so the files of one folder come
+            // together: its folder names are taken once, not per file.
+            let mut names = HashSet::default();
+            let mut last_folder = "";
+            for stem in self.files.iter().filter_map(|e| e.path.strip_suffix(".py")) {
+                let (folder, name) = stem.rsplit_once('/').unwrap_or(("", stem));
+                if folder != last_folder {
+                    if !folder.is_empty() {
+                        names.extend(folder.split('/').map(|p| self.hasher.hash_one(p)));
                     }
-                    names.insert(self.hasher.hash_one(name));
+                    last_folder = folder;
                 }
-                names
-            })
-            .contains(&self.hasher.hash_one(first))
+                names.insert(self.hasher.hash_one(name));
+            }
+            names
+        })
     }
 
     /// The scanned root (empty for an in-memory index).

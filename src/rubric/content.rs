@@ -161,13 +161,13 @@ impl ContentSet {
 
     /// What [`ContentSet::candidates_into`] needs to know of a list of
     /// wanted rules, worked out once for all the files that want them.
-    pub fn wanted(&self, rules: &[usize]) -> Wanted {
+    pub fn wanted(&self, rules: impl IntoIterator<Item = usize>) -> Wanted {
         let mut wanted = Wanted {
             mask: vec![false; self.rules.len()],
             always: Vec::new(),
             open: 0,
         };
-        for &r in rules {
+        for r in rules {
             if std::mem::replace(&mut wanted.mask[r], true) {
                 continue;
             }
@@ -186,7 +186,7 @@ impl ContentSet {
     pub fn candidates(&self, wanted: &[usize], text: &str) -> Vec<usize> {
         let mut out = Vec::new();
         self.candidates_into(
-            &self.wanted(wanted),
+            &self.wanted(wanted.iter().copied()),
             text,
             &mut out,
             &mut CandidateRoom::default(),
@@ -615,17 +615,13 @@ mod tests {
             let mut room = CandidateRoom::default();
             let mut out = Vec::new();
             for (i, (wanted, text)) in files.iter().enumerate() {
-                set.candidates_into(&set.wanted(wanted), text, &mut out, &mut room);
+                let prepared = set.wanted(wanted.iter().copied());
+                set.candidates_into(&prepared, text, &mut out, &mut room);
                 if let (0, Some(generation)) = (i, skip_to) {
                     room.generation = generation;
                 }
-                let mut fresh = Vec::new();
-                set.candidates_into(
-                    &set.wanted(wanted),
-                    text,
-                    &mut fresh,
-                    &mut CandidateRoom::default(),
-                );
+                // `candidates` answers from a fresh room.
+                let mut fresh = set.candidates(wanted, text);
                 out.sort_unstable();
                 fresh.sort_unstable();
                 assert_eq!(out, fresh, "{text:?}");

@@ -512,7 +512,8 @@ impl Flattened {
     }
 }
 
-/// Room one thread of the scan reuses from file to file.
+/// Room one piece of the scan (at most [`PIECE`] files, on one thread)
+/// reuses from file to file.
 #[derive(Default)]
 struct Scratch {
     /// The globs the file's path matches.
@@ -528,19 +529,19 @@ struct Scratch {
     pairs: Vec<(usize, usize)>,
 }
 
-/// Sets of globs a thread keeps plans for; a tree of deliberately varied
+/// Files per piece of the parallel pass at most.
+const PIECE: usize = 1024;
+/// Sets of globs a piece keeps plans for; a tree of deliberately varied
 /// names makes the others be worked out file by file. Unit tests keep two,
 /// so that their small trees take both ways (the binary's tests the first).
 #[cfg(not(test))]
 const MAX_PLANS: usize = 4096;
-/// Files per piece of the parallel pass at most.
-const PIECE: usize = 1024;
 #[cfg(test)]
 const MAX_PLANS: usize = 2;
 
 /// What the rules ask of a file whose path matches one set of globs. Files
 /// share sets (every plain `.py` file matches the same dozen globs, which
-/// serve some fifty rules), so a plan is worked out once per set and thread
+/// serve some fifty rules), so a plan is worked out once per set and piece
 /// rather than once per file.
 #[derive(Default)]
 struct Plan {
@@ -572,8 +573,7 @@ impl Plan {
                 _ => {}
             }
         }
-        let patterns: Vec<usize> = plan.wanted.iter().map(|&(_, p)| p).collect();
-        plan.content = content.wanted(&patterns);
+        plan.content = content.wanted(plan.wanted.iter().map(|&(_, p)| p));
         plan
     }
 }

@@ -134,23 +134,18 @@ fn evidence_on(
         || crate::timing::span("decide", || files.decide(index, ci)),
         || {
             crate::timing::span("role evidence", || {
+                let judge = code
+                    .as_ref()
+                    .map(|code| roles::Judge::new(code, &hollow, ci, index));
                 checks
                     .par_iter()
-                    .map(|check| match &code {
-                        Some(code) => check
+                    .map(|check| match &judge {
+                        Some(judge) => check
                             .evidence
                             .iter()
                             .filter_map(|rule| Some((rule, rule.role.as_ref()?)))
                             .flat_map(|(rule, role)| {
-                                roles::evidence(
-                                    role,
-                                    &rule.what,
-                                    rule.automation(),
-                                    code,
-                                    &hollow,
-                                    ci,
-                                    index,
-                                )
+                                judge.evidence(role, &rule.what, rule.automation())
                             })
                             .collect(),
                         None => Vec::new(),

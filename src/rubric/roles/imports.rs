@@ -44,10 +44,7 @@ impl<'a> Resolver<'a> {
                 .and_modify(|seen| *seen = None)
                 .or_insert(Some(path));
         }
-        // The index's table of importable names is made on first use: here,
-        // before the parallel pass, rather than by its first file while the
-        // other cores wait for it.
-        let _ = index.may_resolve_import("");
+        index.prepare_import_names();
         Resolver { index, unique }
     }
 

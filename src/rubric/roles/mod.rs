@@ -181,9 +181,6 @@ pub struct CodeRoles {
     test_imports: Vec<(String, Vec<(String, usize)>)>,
     /// For each non-test file, the repository files it imports.
     imports: HashMap<String, Vec<String>>,
-    /// What ordered rules find in CI jobs, for the one CI model that
-    /// evidence is found against (see `order::job_events`).
-    job_events: std::sync::OnceLock<order::JobEvents>,
 }
 
 /// One Python file as read: its roles, and the repository files it imports.
@@ -417,34 +414,61 @@ impl CodeRoles {
     }
 }
 
-/// The evidence one role rule finds, labelled `what`.
-pub fn evidence(
-    rule: &RoleRule,
-    what: &str,
-    automated: Automated,
-    roles: &CodeRoles,
-    hollow: &HollowIndex,
-    ci: &CiModel,
-    index: &RepoIndex,
-) -> Vec<Evidence> {
-    let mut found = if let Some(wanted) = &rule.tests_import {
-        tests_import(wanted, what, roles, hollow, ci, index)
-    } else if let Some(sequence) = &rule.runs_in_order {
-        order::runs_in_order(sequence, rule.within, what, roles, ci, index)
-    } else if let Some(wanted) = &rule.checked_by_ci {
-        checked_by_ci(wanted, what, roles, ci)
-    } else {
-        Vec::new()
-    };
-    match automated {
-        Automated::Never => found.iter_mut().for_each(|e| e.automated = false),
-        Automated::Always => found.iter_mut().for_each(|e| e.automated = true),
-        Automated::Scheduled => found
-            .iter_mut()
-            .for_each(|e| e.automated &= e.ci.as_ref().is_some_and(|c| c.scheduled)),
-        Automated::Ci => {}
+/// What role rules are judged against: the code's roles, its hollow tests,
+/// one CI model and the index, with what ordered rules share about that
+/// model's jobs.
+pub struct Judge<'a> {
+    roles: &'a CodeRoles,
+    hollow: &'a HollowIndex,
+    ci: &'a CiModel,
+    index: &'a RepoIndex,
+    jobs: order::JobEvents,
+}
+
+impl<'a> Judge<'a> {
+    pub fn new(
+        roles: &'a CodeRoles,
+        hollow: &'a HollowIndex,
+        ci: &'a CiModel,
+        index: &'a RepoIndex,
+    ) -> Judge<'a> {
+        Judge {
+            roles,
+            hollow,
+            ci,
+            index,
+            jobs: order::JobEvents::default(),
+        }
     }
-    found
+
+    /// The evidence one role rule finds, labelled `what`.
+    pub fn evidence(&self, rule: &RoleRule, what: &str, automated: Automated) -> Vec<Evidence> {
+        let Judge {
+            roles,
+            hollow,
+            ci,
+            index,
+            ref jobs,
+        } = *self;
+        let mut found = if let Some(wanted) = &rule.tests_import {
+            tests_import(wanted, what, roles, hollow, ci, index)
+        } else if let Some(sequence) = &rule.runs_in_order {
+            order::runs_in_order(sequence, rule.within, what, roles, ci, index, jobs)
+        } else if let Some(wanted) = &rule.checked_by_ci {
+            checked_by_ci(wanted, what, roles, ci)
+        } else {
+            Vec::new()
+        };
+        match automated {
+            Automated::Never => found.iter_mut().for_each(|e| e.automated = false),
+            Automated::Always => found.iter_mut().for_each(|e| e.automated = true),
+            Automated::Scheduled => found
+                .iter_mut()
+                .for_each(|e| e.automated &= e.ci.as_ref().is_some_and(|c| c.scheduled)),
+            Automated::Ci => {}
+        }
+        found
+    }
 }
 
 /// Whether CI reaches `path` through an automatic job, and how.

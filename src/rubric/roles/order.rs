@@ -78,11 +78,12 @@ pub(super) fn runs_in_order(
     roles: &CodeRoles,
     ci: &CiModel,
     index: &RepoIndex,
+    jobs: &JobEvents,
 ) -> Vec<Evidence> {
     let what: Arc<str> = what.into();
     let mut out = Vec::new();
     if within == Within::Any {
-        for (job, events) in job_events(roles, ci, index).iter().enumerate() {
+        for (job, events) in jobs.get(roles, ci, index).iter().enumerate() {
             let Some(found) = find_sequence(events, sequence) else {
                 continue;
             };
@@ -140,37 +141,20 @@ pub(super) fn runs_in_order(
 
 /// The events of every CI job, worked out by the first ordered rule that
 /// asks and shared by the others: they do not depend on the sequence, and a
-/// job running 20,000 tests has as many files to look up. Kept for the CI
-/// model they were worked out for; another model gets its own.
-fn job_events<'r>(
-    roles: &'r CodeRoles,
-    ci: &CiModel,
-    index: &RepoIndex,
-) -> std::borrow::Cow<'r, [Vec<Event>]> {
-    let work_out = || {
-        let units = JobUnits::new(ci, index);
-        (0..ci.jobs.len())
-            .map(|job| units.events(job, roles, ci))
-            .collect::<Vec<_>>()
-    };
-    let model = std::ptr::from_ref(ci) as usize;
-    let kept = roles.job_events.get_or_init(|| JobEvents {
-        model,
-        events: work_out(),
-    });
-    if kept.model == model {
-        std::borrow::Cow::Borrowed(&kept.events)
-    } else {
-        std::borrow::Cow::Owned(work_out())
-    }
-}
-
-/// Events of each CI job, by job, and the address of the CI model they
-/// were worked out for.
+/// job running 20,000 tests has as many files to look up. One is made for
+/// each CI model that evidence is found against (see `Judge`).
 #[derive(Debug, Default)]
-pub(super) struct JobEvents {
-    model: usize,
-    events: Vec<Vec<Event>>,
+pub(super) struct JobEvents(std::sync::OnceLock<Vec<Vec<Event>>>);
+
+impl JobEvents {
+    fn get(&self, roles: &CodeRoles, ci: &CiModel, index: &RepoIndex) -> &[Vec<Event>] {
+        self.0.get_or_init(|| {
+            let units = JobUnits::new(ci, index);
+            (0..ci.jobs.len())
+                .map(|job| units.events(job, roles, ci))
+                .collect()
+        })
+    }
 }
 
 /// `training (src/train.py:12) → evaluation (src/evaluate.py:8)`.

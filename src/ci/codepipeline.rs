@@ -20,6 +20,7 @@ use super::job::{JobSpec, Pending};
 use super::script::{self, warning, Placer};
 use super::yaml::{self, get, get_str};
 use super::{lines, paths, CiSystem, CiWarning};
+use crate::text::find::contains;
 
 const PIPELINE_TYPE: &str = "AWS::CodePipeline::Pipeline";
 const PROJECT_TYPE: &str = "AWS::CodeBuild::Project";
@@ -106,7 +107,7 @@ fn may_be_template(path: &str) -> bool {
             && ["template", "pipeline", "cfn", "stack"]
                 .iter()
                 .any(|k| crate::text::case::contains_ignore_case(name, k)));
-    by_name && !path.contains("node_modules/") && !path.contains("cdk.out/")
+    by_name && !contains(path, "node_modules/") && !contains(path, "cdk.out/")
 }
 
 /// A CodeBuild project of a template.

@@ -74,15 +74,7 @@ pub(crate) fn join(base: &str, rel: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// The directory part of a repository-relative path (`""` for the root).
-pub(crate) fn parent(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(dir, _)| dir)
-}
-
-/// The last component of a path.
-pub(crate) fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
+pub(crate) use crate::text::path::{file_name, parent};
 
 /// Folders deeper than this are never looked in for configs and tests: no
 /// repository nests that deep, and a hostile `dir()` or `working-directory`

@@ -18,6 +18,7 @@ use super::job::{JobSpec, Pending};
 use super::script::{self, Placer};
 use super::yaml::{get, get_str};
 use super::{lines, CiSystem, CiWarning};
+use crate::text::find::contains;
 
 /// One resource of interest and where it is.
 struct Resource<'a> {
@@ -35,9 +36,9 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     // Texts of CronJobs that may start pipelines.
     let mut cronjobs: Vec<(Vec<String>, String)> = Vec::new();
     for (entry, text) in script::yaml_texts(index, |_| false) {
-        let tekton = text.contains("tekton.dev");
+        let tekton = contains(text, "tekton.dev");
         let cron =
-            text.contains("CronJob") && (text.contains("PipelineRun") || text.contains("tkn "));
+            contains(text, "CronJob") && (contains(text, "PipelineRun") || contains(text, "tkn "));
         if !tekton && !cron {
             continue;
         }

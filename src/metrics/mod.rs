@@ -129,9 +129,10 @@ fn in_metric_folder(index: &RepoIndex, entry: &crate::repo::FileEntry) -> bool {
     if !matches!(format, Some(Format::Json | Format::Yaml | Format::Toml)) {
         return false;
     }
-    let Some((dirs, _)) = entry.path.rsplit_once('/') else {
+    let dirs = crate::text::path::parent(&entry.path);
+    if dirs.is_empty() {
         return false;
-    };
+    }
     let in_folder = dirs
         .split('/')
         .any(|d| METRIC_FOLDERS.iter().any(|f| d.eq_ignore_ascii_case(f)));

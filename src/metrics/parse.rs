@@ -36,7 +36,7 @@ impl Format {
         // Asked of every path when metric files are discovered: compared
         // case-blind rather than through a lower-cased copy of each.
         use crate::text::case::contains_ignore_case;
-        let ext = path.rsplit('.').next().unwrap_or("");
+        let ext = memchr::memrchr(b'.', path.as_bytes()).map_or(path, |at| &path[at + 1..]);
         let is = |known: &str| ext.eq_ignore_ascii_case(known);
         Some(if is("json") {
             Format::Json
@@ -48,7 +48,7 @@ impl Format {
             Format::Csv
         } else if is("tsv") {
             Format::Tsv
-        } else if contains_ignore_case(path, "/metrics/") && contains_ignore_case(path, "mlruns/") {
+        } else if contains_ignore_case(path, "mlruns/") && contains_ignore_case(path, "/metrics/") {
             Format::Mlflow
         } else {
             return None;

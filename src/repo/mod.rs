@@ -118,7 +118,7 @@ pub struct FileEntry {
 
 impl FileEntry {
     fn new(path: String, size: Option<u64>) -> Self {
-        let name_at = path.rfind('/').map_or(0, |i| i + 1);
+        let name_at = memchr::memrchr(b'/', path.as_bytes()).map_or(0, |i| i + 1);
         let extension_at = path[name_at..]
             .rfind('.')
             .filter(|&i| i > 0)
@@ -181,6 +181,9 @@ pub struct RepoIndex {
     /// The files of each extension (as written), made when first asked
     /// (see [`RepoIndex::with_extension`]).
     by_extension: OnceLock<foldhash::HashMap<Box<str>, Vec<u32>>>,
+    /// The first word list [`RepoIndex::python_mentions`] was asked, and
+    /// its answer.
+    python_mentions: OnceLock<(&'static [&'static str], Vec<u64>)>,
 }
 
 impl RepoIndex {
@@ -296,7 +299,81 @@ impl RepoIndex {
             notebook_warnings: Mutex::new(Vec::new()),
             python_names: OnceLock::new(),
             by_extension: OnceLock::new(),
+            python_mentions: OnceLock::new(),
         }
+    }
+
+    /// Which of `words` (at most 64) each `.py` file that can be parsed
+    /// ([`RepoIndex::source`]) holds, in the order of
+    /// [`RepoIndex::with_extension`]`("py")`: bit `i` of a file's mask is
+    /// `words[i]`. One pass over the files finds every word; the pipeline
+    /// readers had each searched every file for their framework's name, ten
+    /// searches per file. The answer to the first list asked is kept (the
+    /// readers share one list); another list is answered afresh.
+    pub fn python_mentions(&self, words: &'static [&'static str]) -> Cow<'_, [u64]> {
+        if let Some((kept, masks)) = self.python_mentions.get() {
+            return if *kept == words {
+                Cow::Borrowed(masks)
+            } else {
+                Cow::Owned(self.find_python_mentions(words))
+            };
+        }
+        let masks = self.find_python_mentions(words);
+        let (kept, masks) = self.python_mentions.get_or_init(|| (words, masks));
+        if *kept == words {
+            Cow::Borrowed(masks)
+        } else {
+            Cow::Owned(self.find_python_mentions(words))
+        }
+    }
+
+    fn find_python_mentions(&self, words: &[&str]) -> Vec<u64> {
+        use rayon::prelude::*;
+        assert!(words.len() <= 64, "at most 64 words");
+        // Leftmost-longest, searched again from one byte past each match's
+        // start: the vectorised search stays in use (an overlapping one
+        // steps byte by byte, and cost three times the ten searches it
+        // replaced), and every word found at a place is a prefix of the
+        // longest found there, so it is counted through `prefixes`.
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(words)
+            .expect("a few short words always build");
+        let prefixes: Vec<u64> = words
+            .iter()
+            .map(|word| {
+                words
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, other)| word.starts_with(**other))
+                    .fold(0, |mask, (i, _)| mask | 1 << i)
+            })
+            .collect();
+        let all = if words.len() == 64 {
+            u64::MAX
+        } else {
+            (1u64 << words.len()) - 1
+        };
+        self.with_extension("py")
+            .par_iter()
+            .with_max_len(512)
+            .map(|&at| {
+                let Some(text) = self.source(self.entry_at(at)) else {
+                    return 0;
+                };
+                let (mut mask, mut from) = (0, 0);
+                while let Some(found) =
+                    automaton.find(aho_corasick::Input::new(text).span(from..text.len()))
+                {
+                    mask |= prefixes[found.pattern().as_usize()];
+                    from = found.start() + 1;
+                    if mask == all {
+                        break;
+                    }
+                }
+                mask
+            })
+            .collect()
     }
 
     /// The files whose extension is `extension` (as written, like
@@ -373,7 +450,7 @@ impl RepoIndex {
             let mut names = HashSet::default();
             let mut last_folder = "";
             for stem in self.files.iter().filter_map(|e| e.path.strip_suffix(".py")) {
-                let (folder, name) = stem.rsplit_once('/').unwrap_or(("", stem));
+                let (folder, name) = crate::text::path::split(stem);
                 if folder != last_folder {
                     if !folder.is_empty() {
                         names.extend(folder.split('/').map(|p| self.hasher.hash_one(p)));
@@ -833,6 +910,51 @@ fn needs_normalizing(path: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each file's mask holds exactly the words its text contains, words
+    /// that are prefixes of one another and that overlap included; files
+    /// too large to parse hold none.
+    #[test]
+    fn python_mentions_are_the_words_each_file_contains() {
+        static WORDS: &[&str] = &["ab", "abc", "bcd", "c", "é"];
+        let texts = [
+            ("a.py", "abcd"),
+            ("b.py", "xab"),
+            ("c.py", "abc"),
+            ("d.py", "bc"),
+            ("e.py", ""),
+            ("f.py", "zzz abcab bcd é"),
+            ("g.txt", "abcd"),
+        ];
+        let index = RepoIndex::from_memory(texts);
+        let masks = index.python_mentions(WORDS);
+        let py: Vec<&str> = index
+            .with_extension("py")
+            .iter()
+            .map(|&at| index.entry_at(at).path.as_str())
+            .collect();
+        assert_eq!(masks.len(), py.len());
+        for (path, mask) in py.iter().zip(masks.iter()) {
+            let text = texts.iter().find(|(p, _)| p == path).unwrap().1;
+            let expected = WORDS
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| text.contains(**w))
+                .fold(0u64, |m, (i, _)| m | 1 << i);
+            assert_eq!(*mask, expected, "{path}");
+        }
+        // Asked again, the kept answer; another list, its own.
+        assert!(matches!(index.python_mentions(WORDS), Cow::Borrowed(_)));
+        static OTHER: &[&str] = &["d"];
+        assert_eq!(
+            index
+                .python_mentions(OTHER)
+                .iter()
+                .filter(|&&m| m == 1)
+                .count(),
+            2
+        );
+    }
 
     /// The one-pass test agrees with the three searches it replaced.
     #[test]

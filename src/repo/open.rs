@@ -54,7 +54,7 @@ mod linux {
     /// `None` when the fast way cannot be taken or fails; the caller then
     /// opens by full path.
     pub(super) fn open_at(scan: u64, root: &Path, rel: &str) -> Option<File> {
-        let (folder, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let (folder, name) = crate::text::path::split(rel);
         let name = CString::new(name).ok()?;
         FOLDER.with(|cached| {
             let mut cached = cached.borrow_mut();

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::pylines::{logical_lines, LogicalLine};
 use crate::repo::RepoIndex;
+use crate::text::find::contains;
 
 /// Why a test cannot fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -142,10 +143,10 @@ const CONSTANT_WORDS: &[&str] = &["True", "False", "None", "and", "or", "not", "
 /// Whether `path` is where pytest or unittest would look for tests.
 pub fn is_test_path(path: &str) -> bool {
     // Every way below of being a test names "test"; most paths do not.
-    if !path.ends_with(".py") || !path.contains("test") {
+    if !path.ends_with(".py") || !contains(path, "test") {
         return false;
     }
-    let name = path.rsplit('/').next().unwrap_or(path);
+    let name = crate::text::path::file_name(path);
     name.starts_with("test")
         || name.ends_with("_test.py")
         || name.ends_with("tests.py")
@@ -161,13 +162,13 @@ pub fn test_functions(source: &str) -> Vec<TestFunction> {
     let lines = logical_lines(source);
     let mut out = Vec::new();
     for (i, header) in lines.iter().enumerate() {
-        let Some(caps) = DEF.captures(&header.code) else {
+        let Some(caps) = DEF.captures(header.code()) else {
             continue;
         };
         let name = caps[1].to_string();
         let mut body: Vec<&str> = Vec::new();
         // `def test_x(): pass` keeps its body on the header line.
-        let inline = inline_body(&header.code);
+        let inline = inline_body(header.code());
         if !inline.is_empty() {
             body.push(inline);
         }
@@ -177,7 +178,7 @@ pub fn test_functions(source: &str) -> Vec<TestFunction> {
             if next.indent <= header.indent {
                 break;
             }
-            body.push(&next.code);
+            body.push(next.code());
             end = next.line;
             j += 1;
         }
@@ -288,7 +289,7 @@ impl HollowIndex {
             .with_max_len(1024)
             .filter_map(|entry| {
                 let path = entry.path.as_str();
-                let is_suite = path.ends_with(".json") && path.contains("expectations/");
+                let is_suite = path.ends_with(".json") && contains(path, "expectations/");
                 let is_test = is_test_path(path);
                 if !is_suite && !path.ends_with(".py") {
                     return None;
@@ -313,10 +314,10 @@ impl HollowIndex {
                 }
                 let mut found = Vec::new();
                 let mut void = false;
-                if text.contains("deepchecks") && !text.contains("add_condition") {
+                if contains(text, "deepchecks") && !contains(text, "add_condition") {
                     if let Some(suite) = logical_lines(text)
                         .iter()
-                        .find(|l| DEEPCHECKS_SUITE.is_match(&l.code))
+                        .find(|l| DEEPCHECKS_SUITE.is_match(l.code()))
                     {
                         found.push(HollowTest {
                             path: path.to_string(),
@@ -327,7 +328,7 @@ impl HollowIndex {
                         void = true;
                     }
                 }
-                let tests = if is_test && text.contains("def test") {
+                let tests = if is_test && contains(text, "def test") {
                     test_functions(text)
                 } else {
                     Vec::new()
@@ -403,7 +404,7 @@ fn suite_name(line: &LogicalLine) -> String {
     quoted
         .filter(|q| !q.is_empty())
         .or_else(|| {
-            line.code
+            line.code()
                 .split_once('=')
                 .map(|(lhs, _)| lhs.trim().to_string())
         })

@@ -11,8 +11,16 @@ pub struct LogicalLine {
     pub indent: usize,
     /// The code with comments removed and strings kept.
     pub text: String,
-    /// The same with every string literal emptied (`"abc"` becomes `""`).
-    pub code: String,
+    /// [`LogicalLine::code`] when it differs from `text` (the line holds a
+    /// string): most lines hold none, and are kept once.
+    blanked: Option<String>,
+}
+
+impl LogicalLine {
+    /// The code with every string literal emptied (`"abc"` becomes `""`).
+    pub fn code(&self) -> &str {
+        self.blanked.as_deref().unwrap_or(&self.text)
+    }
 }
 
 /// Splits Python source into logical lines. Brackets, backslash continuations
@@ -71,24 +79,43 @@ pub fn logical_lines(source: &str) -> Vec<LogicalLine> {
                 let triple = bytes.get(i + 1) == Some(&c) && bytes.get(i + 2) == Some(&c);
                 let quote_len = if triple { 3 } else { 1 };
                 let mut j = i + quote_len;
-                cur.text.push(c);
-                // A string's newlines become spaces in the one-line text.
-                let blank = |b: u8| if b == b'\n' { b' ' } else { b };
+                let text = &mut cur.text;
+                cur.code
+                    .get_or_insert_with(|| text.clone())
+                    .push_str("\"\"");
+                text.push(c as char);
+                // The string's content in runs up to the next byte that
+                // matters here; its newlines become spaces in the one-line text.
                 loop {
+                    let stop = memchr::memchr3(b'\\', b'\n', c, &bytes[j..])
+                        .map_or(bytes.len(), |k| j + k);
+                    text.push_str(&source[j..stop]);
+                    j = stop;
                     match bytes.get(j) {
                         None => break,
                         Some(b'\\') => {
-                            if let Some(&next) = bytes.get(j + 1) {
-                                cur.text.push(b'\\');
-                                cur.text.push(blank(next));
-                                if next == b'\n' {
+                            // The escaped character whole, so that runs
+                            // start on character boundaries.
+                            if let Some(next) = source[j + 1..].chars().next() {
+                                text.push('\\');
+                                text.push(if next == '\n' { ' ' } else { next });
+                                if next == '\n' {
                                     line += 1;
                                 }
+                                j += 1 + next.len_utf8();
+                            } else {
+                                // A backslash ending the text.
+                                j = bytes.len();
+                                break;
                             }
-                            j += 2;
                         }
                         Some(b'\n') if !triple => break,
-                        Some(&ch) if ch == c => {
+                        Some(b'\n') => {
+                            line += 1;
+                            text.push(' ');
+                            j += 1;
+                        }
+                        Some(_) => {
                             if !triple {
                                 j += 1;
                                 break;
@@ -97,20 +124,12 @@ pub fn logical_lines(source: &str) -> Vec<LogicalLine> {
                                 j += 3;
                                 break;
                             }
-                            cur.text.push(ch);
-                            j += 1;
-                        }
-                        Some(&ch) => {
-                            if ch == b'\n' {
-                                line += 1;
-                            }
-                            cur.text.push(blank(ch));
+                            text.push(c as char);
                             j += 1;
                         }
                     }
                 }
-                cur.text.push(c);
-                cur.code.extend_from_slice(b"\"\"");
+                text.push(c as char);
                 i = j;
             }
             b'(' | b'[' | b'{' | b')' | b']' | b'}' => {
@@ -120,8 +139,7 @@ pub fn logical_lines(source: &str) -> Vec<LogicalLine> {
                 } else {
                     depth = depth.saturating_sub(1);
                 }
-                cur.text.push(c);
-                cur.code.push(c);
+                cur.push_str(&source[i..i + 1]);
                 i += 1;
             }
             _ => {
@@ -132,8 +150,7 @@ pub fn logical_lines(source: &str) -> Vec<LogicalLine> {
                     .iter()
                     .position(|&b| SPECIAL[b as usize])
                     .map_or(bytes.len(), |k| i + 1 + k);
-                cur.text.extend_from_slice(&bytes[i..run]);
-                cur.code.extend_from_slice(&bytes[i..run]);
+                cur.push_str(&source[i..run]);
                 i = run;
             }
         }
@@ -154,13 +171,15 @@ static SPECIAL: [bool; 256] = {
     table
 };
 
-/// A logical line while it is read, as bytes; only whole UTF-8 sequences
-/// are ever copied into it, so it is valid UTF-8 when finished.
+/// A logical line while it is read. Bytes are taken from the source only
+/// up to and from ASCII bytes, so every slice taken is whole characters.
 struct Building {
     line: usize,
     indent: usize,
-    text: Vec<u8>,
-    code: Vec<u8>,
+    text: String,
+    /// The blanked code, from the line's first string on (before it the
+    /// code is the text).
+    code: Option<String>,
 }
 
 impl Building {
@@ -172,36 +191,41 @@ impl Building {
         Building {
             line,
             indent,
-            text: Vec::with_capacity(room),
-            code: Vec::with_capacity(room),
+            text: String::with_capacity(room),
+            code: None,
+        }
+    }
+
+    /// Code outside strings: the same in both.
+    fn push_str(&mut self, code: &str) {
+        self.text.push_str(code);
+        if let Some(blanked) = &mut self.code {
+            blanked.push_str(code);
         }
     }
 
     /// Joins the next physical line with one space.
     fn join(&mut self) {
-        if self.code.last() != Some(&b' ') {
-            self.text.push(b' ');
-            self.code.push(b' ');
+        let code = self.code.as_deref().unwrap_or(&self.text);
+        if !code.ends_with(' ') {
+            self.push_str(" ");
         }
     }
 }
 
 fn finish(current: &mut Option<Building>, out: &mut Vec<LogicalLine>) {
-    if let Some(cur) = current.take() {
-        let utf8 = |bytes: Vec<u8>| {
-            String::from_utf8(bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-        };
-        let mut text = utf8(cur.text);
-        let mut code = utf8(cur.code);
-        text.truncate(text.trim_end().len());
-        code.truncate(code.trim_end().len());
+    if let Some(mut cur) = current.take() {
+        cur.text.truncate(cur.text.trim_end().len());
+        if let Some(code) = &mut cur.code {
+            code.truncate(code.trim_end().len());
+        }
+        let code = cur.code.as_deref().unwrap_or(&cur.text);
         if !code.is_empty() {
             out.push(LogicalLine {
                 line: cur.line,
                 indent: cur.indent,
-                text,
-                code,
+                text: cur.text,
+                blanked: cur.code,
             });
         }
     }
@@ -213,13 +237,13 @@ mod tests {
 
     /// The char-by-char splitter the byte version replaced, kept as the
     /// oracle the property test compares it with.
-    fn reference(source: &str) -> Vec<LogicalLine> {
+    fn reference(source: &str) -> Vec<RefLine> {
         let mut out = Vec::new();
         let chars: Vec<char> = source.chars().collect();
         let mut i = 0;
         let mut line = 1;
         let mut depth: usize = 0;
-        let mut current: Option<LogicalLine> = None;
+        let mut current: Option<RefLine> = None;
         let mut at_line_start = true;
         let mut indent = 0;
         while i < chars.len() {
@@ -325,7 +349,25 @@ mod tests {
         out
     }
 
-    impl LogicalLine {
+    /// A line as the oracle builds it: the blanked code always kept.
+    #[derive(Debug, PartialEq)]
+    struct RefLine {
+        line: usize,
+        indent: usize,
+        text: String,
+        code: String,
+    }
+
+    impl RefLine {
+        fn of(line: &LogicalLine) -> RefLine {
+            RefLine {
+                line: line.line,
+                indent: line.indent,
+                text: line.text.clone(),
+                code: line.code().to_string(),
+            }
+        }
+
         /// Joins the next physical line with one space.
         fn join(&mut self) {
             if !self.code.ends_with(' ') {
@@ -335,8 +377,8 @@ mod tests {
         }
     }
 
-    fn start(line: usize, indent: usize) -> LogicalLine {
-        LogicalLine {
+    fn start(line: usize, indent: usize) -> RefLine {
+        RefLine {
             line,
             indent,
             text: String::new(),
@@ -344,7 +386,7 @@ mod tests {
         }
     }
 
-    fn finish_ref(current: &mut Option<LogicalLine>, out: &mut Vec<LogicalLine>) {
+    fn finish_ref(current: &mut Option<RefLine>, out: &mut Vec<RefLine>) {
         if let Some(mut cur) = current.take() {
             let trimmed = cur.text.trim_end().len();
             cur.text.truncate(trimmed);
@@ -370,7 +412,8 @@ mod tests {
             0..60,
         )) {
             let source: String = parts.concat();
-            proptest::prop_assert_eq!(logical_lines(&source), reference(&source));
+            let lines: Vec<RefLine> = logical_lines(&source).iter().map(RefLine::of).collect();
+            proptest::prop_assert_eq!(lines, reference(&source));
         }
     }
 
@@ -378,10 +421,8 @@ mod tests {
     fn joins_brackets_and_drops_comments() {
         let src = "import os  # why\n\ndef f(a,\n      b):\n    # only a comment\n    return g(a, \\\n      b)\n";
         let lines = logical_lines(src);
-        let got: Vec<(usize, usize, &str)> = lines
-            .iter()
-            .map(|l| (l.line, l.indent, l.code.as_str()))
-            .collect();
+        let got: Vec<(usize, usize, &str)> =
+            lines.iter().map(|l| (l.line, l.indent, l.code())).collect();
         assert_eq!(
             got,
             vec![
@@ -396,10 +437,10 @@ mod tests {
     fn blanks_strings_and_keeps_line_numbers_after_docstrings() {
         let src = "def test_x():\n    \"\"\"Doc\n    # not a comment\n    \"\"\"\n    assert f('a#b') == \"c\"\n";
         let lines = logical_lines(src);
-        assert_eq!(lines[1].code, "\"\"");
+        assert_eq!(lines[1].code(), "\"\"");
         assert_eq!(lines[1].line, 2);
         assert_eq!(lines[2].line, 5);
-        assert_eq!(lines[2].code, "assert f(\"\") == \"\"");
+        assert_eq!(lines[2].code(), "assert f(\"\") == \"\"");
         assert_eq!(lines[2].text, "assert f('a#b') == \"c\"");
     }
 

@@ -2,6 +2,8 @@
 //! another module of mlscore.
 
 pub mod case;
+pub mod find;
 pub mod inert;
 pub mod number;
+pub mod path;
 pub mod suggest;

@@ -19,7 +19,9 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         memchr::memmem::Finder::new("aws-cdk"),
     );
     for entry in index.files_with(&["py", "ts"]) {
-        if entry.path.ends_with(".d.ts") || entry.path.contains("node_modules/") {
+        if entry.path.ends_with(".d.ts")
+            || crate::text::find::contains(&entry.path, "node_modules/")
+        {
             continue;
         }
         let Some(text) = index.source(entry) else {

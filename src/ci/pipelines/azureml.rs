@@ -17,6 +17,7 @@ use super::super::job::{JobSpec, Pending, Submitter};
 use super::super::{lines, paths, yaml, CiSystem, CiWarning};
 use super::pysrc::{self, Call};
 use super::{api_submitters, pipeline_job, python_files, resolve, skipped, PyFile, MAX_PIPELINES};
+use crate::text::find::contains;
 
 /// Calls that submit, publish or schedule a pipeline.
 const SUBMIT: &[&str] = &[
@@ -34,7 +35,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         index,
         "Azure ML",
         "azure",
-        |t| t.contains("azureml") || t.contains("azure.ai.ml"),
+        |t| contains(t, "azureml") || contains(t, "azure.ai.ml"),
         warnings,
     );
     let mut out = Vec::new();
@@ -248,8 +249,8 @@ fn yaml_pipelines(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSp
         let Some(text) = index.entry_text(entry) else {
             continue;
         };
-        let pipeline = text.contains("type: pipeline") && text.contains("jobs:");
-        let schedule_doc = text.contains("create_job:") && text.contains("trigger:");
+        let pipeline = contains(text, "type: pipeline") && contains(text, "jobs:");
+        let schedule_doc = contains(text, "create_job:") && contains(text, "trigger:");
         if !pipeline && !schedule_doc {
             continue;
         }

@@ -20,6 +20,7 @@ use super::{
     api_submitters, imports_file, pipeline_job, python_files, resolve, skipped, PyFile,
     MAX_PIPELINES,
 };
+use crate::text::find::contains;
 
 /// Calls that run a pipeline.
 const SUBMIT: &[&str] = &[
@@ -230,14 +231,14 @@ fn schedules_for(
 fn compiled_specs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
     let mut out = Vec::new();
     for entry in index.files_with(&["json", "yaml", "yml"]) {
-        if entry.path.contains("node_modules/") {
+        if contains(&entry.path, "node_modules/") {
             continue;
         }
         let Some(text) = index.source(entry) else {
             continue;
         };
-        if !(text.contains("pipelineSpec")
-            || (text.contains("deploymentSpec") && text.contains("executors")))
+        if !(contains(text, "pipelineSpec")
+            || (contains(text, "deploymentSpec") && contains(text, "executors")))
         {
             continue;
         }

@@ -39,6 +39,22 @@ pub(crate) struct PyFile<'a> {
     pub defs: Vec<Def>,
 }
 
+/// The words the pipeline readers look for in every `.py` file, found for
+/// all of them in one pass (see [`RepoIndex::python_mentions`]); a word not
+/// listed is searched on its own.
+const FRAMEWORK_WORDS: &[&str] = &[
+    "airflow",
+    "azure",
+    "dagster",
+    "kedro",
+    "kfp",
+    "metaflow",
+    "prefect",
+    "sagemaker",
+    "tfx",
+    "zenml",
+];
+
 /// The Python files that mention `word` and for which `wanted(text)` holds,
 /// parsed; each one that does not parse is a warning naming its line, and
 /// what was read before that line is still used. The word is searched with
@@ -51,14 +67,26 @@ pub(crate) fn python_files<'a>(
     wanted: impl Fn(&str) -> bool + Sync,
     warnings: &mut Vec<CiWarning>,
 ) -> Vec<PyFile<'a>> {
-    let mentions = memchr::memmem::Finder::new(word);
+    let mentions = index.python_mentions(FRAMEWORK_WORDS);
+    let bit = FRAMEWORK_WORDS.iter().position(|w| *w == word);
+    let finder = memchr::memmem::Finder::new(word);
     let files: Vec<PyFile<'a>> = index
         .with_extension("py")
         .par_iter()
-        .map(|&at| index.entry_at(at))
-        .filter_map(|entry| {
+        .zip(mentions.par_iter())
+        .filter_map(|(&at, &mask)| {
+            let entry = index.entry_at(at);
+            let mentioned = match bit {
+                Some(bit) => mask & (1 << bit) != 0,
+                None => index
+                    .source(entry)
+                    .is_some_and(|text| finder.find(text.as_bytes()).is_some()),
+            };
+            if !mentioned {
+                return None;
+            }
             let text = index.source(entry)?;
-            if mentions.find(text.as_bytes()).is_none() || !wanted(text) {
+            if !wanted(text) {
                 return None;
             }
             let source = pysrc::parse(text);
@@ -325,6 +353,52 @@ pub(crate) fn skipped(path: &str, line: usize, message: String) -> CiWarning {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// For every framework word, and for a word outside the shared list,
+    /// the files read are exactly those whose text holds the word (and that
+    /// the reader wants): words side by side, overlapping, at the ends of a
+    /// file, in a file of another extension, and in none.
+    #[test]
+    fn files_read_are_those_that_mention_the_word() {
+        let files = [
+            ("a.py", "import kfp\nfrom tfx import x\n"),
+            ("b.py", "airflowprefect = 1\n"),
+            ("c.py", "# azureml and metaflowzenml\n"),
+            ("d.py", "kedrodagster"),
+            ("e.py", "sagemaker"),
+            ("f.py", "nothing here"),
+            ("g.txt", "kfp tfx airflow"),
+            ("h.py", "kubernetes kf p"),
+        ];
+        let index = RepoIndex::from_memory(files);
+        for word in FRAMEWORK_WORDS.iter().chain(&["kubernetes", "absent"]) {
+            let mut warnings = Vec::new();
+            let mut got: Vec<&str> = python_files(&index, "test", word, |_| true, &mut warnings)
+                .iter()
+                .map(|f| f.path)
+                .collect();
+            got.sort();
+            let expected: Vec<&str> = files
+                .iter()
+                .filter(|(path, text)| path.ends_with(".py") && text.contains(word))
+                .map(|(path, _)| *path)
+                .collect();
+            assert_eq!(got, expected, "{word}");
+        }
+        // `wanted` still narrows them.
+        let narrowed = python_files(
+            &index,
+            "test",
+            "kfp",
+            |t| t.contains("tfx"),
+            &mut Vec::new(),
+        );
+        assert_eq!(narrowed.len(), 1);
+        assert!(FRAMEWORK_WORDS.iter().all(|w| {
+            let mut warnings = Vec::new();
+            !python_files(&index, "test", w, |_| true, &mut warnings).is_empty()
+        }));
+    }
 
     #[test]
     fn schedule_arguments() {

@@ -268,25 +268,25 @@ pub fn classify(
     let code_lines = || {
         lines
             .iter()
-            .filter(|l| !l.code.starts_with("import ") && !l.code.starts_with("from "))
+            .filter(|l| !l.code().starts_with("import ") && !l.code().starts_with("from "))
     };
 
-    let joined: Vec<&str> = lines.iter().map(|l| l.code.as_str()).collect();
+    let joined: Vec<&str> = lines.iter().map(|l| l.code()).collect();
     let may = CODE_SET.matches(&joined.join("\n"));
     let can = |pattern: usize| may.matched(pattern);
     // Likewise for commands in strings: joined, the lines can only match
     // more (`\s+` may reach across a line's end), never less.
     let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
     let may_run_command = DEPLOY_COMMAND.is_match(&texts.join("\n"));
-    let saves = can(SAVE_I) && lines.iter().any(|l| SAVE.is_match(&l.code));
+    let saves = can(SAVE_I) && lines.iter().any(|l| SAVE.is_match(l.code()));
     // An evaluation script says what it is in its name; elsewhere metrics
     // count only beside held-out data (not accuracy on the training set).
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let held_out = name.contains("eval")
-        || (can(HELD_OUT_I) && lines.iter().any(|l| HELD_OUT.is_match(&l.code)));
+    let name = crate::text::path::file_name(path);
+    let held_out = crate::text::find::contains(name, "eval")
+        || (can(HELD_OUT_I) && lines.iter().any(|l| HELD_OUT.is_match(l.code())));
     let (fits, metrics) = (saves && can(FIT_I), held_out && can(METRIC_I));
     for line in code_lines() {
-        let code = line.code.as_str();
+        let code = line.code();
         let is_def = code.starts_with("def ")
             || code.starts_with("async def ")
             || code.starts_with("class ");
@@ -338,7 +338,7 @@ pub fn classify(
     // `def clean_text`) are feature code wherever they live.
     if let Some(def) = lines
         .iter()
-        .find(|l| can(FEATURE_DEF_I) && FEATURE_DEF.is_match(&l.code))
+        .find(|l| can(FEATURE_DEF_I) && FEATURE_DEF.is_match(l.code()))
     {
         hits.push(hit(Role::Feature, def));
     }
@@ -347,7 +347,7 @@ pub fn classify(
     if !hits.iter().any(|h| h.role == Role::Feature) && FEATURE_NAME.is_match(name) {
         // A module named like feature code that defines nothing (`prepare.py`
         // as a script, a `feature_flags.py` of constants) is not feature code.
-        if let Some(def) = lines.iter().find(|l| DEFINES.is_match(&l.code)) {
+        if let Some(def) = lines.iter().find(|l| DEFINES.is_match(l.code())) {
             hits.push(hit(Role::Feature, def));
         }
     }
@@ -380,7 +380,7 @@ fn gated_steps(lines: &[LogicalLine], hits: &[RoleHit]) -> Vec<RoleHit> {
         let Some(line) = lines.iter().find(|l| l.line == deploy.line) else {
             continue;
         };
-        let Some(name) = ASSIGNED.captures(&line.code).map(|c| c[1].to_string()) else {
+        let Some(name) = ASSIGNED.captures(line.code()).map(|c| c[1].to_string()) else {
             continue;
         };
         for gate in hits
@@ -390,7 +390,10 @@ fn gated_steps(lines: &[LogicalLine], hits: &[RoleHit]) -> Vec<RoleHit> {
             let Some(gate_line) = lines.iter().find(|l| l.line == gate.line) else {
                 continue;
             };
-            if IDENT.find_iter(&gate_line.code).any(|m| m.as_str() == name) {
+            if IDENT
+                .find_iter(gate_line.code())
+                .any(|m| m.as_str() == name)
+            {
                 extra.push(RoleHit {
                     role: Role::Deploy,
                     line: gate.line,

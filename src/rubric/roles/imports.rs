@@ -11,6 +11,7 @@ use regex::Regex;
 
 use crate::repo::RepoIndex;
 use crate::rubric::pylines::LogicalLine;
+use crate::text::path::parent;
 
 static FROM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^from\s+(\.*)([A-Za-z_][\w.]*)?\s+import\s+(.+)$").expect("valid regex")
@@ -53,7 +54,7 @@ impl<'a> Resolver<'a> {
         let mut out: Vec<(String, usize)> = Vec::new();
         let dir = parent(path);
         for line in lines {
-            let code = line.code.as_str();
+            let code = line.code();
             if !(code.starts_with("from ") || code.starts_with("import "))
                 || self.none_resolve(code)
             {
@@ -155,10 +156,6 @@ impl<'a> Resolver<'a> {
         }
         None
     }
-}
-
-fn parent(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 #[cfg(test)]

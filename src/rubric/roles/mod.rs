@@ -208,7 +208,7 @@ impl Layout {
     fn of(lines: &[LogicalLine]) -> Layout {
         let mut starts: Vec<(usize, Option<String>)> = Vec::new();
         for line in lines.iter().filter(|l| l.indent == 0) {
-            let name = DEFINITION.captures(&line.code).map(|c| c[1].to_string());
+            let name = DEFINITION.captures(line.code()).map(|c| c[1].to_string());
             if name.is_some() || starts.last().is_none_or(|(_, last)| last.is_some()) {
                 starts.push((line.line, name));
             }
@@ -227,7 +227,7 @@ impl Layout {
             let Some(def) = layout.definition_at(line.line) else {
                 continue;
             };
-            for word in IDENT.find_iter(&line.code) {
+            for word in IDENT.find_iter(line.code()) {
                 if word.as_str() != def && defined.contains(word.as_str()) {
                     names
                         .entry(def.to_string())
@@ -276,8 +276,8 @@ static DEFINITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(
 fn used_names(lines: &[LogicalLine]) -> HashSet<String> {
     lines
         .iter()
-        .filter(|l| !l.code.starts_with("import ") && !l.code.starts_with("from "))
-        .flat_map(|l| IDENT.find_iter(&l.code).map(|m| m.as_str().to_string()))
+        .filter(|l| !l.code().starts_with("import ") && !l.code().starts_with("from "))
+        .flat_map(|l| IDENT.find_iter(l.code()).map(|m| m.as_str().to_string()))
         .collect()
 }
 
@@ -408,9 +408,12 @@ impl CodeRoles {
         seen
     }
 
-    /// Files with roles, in path order.
-    fn paths(&self) -> impl Iterator<Item = &String> {
-        self.files.keys()
+    /// Files with roles and their hits, in path order (walked by each
+    /// ordered and CI rule: no lookup of each path's hits again).
+    fn entries(&self) -> impl Iterator<Item = (&String, &[RoleHit])> {
+        self.files
+            .iter()
+            .map(|(path, hits)| (path, hits.as_slice()))
     }
 }
 
@@ -545,8 +548,8 @@ fn tests_import(
 fn checked_by_ci(wanted: &[Role], what: &str, roles: &CodeRoles, ci: &CiModel) -> Vec<Evidence> {
     let what: Arc<str> = what.into();
     let mut out = Vec::new();
-    for path in roles.paths() {
-        let Some(hit) = roles.of(path).iter().find(|h| wanted.contains(&h.role)) else {
+    for (path, hits) in roles.entries() {
+        let Some(hit) = hits.iter().find(|h| wanted.contains(&h.role)) else {
             continue;
         };
         let reach = ci.reach(path);

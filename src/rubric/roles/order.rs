@@ -94,8 +94,7 @@ pub(super) fn runs_in_order(
             out.push(job_evidence(&what, &found, job, ci));
         }
     }
-    for path in roles.paths() {
-        let hits = roles.of(path);
+    for (path, hits) in roles.entries() {
         let is_pipeline = hits.iter().any(|h| h.role == Role::Pipeline);
         if within == Within::Pipeline && !is_pipeline {
             continue;
@@ -195,13 +194,13 @@ fn script_steps(path: &str, roles: &CodeRoles, index: &RepoIndex) -> Vec<Event> 
         for caps in SCRIPT.captures_iter(line) {
             let named = caps[1].trim_start_matches("./");
             let under = format!("/{named}");
-            let Some(script) = roles
-                .paths()
-                .find(|p| p.as_str() != path && (p.as_str() == named || p.ends_with(&under)))
+            let Some((script, hits)) = roles
+                .entries()
+                .find(|(p, _)| p.as_str() != path && (p.as_str() == named || p.ends_with(&under)))
             else {
                 continue;
             };
-            for hit in roles.of(script) {
+            for hit in hits {
                 events.push(Event {
                     role: hit.role,
                     step: 0,

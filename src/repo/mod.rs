@@ -119,8 +119,7 @@ pub struct FileEntry {
 impl FileEntry {
     fn new(path: String, size: Option<u64>) -> Self {
         let name_at = memchr::memrchr(b'/', path.as_bytes()).map_or(0, |i| i + 1);
-        let extension_at = path[name_at..]
-            .rfind('.')
+        let extension_at = memchr::memrchr(b'.', &path.as_bytes()[name_at..])
             .filter(|&i| i > 0)
             .map_or(0, |i| name_at + i + 1);
         Self {

@@ -4,11 +4,15 @@
 //! 100,000-file tree.
 
 /// Below this, candidates are found by the needle's first byte; above it,
-/// by `memmem`'s vectorised search, whose setup the text then pays for.
+/// by `str::contains`, whose vectorised search then pays for its setup
+/// (`memchr::memmem::find` builds a searcher too, and cost more here).
 const SHORT: usize = 64;
 
 /// Whether `text` holds `needle`.
 pub fn contains(text: &str, needle: &str) -> bool {
+    if text.len() >= SHORT {
+        return text.contains(needle);
+    }
     let (text, needle) = (text.as_bytes(), needle.as_bytes());
     let Some((&first, rest)) = needle.split_first() else {
         return true;
@@ -16,9 +20,6 @@ pub fn contains(text: &str, needle: &str) -> bool {
     let Some(last_start) = text.len().checked_sub(needle.len()) else {
         return false;
     };
-    if text.len() >= SHORT {
-        return memchr::memmem::find(text, needle).is_some();
-    }
     memchr::memchr_iter(first, &text[..=last_start])
         .any(|at| &text[at + 1..at + needle.len()] == rest)
 }

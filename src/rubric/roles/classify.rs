@@ -161,6 +161,51 @@ pub(super) const PIPELINE_MODULES: &[&str] = &[
     "google.cloud.aiplatform",
 ];
 
+/// A dotted component of each module of [`SERVING_MODULES`] and
+/// [`PIPELINE_MODULES`], the rarest in ordinary code. Every component of an
+/// import's module is a piece of the file's text (`from ray import serve`
+/// is `ray.serve`), so a file holding none of these words imports none of
+/// those modules, and its imports need not be read for them: most files of
+/// a large tree are neither serving code nor pipelines.
+const ROLE_MODULE_WORDS: &[&str] = &[
+    "fastapi",
+    "flask",
+    "bentoml",
+    "kserve",
+    "seldon_core",
+    "serve",
+    "litserve",
+    "mlserver",
+    "sanic",
+    "kfp",
+    "tfx",
+    "sagemaker",
+    "azureml",
+    "dsl",
+    "airflow",
+    "prefect",
+    "dagster",
+    "zenml",
+    "metaflow",
+    "kedro",
+    "aiplatform",
+];
+
+/// Leftmost-first: only then does the search run vectorised (Teddy); the
+/// standard kind steps through every byte.
+static ROLE_MODULE_FINDER: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(ROLE_MODULE_WORDS)
+        .expect("a few short words always build")
+});
+
+/// Whether `text` may import a serving or pipeline module (see
+/// [`ROLE_MODULE_WORDS`]); when not, [`classify`] needs none of its imports.
+pub fn may_import_role_modules(text: &str) -> bool {
+    ROLE_MODULE_FINDER.is_match(text)
+}
+
 /// Whether a logical line compares a metric with a bound in a branch.
 fn is_gate_line(code: &str) -> bool {
     if !GATE_LINE.is_match(code) {
@@ -244,6 +289,7 @@ pub fn prepare() {
         LazyLock::force(re);
     }
     LazyLock::force(&CODE_SET);
+    LazyLock::force(&ROLE_MODULE_FINDER);
 }
 
 /// The roles of one non-test Python file.
@@ -420,6 +466,32 @@ pub(super) fn shorten(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::rubric::pylines::logical_lines;
+
+    /// The words that decide whether a file's imports are read name a
+    /// component of every serving and pipeline module, and a file importing
+    /// one (in any form) holds one of them.
+    #[test]
+    fn role_module_words_cover_every_role_module() {
+        for module in SERVING_MODULES.iter().chain(PIPELINE_MODULES) {
+            assert!(
+                module
+                    .split('.')
+                    .any(|part| ROLE_MODULE_WORDS.contains(&part)),
+                "{module}"
+            );
+            let (package, last) = module.rsplit_once('.').unwrap_or((module, module));
+            for text in [
+                format!("import {module}\n"),
+                format!("from {module} import x\n"),
+                format!("from {package} import {last}\n"),
+            ] {
+                assert!(may_import_role_modules(&text), "{text}");
+            }
+        }
+        assert!(!may_import_role_modules(
+            "import numpy as np\nimport pandas\n"
+        ));
+    }
 
     fn roles(path: &str, text: &str) -> Vec<(Role, usize)> {
         let lines = logical_lines(text);

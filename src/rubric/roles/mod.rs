@@ -303,7 +303,13 @@ impl CodeRoles {
                 let hits = if is_test {
                     Vec::new()
                 } else {
-                    classify::classify(path, &lines, &super::python::imports(text))
+                    // Only serving and pipeline modules are looked for.
+                    let imports = if classify::may_import_role_modules(text) {
+                        super::python::imports(text)
+                    } else {
+                        Vec::new()
+                    };
+                    classify::classify(path, &lines, &imports)
                 };
                 Some(ReadFile {
                     path,

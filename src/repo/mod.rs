@@ -261,8 +261,17 @@ impl RepoIndex {
             use rayon::prelude::*;
             // Paths are unique (a walk, a git tree, or memory deduplicated),
             // so an unstable sort is the same; the stable one copied every
-            // entry into a buffer of the whole index's size.
-            files.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
+            // entry into a buffer of the whole index's size. The paths are
+            // sorted with their places, then the entries moved once each:
+            // sorting the entries moved a whole entry at every swap.
+            let mut order: Vec<(&str, u32)> = files
+                .iter()
+                .enumerate()
+                .map(|(at, f)| (f.path.as_str(), at as u32))
+                .collect();
+            order.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let mut order: Vec<u32> = order.into_iter().map(|(_, at)| at).collect();
+            permute(&mut files, &mut order);
         }
         let hasher = foldhash::fast::RandomState::default();
         // Hashed on every core; only the insertions are one after another.
@@ -717,6 +726,24 @@ pub fn read_text_file(path: &Path) -> std::io::Result<String> {
     })
 }
 
+/// Puts `items[order[k]]` at `k` for every `k`, following each cycle of the
+/// permutation with swaps; `order` is used up (each place is marked done).
+fn permute<T>(items: &mut [T], order: &mut [u32]) {
+    const DONE: u32 = u32::MAX;
+    for start in 0..items.len() {
+        let mut at = start;
+        while order[at] != DONE {
+            let from = order[at] as usize;
+            order[at] = DONE;
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
 /// What a non-regular file is, for messages.
 pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
     let kind = meta.file_type();
@@ -909,6 +936,35 @@ fn needs_normalizing(path: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every permutation of up to six items lands each item where `order`
+    /// says, fixed points and long cycles alike.
+    #[test]
+    fn permute_puts_each_item_where_order_says() {
+        fn all(n: usize) -> Vec<Vec<u32>> {
+            if n == 0 {
+                return vec![Vec::new()];
+            }
+            let mut out = Vec::new();
+            for rest in all(n - 1) {
+                for at in 0..n {
+                    let mut p = rest.clone();
+                    p.insert(at, (n - 1) as u32);
+                    out.push(p);
+                }
+            }
+            out
+        }
+        for n in 0..=6 {
+            for order in all(n) {
+                let mut items: Vec<String> = (0..n).map(|i| format!("item {i}")).collect();
+                let expected: Vec<String> =
+                    order.iter().map(|&k| items[k as usize].clone()).collect();
+                permute(&mut items, &mut order.clone());
+                assert_eq!(items, expected, "{order:?}");
+            }
+        }
+    }
 
     /// Each file's mask holds exactly the words its text contains, words
     /// that are prefixes of one another and that overlap included; files

@@ -144,11 +144,17 @@ struct Walker<'a> {
 impl Walker<'_> {
     /// Reports and globs use `/` on every platform.
     fn relative(&self, path: &Path) -> Option<String> {
+        self.relative_ref(path).map(std::borrow::Cow::into_owned)
+    }
+
+    /// [`Walker::relative`], borrowed from `path` where `/` is the
+    /// separator: deciding whether to keep an entry needs no copy of it.
+    fn relative_ref<'p>(&self, path: &'p Path) -> Option<std::borrow::Cow<'p, str>> {
         let rel = self.below_root(path)?.to_str()?;
         Some(if std::path::MAIN_SEPARATOR == '/' {
-            rel.to_string()
+            rel.into()
         } else {
-            rel.replace(std::path::MAIN_SEPARATOR, "/")
+            rel.replace(std::path::MAIN_SEPARATOR, "/").into()
         })
     }
 
@@ -189,27 +195,30 @@ impl Walker<'_> {
             return true;
         }
         let is_dir = entry.file_type().is_dir();
-        let Some(rel) = self.relative(entry.path()) else {
+        let Some(rel) = self.relative_ref(entry.path()) else {
             warnings.borrow_mut().push(ScanWarning {
                 path: self.lossy(entry.path()),
                 message: "name is not valid UTF-8; skipped (rename it to scan it)".into(),
             });
             return false;
         };
-        if self.exclude.is_match(&rel) {
+        // globset prepares a candidate from the path before it looks at
+        // the set: an empty set is not asked (100,000 candidates made for
+        // nothing on a tree without exclusions).
+        if !self.exclude.is_empty() && self.exclude.is_match(rel.as_ref()) {
             return false;
         }
         if is_dir && is_skipped_dir(entry) {
             return false;
         }
-        let ignored = self
-            .gitignore
-            .as_ref()
-            .is_some_and(|gi| gi.matched_path_or_any_parents(&rel, is_dir).is_ignore());
+        let ignored = self.gitignore.as_ref().is_some_and(|gi| {
+            gi.matched_path_or_any_parents(rel.as_ref(), is_dir)
+                .is_ignore()
+        });
         // A directory ignored by .gitignore is still entered when an include glob
         // may match below it; its files are then filtered one by one.
         let may_hold_includes = is_dir && !self.options.include.is_empty();
-        if ignored && !self.include.is_match(&rel) && !may_hold_includes {
+        if ignored && !self.include.is_match(rel.as_ref()) && !may_hold_includes {
             return false;
         }
         true

@@ -2,6 +2,8 @@
 //! token onto its working directory without touching the file system, and
 //! finding the indexed files under a directory.
 
+pub(crate) use crate::text::path::{file_name, parent};
+
 use crate::repo::{FileEntry, RepoIndex};
 
 /// Prefixes that CI systems expand to the repository root; a token that starts
@@ -73,8 +75,6 @@ pub(crate) fn join(base: &str, rel: &str) -> Option<String> {
     }
     Some(parts.join("/"))
 }
-
-pub(crate) use crate::text::path::{file_name, parent};
 
 /// Folders deeper than this are never looked in for configs and tests: no
 /// repository nests that deep, and a hostile `dir()` or `working-directory`

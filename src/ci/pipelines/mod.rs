@@ -57,9 +57,8 @@ const FRAMEWORK_WORDS: &[&str] = &[
 
 /// The Python files that mention `word` and for which `wanted(text)` holds,
 /// parsed; each one that does not parse is a warning naming its line, and
-/// what was read before that line is still used. The word is searched with
-/// one searcher built for all files (each framework's reader looks through
-/// every `.py` file of the repository).
+/// what was read before that line is still used. Which files mention a word
+/// of [`FRAMEWORK_WORDS`] is known from the index's one pass for all of them.
 pub(crate) fn python_files<'a>(
     index: &'a RepoIndex,
     framework: &str,

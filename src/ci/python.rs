@@ -45,6 +45,22 @@ fn skip(line: &[u8], at: usize, keep: impl Fn(u8) -> bool) -> usize {
     at + line[at..].iter().take_while(|&&b| keep(b)).count()
 }
 
+/// `[A-Za-z_][\w.]*` at `at`: where the dotted name ends.
+fn dotted_name_end(line: &[u8], at: usize) -> Option<usize> {
+    match line.get(at) {
+        Some(&b) if b.is_ascii_alphabetic() || b == b'_' => {
+            Some(skip(line, at + 1, |b| is_word(b) || b == b'.'))
+        }
+        _ => None,
+    }
+}
+
+/// `\s+word` at `at`: where the word ends.
+fn spaced_word(line: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    let spaced = skip(line, at, is_space);
+    (spaced > at && line[spaced..].starts_with(word)).then_some(spaced + word.len())
+}
+
 /// [`FROM_PATTERN`]'s groups on an ASCII line (level, module, names), read
 /// without the regex engine: capturing with it cost some 3,000 instructions
 /// per import line, and CI reaches every test file's imports. The
@@ -61,20 +77,12 @@ fn from_ascii(line: &str) -> Option<(usize, &str, &str)> {
         return None;
     }
     let level_end = skip(bytes, spaced, |b| b == b'.');
-    let module_end = match bytes.get(level_end) {
-        Some(&b) if b.is_ascii_alphabetic() || b == b'_' => {
-            skip(bytes, level_end + 1, |b| is_word(b) || b == b'.')
-        }
-        _ => level_end,
-    };
+    let module_end = dotted_name_end(bytes, level_end).unwrap_or(level_end);
     // `\s+import\s+(.+)$` from `at`: the names, or `None`.
     let tail = |at: usize| {
-        let spaced = skip(bytes, at, is_space);
-        if spaced == at || !bytes[spaced..].starts_with(b"import") {
-            return None;
-        }
-        let names_at = skip(bytes, spaced + 6, is_space);
-        match names_at - (spaced + 6) {
+        let after = spaced_word(bytes, at, b"import")?;
+        let names_at = skip(bytes, after, is_space);
+        match names_at - after {
             0 => None,
             _ if names_at < bytes.len() => Some(&line[names_at..]),
             // Only spaces follow: `.+` takes the last of two or more.
@@ -108,28 +116,20 @@ fn plain_ascii(line: &str) -> Option<Vec<&str>> {
     if spaced == at + 6 {
         return None;
     }
-    // A dotted name at `at`: its end.
-    let name = |at: usize| match bytes.get(at) {
-        Some(&b) if b.is_ascii_alphabetic() || b == b'_' => {
-            Some(skip(bytes, at + 1, |b| is_word(b) || b == b'.'))
-        }
-        _ => None,
-    };
     // An optional `as alias` after `at`: where it ends.
     let alias = |at: usize| {
-        let spaced = skip(bytes, at, is_space);
-        if spaced == at || !bytes[spaced..].starts_with(b"as") {
+        let Some(after) = spaced_word(bytes, at, b"as") else {
             return at;
-        }
-        let word = skip(bytes, spaced + 2, is_space);
+        };
+        let word = skip(bytes, after, is_space);
         let end = skip(bytes, word, is_word);
-        if word == spaced + 2 || end == word {
+        if word == after || end == word {
             at
         } else {
             end
         }
     };
-    let end = name(spaced)?;
+    let end = dotted_name_end(bytes, spaced)?;
     let mut modules = vec![&line[spaced..end]];
     let mut at = alias(end);
     loop {
@@ -138,18 +138,52 @@ fn plain_ascii(line: &str) -> Option<Vec<&str>> {
             break;
         }
         let start = skip(bytes, comma + 1, is_space);
-        let Some(end) = name(start) else { break };
+        let Some(end) = dotted_name_end(bytes, start) else {
+            break;
+        };
         modules.push(&line[start..end]);
         at = alias(end);
     }
     Some(modules)
 }
 
+/// [`FROM_PATTERN`]'s groups (level, module, names) on a line: read by
+/// hand when ASCII, by the pattern otherwise.
+fn read_from(line: &str) -> Option<(usize, &str, &str)> {
+    if line.is_ascii() {
+        return from_ascii(line);
+    }
+    from_by_pattern(line)
+}
+
+fn from_by_pattern(line: &str) -> Option<(usize, &str, &str)> {
+    FROM_IMPORT.captures(line).map(|caps| {
+        let group = |i: usize| caps.get(i).map_or("", |m| m.as_str());
+        (group(1).len(), group(2), group(3))
+    })
+}
+
+/// The modules of [`PLAIN_PATTERN`]'s list on a line: read by hand when
+/// ASCII, by the pattern otherwise.
+fn read_plain(line: &str) -> Option<Vec<&str>> {
+    if line.is_ascii() {
+        return plain_ascii(line);
+    }
+    plain_by_pattern(line)
+}
+
+fn plain_by_pattern(line: &str) -> Option<Vec<&str>> {
+    PLAIN_IMPORT.captures(line).map(|caps| {
+        let list = caps.get(1).map_or("", |m| m.as_str());
+        list.split(',')
+            .filter_map(|part| part.split_whitespace().next())
+            .collect()
+    })
+}
+
 /// The import statements of a Python file, including indented ones and
 /// parenthesized multi-line name lists.
 pub(crate) fn imports(text: &str) -> Vec<Import> {
-    static IMPORT: LazyLock<memchr::memmem::Finder<'static>> =
-        LazyLock::new(|| memchr::memmem::Finder::new(b"import"));
     fn before_comment(line: &str) -> &str {
         memchr::memchr(b'#', line.as_bytes()).map_or(line, |at| &line[..at])
     }
@@ -157,19 +191,11 @@ pub(crate) fn imports(text: &str) -> Vec<Import> {
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         // Most lines import nothing: skip them before reading further.
-        if IMPORT.find(line.as_bytes()).is_none() {
+        if !crate::text::find::contains(line, "import") {
             continue;
         }
         let line = before_comment(line);
-        let from = if line.is_ascii() {
-            from_ascii(line)
-        } else {
-            FROM_IMPORT.captures(line).map(|caps| {
-                let group = |i: usize| caps.get(i).map_or("", |m| m.as_str());
-                (group(1).len(), group(2), group(3))
-            })
-        };
-        if let Some((level, module, names)) = from {
+        if let Some((level, module, names)) = read_from(line) {
             let mut names_text = names.to_string();
             // `from a import (\n b,\n c)` and `\` continuations.
             let mut guard = 0;
@@ -196,17 +222,7 @@ pub(crate) fn imports(text: &str) -> Vec<Import> {
             });
             continue;
         }
-        let modules = if line.is_ascii() {
-            plain_ascii(line)
-        } else {
-            PLAIN_IMPORT.captures(line).map(|caps| {
-                let list = caps.get(1).map_or("", |m| m.as_str());
-                list.split(',')
-                    .filter_map(|part| part.split_whitespace().next())
-                    .collect()
-            })
-        };
-        for module in modules.into_iter().flatten() {
+        for module in read_plain(line).into_iter().flatten() {
             out.push(Import {
                 level: 0,
                 module: module.to_string(),
@@ -390,19 +406,8 @@ mod tests {
         }
         let mut read = (0, 0);
         for line in lines.iter().filter(|l| l.is_ascii()) {
-            let by_pattern = FROM_IMPORT.captures(line).map(|caps| {
-                let group = |i: usize| caps.get(i).map_or("", |m| m.as_str());
-                (group(1).len(), group(2), group(3))
-            });
-            assert_eq!(from_ascii(line), by_pattern, "from: {line:?}");
-            let by_pattern = PLAIN_IMPORT.captures(line).map(|caps| {
-                caps.get(1)
-                    .map_or("", |m| m.as_str())
-                    .split(',')
-                    .filter_map(|part| part.split_whitespace().next())
-                    .collect::<Vec<_>>()
-            });
-            assert_eq!(plain_ascii(line), by_pattern, "plain: {line:?}");
+            assert_eq!(from_ascii(line), from_by_pattern(line), "from: {line:?}");
+            assert_eq!(plain_ascii(line), plain_by_pattern(line), "plain: {line:?}");
             read.0 += usize::from(from_ascii(line).is_some());
             read.1 += usize::from(plain_ascii(line).is_some());
         }

@@ -319,15 +319,15 @@ impl RepoIndex {
     /// searches per file. The answer to the first list asked is kept (the
     /// readers share one list); another list is answered afresh.
     pub fn python_mentions(&self, words: &'static [&'static str]) -> Cow<'_, [u64]> {
-        if let Some((kept, masks)) = self.python_mentions.get() {
-            return if *kept == words {
-                Cow::Borrowed(masks)
-            } else {
-                Cow::Owned(self.find_python_mentions(words))
-            };
-        }
-        let masks = self.find_python_mentions(words);
-        let (kept, masks) = self.python_mentions.get_or_init(|| (words, masks));
+        // Found outside `get_or_init`: the search runs on every core, and a
+        // core waiting in `get_or_init` would do nothing meanwhile.
+        let (kept, masks) = match self.python_mentions.get() {
+            Some(kept) => kept,
+            None => {
+                let masks = self.find_python_mentions(words);
+                self.python_mentions.get_or_init(|| (words, masks))
+            }
+        };
         if *kept == words {
             Cow::Borrowed(masks)
         } else {

@@ -202,7 +202,7 @@ static ROLE_MODULE_FINDER: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|
 
 /// Whether `text` may import a serving or pipeline module (see
 /// [`ROLE_MODULE_WORDS`]); when not, [`classify`] needs none of its imports.
-pub fn may_import_role_modules(text: &str) -> bool {
+fn may_import_role_modules(text: &str) -> bool {
     ROLE_MODULE_FINDER.is_match(text)
 }
 
@@ -292,12 +292,14 @@ pub fn prepare() {
     LazyLock::force(&ROLE_MODULE_FINDER);
 }
 
-/// The roles of one non-test Python file.
-pub fn classify(
-    path: &str,
-    lines: &[LogicalLine],
-    imports: &[crate::rubric::python::Import],
-) -> Vec<RoleHit> {
+/// The roles of one non-test Python file, `text`, split into `lines`.
+pub fn classify(path: &str, text: &str, lines: &[LogicalLine]) -> Vec<RoleHit> {
+    // Imports are read only for serving and pipeline modules.
+    let imports = if may_import_role_modules(text) {
+        crate::rubric::python::imports(text)
+    } else {
+        Vec::new()
+    };
     let mut hits = Vec::new();
     let hit = |role: Role, line: &LogicalLine| RoleHit {
         role,
@@ -494,9 +496,7 @@ mod tests {
     }
 
     fn roles(path: &str, text: &str) -> Vec<(Role, usize)> {
-        let lines = logical_lines(text);
-        let imports = crate::rubric::python::imports(text);
-        classify(path, &lines, &imports)
+        classify(path, text, &logical_lines(text))
             .into_iter()
             .map(|h| (h.role, h.line))
             .collect()

@@ -303,13 +303,7 @@ impl CodeRoles {
                 let hits = if is_test {
                     Vec::new()
                 } else {
-                    // Only serving and pipeline modules are looked for.
-                    let imports = if classify::may_import_role_modules(text) {
-                        super::python::imports(text)
-                    } else {
-                        Vec::new()
-                    };
-                    classify::classify(path, &lines, &imports)
+                    classify::classify(path, text, &lines)
                 };
                 Some(ReadFile {
                     path,

@@ -257,21 +257,10 @@ impl RepoIndex {
         warnings: Vec<ScanWarning>,
         max_file_size: u64,
     ) -> Self {
-        {
-            use rayon::prelude::*;
-            // Paths are unique (a walk, a git tree, or memory deduplicated),
-            // so an unstable sort is the same; the stable one copied every
-            // entry into a buffer of the whole index's size. The paths are
-            // sorted with their places, then the entries moved once each:
-            // sorting the entries moved a whole entry at every swap.
-            let mut order: Vec<(&str, u32)> = files
-                .iter()
-                .enumerate()
-                .map(|(at, f)| (f.path.as_str(), at as u32))
-                .collect();
-            order.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
-            let mut order: Vec<u32> = order.into_iter().map(|(_, at)| at).collect();
-            permute(&mut files, &mut order);
+        // A walk hands its files over in path order already; anything else
+        // (a git tree, files in memory) is sorted here.
+        if !files.windows(2).all(|w| w[0].path < w[1].path) {
+            sort_by_path(&mut files);
         }
         let hasher = foldhash::fast::RandomState::default();
         // Hashed on every core; only the insertions are one after another.
@@ -724,6 +713,23 @@ pub fn read_text_file(path: &Path) -> std::io::Result<String> {
         Some(rest) => rest.to_string(),
         None => text,
     })
+}
+
+/// Sorts files by path. Paths are unique (a walk, a git tree, or memory
+/// deduplicated), so an unstable sort is the same as a stable one, which
+/// copied every entry into a buffer of the whole list's size. The paths are
+/// sorted with their places, then the entries moved once each: sorting the
+/// entries moved a whole entry at every swap.
+fn sort_by_path(files: &mut [FileEntry]) {
+    use rayon::prelude::*;
+    let mut order: Vec<(&str, u32)> = files
+        .iter()
+        .enumerate()
+        .map(|(at, f)| (f.path.as_str(), at as u32))
+        .collect();
+    order.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut order: Vec<u32> = order.into_iter().map(|(_, at)| at).collect();
+    permute(files, &mut order);
 }
 
 /// Puts `items[order[k]]` at `k` for every `k`, following each cycle of the

@@ -228,11 +228,11 @@ impl Layout {
                 continue;
             };
             for word in IDENT.find_iter(line.code()) {
-                if word.as_str() != def && defined.contains(word.as_str()) {
+                if word != def && defined.contains(word) {
                     names
                         .entry(def.to_string())
                         .or_default()
-                        .insert(word.as_str().to_string());
+                        .insert(word.to_string());
                 }
             }
         }
@@ -277,7 +277,7 @@ fn used_names(lines: &[LogicalLine]) -> HashSet<String> {
     lines
         .iter()
         .filter(|l| !l.code().starts_with("import ") && !l.code().starts_with("from "))
-        .flat_map(|l| IDENT.find_iter(l.code()).map(|m| m.as_str().to_string()))
+        .flat_map(|l| IDENT.find_iter(l.code()).map(str::to_string))
         .collect()
 }
 

@@ -586,31 +586,45 @@ impl<'a> Follower<'a> {
         cwd: &str,
         reach: Covered,
     ) {
-        // Read the seeds on every core first; the walk below is sequential and
-        // would otherwise wait on each read in turn (a test suite can be
-        // thousands of files).
+        // Read the seeds on every core first, unless the index holds every
+        // Python file's text already; the walk below is sequential and would
+        // otherwise wait on each read in turn (a test suite can be thousands
+        // of files).
         let index = self.index;
-        seeds.par_iter().for_each(|seed| {
-            let _ = index.text(seed);
-        });
-        let mut queue: VecDeque<(String, usize)> = seeds.iter().map(|s| (s.clone(), 0)).collect();
+        if !index.sources_preloaded() {
+            seeds.par_iter().for_each(|seed| {
+                let _ = index.text(seed);
+            });
+        }
         // Imports walked for a test are walked again for a run: only a run
         // fills the table that decides what submits a pipeline.
         let key = if reach.run { "pyrun" } else { "py" };
-        while let Some((file, hops)) = queue.pop_front() {
+        let visit = |f: &mut Follower<'_>,
+                     state: &mut JobState,
+                     queue: &mut VecDeque<(String, usize)>,
+                     file: &str,
+                     hops: usize| {
             if !state.visited.insert(format!("{key}:{file}")) {
-                continue;
+                return;
             }
-            self.cover_file(&file, state.job, reach.rank, reach.scheduled);
+            f.cover_file(file, state.job, reach.rank, reach.scheduled);
             if reach.run {
-                self.runs.add_file(&file, state.job, reach.rank);
+                f.runs.add_file(file, state.job, reach.rank);
             }
-            if hops >= MAX_DEPTH {
-                continue;
+            if hops < MAX_DEPTH {
+                for imported in f.imports_of(file, cwd).iter() {
+                    queue.push_back((imported.clone(), hops + 1));
+                }
             }
-            for imported in self.imports_of(&file, cwd).iter() {
-                queue.push_back((imported.clone(), hops + 1));
-            }
+        };
+        // Breadth first: the seeds in order (read where they are, not copied
+        // into the queue), then what they import.
+        let mut queue = VecDeque::new();
+        for seed in seeds {
+            visit(self, state, &mut queue, seed, 0);
+        }
+        while let Some((file, hops)) = queue.pop_front() {
+            visit(self, state, &mut queue, &file, hops);
         }
     }
 

@@ -183,6 +183,9 @@ pub struct RepoIndex {
     /// The first word list [`RepoIndex::python_mentions`] was asked, and
     /// its answer.
     python_mentions: OnceLock<(&'static [&'static str], Vec<u64>)>,
+    /// Set once [`RepoIndex::preload_sources`] has read every Python and
+    /// YAML file.
+    sources_preloaded: std::sync::atomic::AtomicBool,
 }
 
 impl RepoIndex {
@@ -297,6 +300,7 @@ impl RepoIndex {
             python_names: OnceLock::new(),
             by_extension: OnceLock::new(),
             python_mentions: OnceLock::new(),
+            sources_preloaded: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -553,6 +557,15 @@ impl RepoIndex {
             .for_each(|e| {
                 let _ = self.source(e);
             });
+        self.sources_preloaded
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether [`RepoIndex::preload_sources`] has run: every Python and
+    /// YAML file's text is then in memory, and reading ahead gains nothing.
+    pub fn sources_preloaded(&self) -> bool {
+        self.sources_preloaded
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// [`RepoIndex::source`] by path.

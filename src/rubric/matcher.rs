@@ -120,7 +120,7 @@ enum FlatKind {
 
 /// Where a hit is: an indexed file, by its place in [`RepoIndex::files`], or
 /// a path the index may not hold (a manifest or CI file found by name).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Place {
     File(u32),
     Path(Box<str>),
@@ -423,13 +423,15 @@ impl FileHits {
         }
 
         // Two rules of one check may find the same line; keep the first.
+        // Places compare as paths do: an indexed path is always its entry's
+        // place (`place_of`), and entries' paths are distinct.
         let firsts: Vec<bool> = {
-            let mut seen: HashSet<(usize, &str, Option<usize>)> =
+            let mut seen: HashSet<(usize, &Place, Option<usize>)> =
                 HashSet::with_capacity_and_hasher(hits.len(), Default::default());
             hits.iter()
                 .map(|hit| {
                     let check = rules[hit.rule as usize].check;
-                    seen.insert((check, hit.place.path(index), hit.line))
+                    seen.insert((check, &hit.place, hit.line))
                 })
                 .collect()
         };

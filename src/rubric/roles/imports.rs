@@ -30,8 +30,12 @@ pub struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     pub fn new(index: &'a RepoIndex) -> Resolver<'a> {
-        let mut unique: HashMap<&'a str, Option<&'a str>> = HashMap::default();
-        for &at in index.with_extension("py") {
+        // Sized for every module at once: grown by doubling, the map of a
+        // large tree was rehashed and its fresh pages zeroed again each time.
+        let modules = index.with_extension("py");
+        let mut unique: HashMap<&'a str, Option<&'a str>> =
+            HashMap::with_capacity_and_hasher(modules.len(), Default::default());
+        for &at in modules {
             let entry = index.entry_at(at);
             let path = entry.path.as_str();
             if super::is_test_path(path) {

@@ -184,13 +184,20 @@ pub struct CodeRoles {
 }
 
 /// One Python file as read: its roles, and the repository files it imports.
-struct ReadFile<'a> {
-    /// Borrowed from the index: most files have no roles and import nothing,
-    /// and are dropped without their path ever being copied.
-    path: &'a str,
-    is_test: bool,
-    hits: Vec<RoleHit>,
-    imports: Vec<(String, usize)>,
+/// Paths are borrowed from the index: most files have no roles and import
+/// nothing, and are dropped without their path ever being copied.
+enum ReadFile<'a> {
+    /// A test: the files it imports, each with its import's line.
+    Test {
+        path: &'a str,
+        imports: Vec<(String, usize)>,
+    },
+    /// Other code: its roles, and the files it imports.
+    Code {
+        path: &'a str,
+        hits: Vec<RoleHit>,
+        imports: Vec<String>,
+    },
 }
 
 /// A file's top-level definitions: where each starts and which of the file's
@@ -299,17 +306,19 @@ impl CodeRoles {
                 let path = entry.path.as_str();
                 let lines = logical_lines(text);
                 let found = resolver.imports(path, &lines);
-                let is_test = is_test_path(path);
-                let hits = if is_test {
-                    Vec::new()
+                // Made ready here, on every core: the loop below, on one,
+                // only moves them into place.
+                Some(if is_test_path(path) {
+                    ReadFile::Test {
+                        path,
+                        imports: found,
+                    }
                 } else {
-                    classify::classify(path, text, &lines)
-                };
-                Some(ReadFile {
-                    path,
-                    is_test,
-                    hits,
-                    imports: found,
+                    ReadFile::Code {
+                        path,
+                        hits: classify::classify(path, text, &lines),
+                        imports: found.into_iter().map(|(f, _)| f).collect(),
+                    }
                 })
             })
             .collect();
@@ -317,28 +326,26 @@ impl CodeRoles {
         // In path order already (the index's): built in bulk, the map costs
         // one pass instead of a search of the tree per file.
         let mut files: Vec<(String, Vec<RoleHit>)> = Vec::new();
-        for ReadFile {
-            path,
-            is_test,
-            hits,
-            imports: found,
-        } in read
-        {
-            if is_test {
-                if !found.is_empty() {
-                    roles.test_imports.push((path.to_string(), found));
+        for file in read {
+            match file {
+                ReadFile::Test { path, imports } => {
+                    if !imports.is_empty() {
+                        roles.test_imports.push((path.to_string(), imports));
+                    }
                 }
-            } else {
-                // Most files import no repository file; an absent entry reads
-                // as none, and 60,000 empty entries were 5 MB.
-                if !found.is_empty() {
-                    roles.imports.insert(
-                        path.to_string(),
-                        found.into_iter().map(|(f, _)| f).collect(),
-                    );
-                }
-                if !hits.is_empty() {
-                    files.push((path.to_string(), hits));
+                ReadFile::Code {
+                    path,
+                    hits,
+                    imports,
+                } => {
+                    // Most files import no repository file; an absent entry
+                    // reads as none, and 60,000 empty entries were 5 MB.
+                    if !imports.is_empty() {
+                        roles.imports.insert(path.to_string(), imports);
+                    }
+                    if !hits.is_empty() {
+                        files.push((path.to_string(), hits));
+                    }
                 }
             }
         }

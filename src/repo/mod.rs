@@ -98,11 +98,11 @@ impl ScanView<'_> {
 pub struct FileEntry {
     /// Repository-relative path with `/` separators.
     pub path: String,
-    /// Size in bytes when known before reading (git trees, links); a working-tree
-    /// file's size is learnt when it is opened.
-    pub size: Option<u64>,
-    /// The blob id, for an index read from a git revision.
-    oid: Option<Box<str>>,
+    /// What is known before reading (git trees, links, files in memory); a
+    /// working-tree file's size is learnt when it is opened. Boxed: most
+    /// entries have none, and a hundred thousand entries are walked,
+    /// sorted and moved whole.
+    known: Option<Box<Known>>,
     text: OnceLock<FileText>,
     /// Where the name starts in `path`, and where its extension starts (after
     /// the dot): every reader asks for them, a hundred thousand files at a
@@ -116,6 +116,15 @@ pub struct FileEntry {
     oversized_source: std::sync::atomic::AtomicBool,
 }
 
+/// What an index knows of a file before reading it.
+#[derive(Debug)]
+struct Known {
+    /// Size in bytes.
+    size: u64,
+    /// The blob id, for an index read from a git revision.
+    oid: Option<Box<str>>,
+}
+
 impl FileEntry {
     fn new(path: String, size: Option<u64>) -> Self {
         let name_at = memchr::memrchr(b'/', path.as_bytes()).map_or(0, |i| i + 1);
@@ -124,8 +133,7 @@ impl FileEntry {
             .map_or(0, |i| name_at + i + 1);
         Self {
             path,
-            size,
-            oid: None,
+            known: size.map(|size| Box::new(Known { size, oid: None })),
             text: OnceLock::new(),
             name_at: name_at as u32,
             extension_at: extension_at as u32,
@@ -215,8 +223,11 @@ impl RepoIndex {
             .into_iter()
             .filter(|f| !exclude.is_match(&f.path) && !walk::in_skipped_dir(&f.path))
             .map(|f| FileEntry {
-                oid: Some(f.oid.into()),
-                ..FileEntry::new(f.path, Some(f.size))
+                known: Some(Box::new(Known {
+                    size: f.size,
+                    oid: Some(f.oid.into()),
+                })),
+                ..FileEntry::new(f.path, None)
             })
             .collect();
         Ok(Self::from_parts(
@@ -587,13 +598,14 @@ impl RepoIndex {
     }
 
     fn load(&self, entry: &FileEntry) -> FileText {
-        if entry.size.is_some_and(|size| size > self.max_file_size) {
+        let known = entry.known.as_deref();
+        if known.is_some_and(|k| k.size > self.max_file_size) {
             return FileText::TooLarge;
         }
         if entry.extension().is_some_and(is_binary_extension) {
             return FileText::Binary;
         }
-        let bytes = match (&self.source, &entry.oid) {
+        let bytes = match (&self.source, known.and_then(|k| k.oid.as_ref())) {
             (Source::Git { repo, .. }, Some(oid)) => repo.read_blob(oid).map_err(|e| e.to_string()),
             (Source::WorkTree(root), _) | (Source::Git { root, .. }, None) => {
                 let file = open::open(self.scan, root, &entry.path);

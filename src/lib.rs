@@ -20,6 +20,7 @@ pub mod gate;
 pub mod glob;
 pub mod hook;
 pub mod metrics;
+pub mod par;
 pub mod probes;
 pub mod repo;
 pub mod report;

@@ -114,7 +114,7 @@ pub(super) fn walk(root: &Path, options: &ScanOptions) -> Result<Walked, ScanErr
     }
     let mut loose = top.walked.files;
     super::sort_by_path(&mut loose);
-    let mut files = concat(in_path_order(loose, parts));
+    let mut files = crate::par::concat(in_path_order(loose, parts));
     // Files under an ignored directory that was entered only for includes.
     if !options.include.is_empty() {
         if let Some(gi) = &walker.gitignore {
@@ -151,29 +151,6 @@ fn in_path_order(mut loose: Vec<FileEntry>, mut parts: Vec<Vec<FileEntry>>) -> V
     runs.reverse();
     runs.retain(|run| !run.is_empty());
     runs
-}
-
-/// The runs one after another in one list, each moved on its own core: a
-/// 100,000-file list copied on one core left the other idle for its length.
-fn concat<T: Send>(runs: Vec<Vec<T>>) -> Vec<T> {
-    let total = runs.iter().map(Vec::len).sum();
-    let mut all = Vec::with_capacity(total);
-    let mut rest = &mut all.spare_capacity_mut()[..total];
-    let mut slots = Vec::with_capacity(runs.len());
-    for run in &runs {
-        let (slot, tail) = std::mem::take(&mut rest).split_at_mut(run.len());
-        slots.push(slot);
-        rest = tail;
-    }
-    runs.into_par_iter().zip(slots).for_each(|(run, slot)| {
-        for (place, item) in slot.iter_mut().zip(run) {
-            place.write(item);
-        }
-    });
-    // SAFETY: the slots tile the first `total` places of `all`, and each
-    // place was written above (each run exactly fills its slot).
-    unsafe { all.set_len(total) };
-    all
 }
 
 /// What one walk of a subtree found, and the folders it left for others.
@@ -467,18 +444,5 @@ mod tests {
         let mut expected = files.to_vec();
         expected.sort_unstable();
         assert_eq!(paths, expected);
-    }
-
-    /// Runs of any lengths, empty ones included, are moved whole and in order.
-    #[test]
-    fn concat_keeps_every_item_in_order() {
-        let runs: Vec<Vec<String>> = [0, 3, 0, 1, 7, 2]
-            .iter()
-            .enumerate()
-            .map(|(run, &len)| (0..len).map(|i| format!("{run}.{i}")).collect())
-            .collect();
-        let expected: Vec<String> = runs.concat();
-        assert_eq!(concat(runs), expected);
-        assert!(concat(Vec::<Vec<String>>::new()).is_empty());
     }
 }

@@ -251,6 +251,8 @@ pub fn match_files(
         }
     }
 
+    let import_words = first_components(import_rules.keys().copied());
+
     let mut hits: Vec<Hit> = index
         .files()
         .par_iter()
@@ -319,7 +321,7 @@ pub fn match_files(
                     });
                 }
             }
-            if wants_imports {
+            if wants_imports && import_words.as_ref().is_none_or(|w| w.is_match(text)) {
                 // Imports in a notebook's Markdown cells are prose, not code.
                 let imports: Vec<python::Import> = python::imports(text)
                     .into_iter()
@@ -462,6 +464,30 @@ impl FileHits {
         }
         Keyword { rules, cites }
     }
+}
+
+/// The first dotted component of each of `modules`, as one searcher: an
+/// import matches a rule only when its module is one the rule names or lies
+/// inside one (`ray.tune` for `ray`), so it holds that module's first
+/// component, and a file holding none of them has no import worth reading
+/// (most files of a large tree). `None` when there are none, or past what
+/// a searcher can hold: every file is then read.
+fn first_components<'a>(
+    modules: impl Iterator<Item = &'a str>,
+) -> Option<aho_corasick::AhoCorasick> {
+    let mut words: Vec<&str> = modules
+        .map(|module| module.split('.').next().unwrap_or(module))
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    words.sort_unstable();
+    words.dedup();
+    // Leftmost-first: only then is the search vectorised.
+    aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(&words)
+        .ok()
 }
 
 /// The place of a path found by name: its index entry when it has one.
@@ -628,6 +654,27 @@ fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file is read for imports when it holds the first component of a
+    /// module a rule names, in every form an import of it takes (dotted,
+    /// `from … import`, aliased, in parentheses over lines); a file that
+    /// holds none is not.
+    #[test]
+    fn import_words_are_the_first_components_of_rule_modules() {
+        let words = first_components(["ray.tune", "mlflow", "great_expectations.core"].into_iter())
+            .unwrap();
+        for text in [
+            "import ray.tune as tune\n",
+            "from ray import tune\n",
+            "from mlflow.tracking import (\n    MlflowClient,\n)\n",
+            "import great_expectations as gx\n",
+            "import numpy as np, mlflow\n",
+        ] {
+            assert!(words.is_match(text), "{text}");
+        }
+        assert!(!words.is_match("import numpy as np\nfrom sklearn import tree\n"));
+        assert!(first_components(std::iter::empty()).is_none());
+    }
 
     #[test]
     fn shorten_cuts_long_lines_on_char_boundaries() {

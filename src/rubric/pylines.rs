@@ -401,11 +401,11 @@ mod tests {
     proptest::proptest! {
         /// The byte splitter gives exactly what the char splitter gave, on
         /// Python-shaped text with quotes, brackets, continuations, comments,
-        /// tabs, carriage returns and non-ASCII characters.
+        /// tabs, carriage returns (alone too) and non-ASCII characters.
         #[test]
         fn bytes_split_as_chars_did(parts in proptest::collection::vec(
             proptest::sample::select(vec![
-                "def ", "f", "(", ")", "[", "]", "{", "}", ":", " ", "\t", "\n", "\r\n",
+                "def ", "f", "(", ")", "[", "]", "{", "}", ":", " ", "\t", "\n", "\r\n", "\r",
                 "#", "# é\n", "\\", "\\\n", "'", "\"", "'''", "\"\"\"", "x = ", "é", "日本",
                 "\u{a0}", "\u{3000}", "🙂", "import os", "assert ", "1", ",", "\\'", "\\\"",
             ]),

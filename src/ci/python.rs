@@ -55,6 +55,18 @@ fn dotted_name_end(line: &[u8], at: usize) -> Option<usize> {
     }
 }
 
+/// `^\s*word\s+` on a line: where the word ends, and where the spaces
+/// after it end.
+fn leading_word(line: &[u8], word: &[u8]) -> Option<(usize, usize)> {
+    let at = skip(line, 0, is_space);
+    if !line[at..].starts_with(word) {
+        return None;
+    }
+    let end = at + word.len();
+    let spaced = skip(line, end, is_space);
+    (spaced > end).then_some((end, spaced))
+}
+
 /// `\s+word` at `at`: where the word ends.
 fn spaced_word(line: &[u8], at: usize, word: &[u8]) -> Option<usize> {
     let spaced = skip(line, at, is_space);
@@ -68,14 +80,7 @@ fn spaced_word(line: &[u8], at: usize, word: &[u8]) -> Option<usize> {
 /// the same answer, backtracking included.
 fn from_ascii(line: &str) -> Option<(usize, &str, &str)> {
     let bytes = line.as_bytes();
-    let after_from = skip(bytes, 0, is_space);
-    if !bytes[after_from..].starts_with(b"from") {
-        return None;
-    }
-    let spaced = skip(bytes, after_from + 4, is_space);
-    if spaced == after_from + 4 {
-        return None;
-    }
+    let (from_end, spaced) = leading_word(bytes, b"from")?;
     let level_end = skip(bytes, spaced, |b| b == b'.');
     let module_end = dotted_name_end(bytes, level_end).unwrap_or(level_end);
     // `\s+import\s+(.+)$` from `at`: the names, or `None`.
@@ -95,7 +100,7 @@ fn from_ascii(line: &str) -> Option<(usize, &str, &str)> {
     }
     // The regex gives back spaces after `from` to its second `\s+`: with
     // no dots and no module, `from  import x` still reads.
-    if spaced - (after_from + 4) >= 2 {
+    if spaced - from_end >= 2 {
         if let Some(names) = tail(spaced - 1) {
             return Some((0, "", names));
         }
@@ -108,14 +113,7 @@ fn from_ascii(line: &str) -> Option<(usize, &str, &str)> {
 /// [`from_ascii`] reads its pattern.
 fn plain_ascii(line: &str) -> Option<Vec<&str>> {
     let bytes = line.as_bytes();
-    let at = skip(bytes, 0, is_space);
-    if !bytes[at..].starts_with(b"import") {
-        return None;
-    }
-    let spaced = skip(bytes, at + 6, is_space);
-    if spaced == at + 6 {
-        return None;
-    }
+    let (_, spaced) = leading_word(bytes, b"import")?;
     // An optional `as alias` after `at`: where it ends.
     let alias = |at: usize| {
         let Some(after) = spaced_word(bytes, at, b"as") else {

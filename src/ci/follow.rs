@@ -604,7 +604,13 @@ impl<'a> Follower<'a> {
                      queue: &mut VecDeque<(String, usize)>,
                      file: &str,
                      hops: usize| {
-            if !state.visited.insert(format!("{key}:{file}")) {
+            // Spelled out: `format!` was a sixth of the cost of a visit
+            // (40,000 visits of a 20,000-test suite).
+            let mut visit = String::with_capacity(key.len() + 1 + file.len());
+            visit.push_str(key);
+            visit.push(':');
+            visit.push_str(file);
+            if !state.visited.insert(visit) {
                 return;
             }
             f.cover_file(file, state.job, reach.rank, reach.scheduled);

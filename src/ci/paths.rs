@@ -115,50 +115,74 @@ pub(crate) fn files_under<'a>(index: &'a RepoIndex, dir: &str) -> &'a [FileEntry
     &files[start..start + len]
 }
 
-/// Whether a file name matches a pattern with `*` and `?` wildcards, as
-/// pytest's `python_files` and unittest's `-p` use them. Works on bytes, with
-/// no allocation: it runs once per file of a collected folder.
-pub(crate) fn name_matches(pattern: &str, name: &str) -> bool {
-    let (p, n) = (pattern.as_bytes(), name.as_bytes());
-    // The pattern's literal ends must be the name's ends: a test that turns
-    // away nearly every file of a collected folder (`module_1.py` is no
-    // `*_test.py`) before the matching proper, which cost more.
-    let wild = |c: &u8| *c == b'*' || *c == b'?';
-    let head = p.iter().position(wild).unwrap_or(p.len());
-    let tail = p
-        .iter()
-        .rposition(wild)
-        .map_or(0, |last| p.len() - last - 1);
-    if head == p.len() {
-        return p == n;
-    }
-    if n.len() < head + tail || !n.starts_with(&p[..head]) || !n.ends_with(&p[p.len() - tail..]) {
-        return false;
-    }
-    // Classic two-pointer wildcard match with backtracking to the last `*`.
-    let (mut pi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ni));
-            pi += 1;
-        } else if let Some((sp, sn)) = star {
-            pi = sp + 1;
-            ni = sn + 1;
-            star = Some((sp, sn + 1));
-        } else {
-            return false;
+/// A file name pattern with `*` and `?` wildcards, as pytest's
+/// `python_files` and unittest's `-p` use them, ready to test every file of
+/// a collected folder. Works on bytes, with no allocation per name.
+pub(crate) struct NamePattern {
+    pattern: String,
+    /// Bytes before the first wildcard and after the last one: a name must
+    /// begin and end with them. The pattern's length when it has none.
+    head: usize,
+    tail: usize,
+}
+
+impl NamePattern {
+    pub(crate) fn new(pattern: &str) -> NamePattern {
+        let p = pattern.as_bytes();
+        let wild = |c: &u8| *c == b'*' || *c == b'?';
+        NamePattern {
+            pattern: pattern.to_string(),
+            head: p.iter().position(wild).unwrap_or(p.len()),
+            tail: p
+                .iter()
+                .rposition(wild)
+                .map_or(0, |last| p.len() - last - 1),
         }
     }
-    p[pi..].iter().all(|&c| c == b'*')
+
+    /// Whether `name` matches.
+    pub(crate) fn matches(&self, name: &str) -> bool {
+        let (p, n) = (self.pattern.as_bytes(), name.as_bytes());
+        let (head, tail) = (self.head, self.tail);
+        if head == p.len() {
+            return p == n;
+        }
+        // The literal ends first: that turns away nearly every file of a
+        // collected folder (`module_1.py` is no `*_test.py`) at less cost
+        // than the matching proper.
+        if n.len() < head + tail || !n.starts_with(&p[..head]) || !n.ends_with(&p[p.len() - tail..])
+        {
+            return false;
+        }
+        // Classic two-pointer wildcard match with backtracking to the last `*`.
+        let (mut pi, mut ni) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while ni < n.len() {
+            if pi < p.len() && (p[pi] == b'?' || p[pi] == n[ni]) {
+                pi += 1;
+                ni += 1;
+            } else if pi < p.len() && p[pi] == b'*' {
+                star = Some((pi, ni));
+                pi += 1;
+            } else if let Some((sp, sn)) = star {
+                pi = sp + 1;
+                ni = sn + 1;
+                star = Some((sp, sn + 1));
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|&c| c == b'*')
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn name_matches(pattern: &str, name: &str) -> bool {
+        NamePattern::new(pattern).matches(name)
+    }
 
     /// The wildcard match without the test of the ends.
     fn wildcard_reference(p: &[u8], n: &[u8]) -> bool {

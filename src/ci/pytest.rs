@@ -329,14 +329,17 @@ pub(crate) fn test_files<'a>(
     dir: &str,
     patterns: &[String],
 ) -> impl Iterator<Item = &'a str> + use<'a> {
-    let patterns = patterns.to_vec();
+    let patterns: Vec<paths::NamePattern> = patterns
+        .iter()
+        .map(|p| paths::NamePattern::new(p))
+        .collect();
     paths::files_under(index, dir)
         .iter()
         .map(|f| f.path.as_str())
         .filter(move |path| {
             let name = paths::file_name(path);
             name == "conftest.py"
-                || (name.ends_with(".py") && patterns.iter().any(|p| paths::name_matches(p, name)))
+                || (name.ends_with(".py") && patterns.iter().any(|p| p.matches(name)))
         })
 }
 

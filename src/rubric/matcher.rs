@@ -327,7 +327,11 @@ pub fn match_files(
                     });
                 }
             }
-            if wants_imports && import_words.as_ref().is_none_or(|w| w.is_match(text)) {
+            if wants_imports
+                && import_words
+                    .as_ref()
+                    .is_none_or(|w| python::import_lines_hold(text, w))
+            {
                 // Imports in a notebook's Markdown cells are prose, not code.
                 let imports: Vec<python::Import> = python::imports(text)
                     .into_iter()
@@ -475,8 +479,8 @@ impl FileHits {
 /// The first dotted component of each of `modules`, as one searcher: an
 /// import matches a rule only when its module is one the rule names or lies
 /// inside one (`ray.tune` for `ray`), so it holds that module's first
-/// component, and a file holding none of them has no import worth reading
-/// (most files of a large tree). `None` when there are none, or past what
+/// component, and a file whose import lines hold none of them has no import
+/// worth reading (most files of a large tree). `None` when there are none, or past what
 /// a searcher can hold: every file is then read.
 fn first_components<'a>(
     modules: impl Iterator<Item = &'a str>,
@@ -489,11 +493,7 @@ fn first_components<'a>(
     }
     words.sort_unstable();
     words.dedup();
-    // Leftmost-first: only then is the search vectorised.
-    aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(&words)
-        .ok()
+    python::try_line_searcher(&words)
 }
 
 /// The place of a path found by name: its index entry when it has one.

@@ -219,19 +219,16 @@ const ROLE_MODULE_WORDS: &[&str] = &[
     "aiplatform",
 ];
 
-/// Leftmost-first: only then does the search run vectorised (Teddy); the
-/// standard kind steps through every byte.
-static ROLE_MODULE_FINDER: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
-    aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(ROLE_MODULE_WORDS)
-        .expect("a few short words always build")
-});
+/// Searched in short import lines only (see
+/// [`crate::rubric::python::import_lines_hold`]), where a vectorised
+/// search's setup cost more than stepping a DFA through the line.
+static ROLE_MODULE_FINDER: LazyLock<aho_corasick::AhoCorasick> =
+    LazyLock::new(|| crate::rubric::python::line_searcher(ROLE_MODULE_WORDS));
 
 /// Whether `text` may import a serving or pipeline module (see
 /// [`ROLE_MODULE_WORDS`]); when not, [`classify`] needs none of its imports.
 fn may_import_role_modules(text: &str) -> bool {
-    ROLE_MODULE_FINDER.is_match(text)
+    crate::rubric::python::import_lines_hold(text, &ROLE_MODULE_FINDER)
 }
 
 /// Whether a logical line compares a metric with a bound in a branch.

@@ -193,10 +193,11 @@ impl ContentSet {
     }
 
     /// The rules of `wanted` that can match `text`, each once, into `out`
-    /// (cleared first): those without required literals first. One pass over
-    /// the text, ended early once every wanted rule is found. Its cost is the text's length
-    /// plus the literals found: the rules' tallies are reset lazily, by a
-    /// generation number, rather than for every wanted rule of every file.
+    /// (cleared first): those without required literals first. One pass
+    /// over the text, ended early once every wanted rule is found. Its cost
+    /// is the text's length plus the literals found: the rules' tallies are
+    /// reset lazily, by a generation number, rather than for every wanted
+    /// rule of every file.
     pub fn candidates_into(
         &self,
         wanted: &Wanted,

@@ -480,8 +480,8 @@ impl FileHits {
 /// import matches a rule only when its module is one the rule names or lies
 /// inside one (`ray.tune` for `ray`), so it holds that module's first
 /// component, and a file whose import lines hold none of them has no import
-/// worth reading (most files of a large tree). `None` when there are none, or past what
-/// a searcher can hold: every file is then read.
+/// worth reading (most files of a large tree). `None` when there are none,
+/// or past what a searcher can hold: every file is then read.
 fn first_components<'a>(
     modules: impl Iterator<Item = &'a str>,
 ) -> Option<aho_corasick::AhoCorasick> {

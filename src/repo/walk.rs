@@ -266,12 +266,32 @@ impl Walker<'_> {
         // Links are not followed by the walk (that would stat every entry); each
         // link is resolved here instead. A link to a folder inside the repository
         // is skipped: the folder is scanned at its own path already.
-        for item in walk.into_iter().filter_entry(|e| self.keep(e, &warnings)) {
+        // What had been found when each open folder was entered, by depth:
+        // a folder found to be a virtualenv (its `pyvenv.cfg` is listed
+        // among its entries, in no particular place) gives back all it
+        // added. Reading the listing the walk makes anyway replaces a look
+        // for the marker in every folder, a lookup of its whole path each
+        // (197,000 of them on the monorepo bench).
+        let mut entered: Vec<(usize, usize, usize)> = Vec::new();
+        let mut it = walk.into_iter().filter_entry(|e| self.keep(e, &warnings));
+        while let Some(item) = it.next() {
             match item {
                 Ok(entry) if entry.file_type().is_dir() => {
+                    entered.truncate(entry.depth());
+                    entered.push((files.len(), deferred.len(), warnings.borrow().len()));
                     if split.is_some_and(|depth| entry.depth() == depth) {
                         deferred.push(entry.into_path());
                     }
+                }
+                // The repository's own root is scanned whatever it holds; a
+                // folder walked on its own (split off the root's walk) is not.
+                Ok(entry) if is_venv_marker(&entry) && (split.is_none() || entry.depth() > 1) => {
+                    if let Some(&(f, d, w)) = entered.get(entry.depth() - 1) {
+                        files.truncate(f);
+                        deferred.truncate(d);
+                        warnings.borrow_mut().truncate(w);
+                    }
+                    it.skip_current_dir();
                 }
                 Ok(entry) if entry.file_type().is_file() => {
                     let Some(rel) = self.relative(entry.path()) else {
@@ -356,11 +376,14 @@ pub(super) fn in_skipped_dir(path: &str) -> bool {
 
 fn is_skipped_dir(entry: &DirEntry) -> bool {
     let name = entry.file_name().to_string_lossy();
-    if SKIPPED_DIRS.contains(&name.as_ref()) || name.ends_with(".egg-info") {
-        return true;
-    }
-    // A virtualenv under any name carries this marker file.
-    entry.path().join("pyvenv.cfg").is_file()
+    SKIPPED_DIRS.contains(&name.as_ref()) || name.ends_with(".egg-info")
+}
+
+/// Whether `entry` is the marker file a virtualenv under any name carries
+/// (a link to a file counts, as it does for Python).
+fn is_venv_marker(entry: &DirEntry) -> bool {
+    entry.file_name() == "pyvenv.cfg"
+        && (entry.file_type().is_file() || (entry.path_is_symlink() && entry.path().is_file()))
 }
 
 fn root_gitignore(root: &Path) -> Option<Gitignore> {
@@ -442,6 +465,55 @@ mod tests {
         let walked = walk(dir.path(), &ScanOptions::default()).unwrap();
         let paths: Vec<&str> = walked.files.iter().map(|f| f.path.as_str()).collect();
         let mut expected = files.to_vec();
+        expected.sort_unstable();
+        assert_eq!(paths, expected);
+    }
+
+    /// A virtualenv is skipped under any name, wherever it lies: above the
+    /// folders walked side by side, at their depth, below it, as the repository's
+    /// only venv or beside others; with its folders and files listed before its
+    /// `pyvenv.cfg` or after it (a folder listing has no order). A `pyvenv.cfg`
+    /// in the repository's own root does not skip the repository, and a folder
+    /// named `pyvenv.cfg` marks nothing.
+    #[test]
+    fn virtualenvs_are_skipped_at_any_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = [
+            "pyvenv.cfg",
+            "app.py",
+            "src/pkg/a.py",
+            "src/pkg/pyvenv.cfg/not_a_marker.txt",
+            "src/pkg/zz.py",
+            "tools/x.py",
+        ];
+        let venvs = [
+            "env",
+            "src/.venv-3.12",
+            "src/pkg/deep/myenv",
+            "tools/b/c/d/e",
+        ];
+        for file in kept {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x\n").unwrap();
+        }
+        for venv in venvs {
+            for file in [
+                "aaa.py",
+                "pyvenv.cfg",
+                "lib/python3.12/site-packages/torch/__init__.py",
+                "lib/python3.12/site-packages/sklearn/base.py",
+                "zzz/inner/m.py",
+                "bin/activate",
+            ] {
+                let path = dir.path().join(venv).join(file);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, "import torch\n").unwrap();
+            }
+        }
+        let walked = walk(dir.path(), &ScanOptions::default()).unwrap();
+        let paths: Vec<&str> = walked.files.iter().map(|f| f.path.as_str()).collect();
+        let mut expected = kept.to_vec();
         expected.sort_unstable();
         assert_eq!(paths, expected);
     }

@@ -405,18 +405,29 @@ fn glob_set(globs: &[String]) -> Result<GlobSet, ScanError> {
 mod tests {
     use super::*;
 
+    /// Writes `text` to `root/rel`, making its folders.
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// The paths the walk of `root` hands over, in its order.
+    fn walked(root: &Path) -> Vec<String> {
+        let walked = walk(root, &ScanOptions::default()).unwrap();
+        walked.files.into_iter().map(|f| f.path).collect()
+    }
+
     /// The root may be written with a trailing `/`, through `.` or with
     /// `./`: every form gives the same repository-relative paths.
     #[test]
     fn paths_are_relative_whatever_the_root_looks_like() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("src/pkg")).unwrap();
-        std::fs::write(dir.path().join("src/pkg/a.py"), "x = 1\n").unwrap();
-        std::fs::write(dir.path().join("README.md"), "# r\n").unwrap();
+        write(dir.path(), "src/pkg/a.py", "x = 1\n");
+        write(dir.path(), "README.md", "# r\n");
         let root = dir.path().to_str().unwrap().to_string();
         let paths = |root: String| -> Vec<String> {
-            let walked = walk(Path::new(&root), &ScanOptions::default()).unwrap();
-            let mut paths: Vec<String> = walked.files.iter().map(|f| f.path.clone()).collect();
+            let mut paths = walked(Path::new(&root));
             paths.sort();
             paths
         };
@@ -459,15 +470,11 @@ mod tests {
             "z",
         ];
         for file in files {
-            let path = dir.path().join(file);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, "x\n").unwrap();
+            write(dir.path(), file, "x\n");
         }
-        let walked = walk(dir.path(), &ScanOptions::default()).unwrap();
-        let paths: Vec<&str> = walked.files.iter().map(|f| f.path.as_str()).collect();
         let mut expected = files.to_vec();
         expected.sort_unstable();
-        assert_eq!(paths, expected);
+        assert_eq!(walked(dir.path()), expected);
     }
 
     /// A virtualenv is skipped under any name, wherever it lies: above the
@@ -494,9 +501,7 @@ mod tests {
             "tools/b/c/d/e",
         ];
         for file in kept {
-            let path = dir.path().join(file);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, "x\n").unwrap();
+            write(dir.path(), file, "x\n");
         }
         for venv in venvs {
             for file in [
@@ -507,15 +512,11 @@ mod tests {
                 "zzz/inner/m.py",
                 "bin/activate",
             ] {
-                let path = dir.path().join(venv).join(file);
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(path, "import torch\n").unwrap();
+                write(dir.path(), &format!("{venv}/{file}"), "import torch\n");
             }
         }
-        let walked = walk(dir.path(), &ScanOptions::default()).unwrap();
-        let paths: Vec<&str> = walked.files.iter().map(|f| f.path.as_str()).collect();
         let mut expected = kept.to_vec();
         expected.sort_unstable();
-        assert_eq!(paths, expected);
+        assert_eq!(walked(dir.path()), expected);
     }
 }

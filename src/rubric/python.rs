@@ -12,30 +12,23 @@ pub struct Import {
 /// and `a.b.d`, so a rule can name either a package or a submodule imported by
 /// name (`from ray import tune` satisfies `ray.tune`).
 pub fn imports(text: &str) -> Vec<Import> {
-    // Both forms of the statement say `import`, so only lines holding the
-    // word are read (see `IMPORT`), numbered by counting the newlines
-    // skipped on the way.
+    // Lines are numbered by counting the newlines skipped on the way.
     let bytes = text.as_bytes();
     let mut found = Vec::new();
-    let (mut line, mut counted, mut from) = (1, 0, 0);
-    while let Some(at) = IMPORT.find(&bytes[from..]).map(|i| from + i) {
-        let start = memchr::memrchr(b'\n', &bytes[from..at]).map_or(from, |i| from + i + 1);
-        let end = memchr::memchr(b'\n', &bytes[at..]).map(|i| at + i);
-        line += memchr::memchr_iter(b'\n', &bytes[counted..start]).count();
-        counted = start;
+    let (mut line, mut counted) = (1, 0);
+    for range in import_lines(text) {
+        line += memchr::memchr_iter(b'\n', &bytes[counted..range.start]).count();
+        counted = range.start;
         // As `str::lines` gives it: without the `\n`, and without a `\r`
         // before one.
-        let raw = match end {
-            Some(end) => text[start..end]
-                .strip_suffix('\r')
-                .unwrap_or(&text[start..end]),
-            None => &text[start..],
+        let ends_line = range.end < bytes.len();
+        let raw = &text[range];
+        let raw = if ends_line {
+            raw.strip_suffix('\r').unwrap_or(raw)
+        } else {
+            raw
         };
         read_line(raw, line, &mut found);
-        match end {
-            Some(end) => from = end + 1,
-            None => break,
-        }
     }
     found
 }
@@ -46,6 +39,20 @@ pub fn imports(text: &str) -> Vec<Import> {
 static IMPORT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"import"));
 
+/// The lines of `text` holding `import`, the only ones [`imports`] reads:
+/// each one's bytes, without its `\n`, in order.
+fn import_lines(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = from + IMPORT.find(bytes.get(from..)?)?;
+        let start = memchr::memrchr(b'\n', &bytes[from..at]).map_or(from, |i| from + i + 1);
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        from = end + 1;
+        Some(start..end)
+    })
+}
+
 /// Whether a line that [`imports`] reads holds a match of `words`. Every
 /// component of a module that [`imports`] gives stands in the line it read
 /// (`from a.b import c` gives `a.b.c`), so when this is `false` no import of
@@ -53,20 +60,7 @@ static IMPORT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 /// be read. Searching those lines alone, not the whole text, leaves out the
 /// rest of a file (all of it, in the many files that import nothing).
 pub fn import_lines_hold(text: &str, words: &aho_corasick::AhoCorasick) -> bool {
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(at) = IMPORT.find(&bytes[from..]).map(|i| from + i) {
-        let start = memchr::memrchr(b'\n', &bytes[from..at]).map_or(from, |i| from + i + 1);
-        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
-        if words.is_match(&bytes[start..end]) {
-            return true;
-        }
-        from = end + 1;
-        if from >= bytes.len() {
-            break;
-        }
-    }
-    false
+    import_lines(text).any(|line| words.is_match(&text.as_bytes()[line]))
 }
 
 /// A searcher for `words` made for [`import_lines_hold`]'s short lines: a

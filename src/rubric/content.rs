@@ -284,9 +284,6 @@ fn report_matches(dfa: &DFA, sid: StateID, found: &mut impl FnMut(PatternID) -> 
     true
 }
 
-/// Texts shorter than this are searched in one piece.
-const SPLIT_MIN: usize = 64;
-
 impl LiteralFinder {
     /// `None` only if the automaton does not build, which these inputs
     /// cannot make it do; every rule then simply runs.
@@ -320,12 +317,10 @@ impl LiteralFinder {
             return;
         };
         let mut report = |sid| report_matches(dfa, sid, &mut found);
-        let cut = (self.splittable && text.len() >= SPLIT_MIN)
-            .then(|| memchr::memrchr(b'\n', &text[..text.len() / 2]))
-            .flatten();
-        let (one, two) = match cut {
-            Some(at) => text.split_at(at + 1),
-            None => (text, &[][..]),
+        let (one, two) = if self.splittable {
+            crate::text::halves::halves(text)
+        } else {
+            (text, &[][..])
         };
         let (mut a, mut b) = (start, start);
         let side_by_side = one.len().min(two.len());

@@ -14,6 +14,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use foldhash::HashMap;
 use globset::GlobSet;
 use memchr::memmem;
+use regex_automata::hybrid::BuildError;
+
+use crate::text::pattern_set::PatternSet;
 
 /// Every rule glob in one matcher; answers are places in the list of globs
 /// it was built from.
@@ -130,24 +133,21 @@ impl PathMatcher {
     }
 }
 
-/// Some of the globs as one regex set, with each pattern's glob.
+/// Some of the globs as one pattern set, with each pattern's glob.
 struct GlobGroup {
-    set: regex::bytes::RegexSet,
+    set: PatternSet,
     globs: Vec<usize>,
 }
 
 impl GlobGroup {
     /// The group of `globs` (glob, regex); `Ok(None)` when there are none.
-    fn build(globs: Vec<(usize, String)>) -> Result<Option<GlobGroup>, regex::Error> {
+    fn build(globs: Vec<(usize, String)>) -> Result<Option<GlobGroup>, BuildError> {
         if globs.is_empty() {
             return Ok(None);
         }
-        let set = regex::bytes::RegexSetBuilder::new(globs.iter().map(|(_, re)| re))
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()?;
+        let regexes: Vec<&str> = globs.iter().map(|(_, re)| re.as_str()).collect();
         Ok(Some(GlobGroup {
-            set,
+            set: PatternSet::for_paths(&regexes)?,
             globs: globs.into_iter().map(|(i, _)| i).collect(),
         }))
     }
@@ -155,7 +155,10 @@ impl GlobGroup {
     fn matches_into(&self, haystack: &str, out: &mut Vec<usize>, sets: &mut Vec<bool>) {
         sets.clear();
         sets.resize(self.set.len(), false);
-        if self.set.matches_read_at(sets, haystack.as_bytes(), 0) {
+        let walked = self.set.each_match(haystack.as_bytes(), |i| sets[i] = true);
+        // It cannot give up (see `PatternSet`); if it did, no glob is
+        // claimed rather than a guess.
+        if walked {
             out.extend(
                 sets.iter()
                     .zip(&self.globs)
@@ -417,6 +420,13 @@ mod tests {
             "aba",
             "no_extension",
             "trailing.",
+            // Line breaks and other bytes a hostile tree may name files with.
+            "x\nay",
+            "a\nb/test_x.py",
+            ".github/workflows/a\n.yml",
+            "docs/\n/pii",
+            "dé/rübook.md",
+            "名前/x\u{0}y",
         ] {
             let mut found = matcher.matches(path);
             found.sort_unstable();

@@ -3,7 +3,9 @@
 
 pub mod case;
 pub mod find;
+pub mod halves;
 pub mod inert;
 pub mod number;
 pub mod path;
+pub mod pattern_set;
 pub mod suggest;

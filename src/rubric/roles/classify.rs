@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use super::Role;
 use crate::rubric::pylines::LogicalLine;
+use crate::text::pattern_set::PatternSet;
 
 /// One role shown by one line of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,12 +256,12 @@ const FEATURE_I: usize = 7;
 const FEATURE_DEF_I: usize = 8;
 const GATE_LINE_I: usize = 9;
 
-/// The same patterns as one set, run once over a file's code lines joined
-/// by newlines (`^` then matches at each line's start): a pattern the set
-/// does not find matches no line, and is not run line by line. Most files
-/// hold a few of the nine; running each on every line was a third of role
-/// classification on a 100,000-file repository.
-static CODE_SET: LazyLock<regex::bytes::RegexSet> = LazyLock::new(|| {
+/// The same patterns as one set, walked once over a file's code lines
+/// joined by newlines: a pattern the set does not report matches no line,
+/// and is not run line by line. Most files hold a few of the nine; running
+/// each on every line was a third of role classification on a
+/// 100,000-file repository.
+static CODE_SET: LazyLock<PatternSet> = LazyLock::new(|| {
     let patterns = [
         &*SAVE,
         &*HELD_OUT,
@@ -273,12 +274,8 @@ static CODE_SET: LazyLock<regex::bytes::RegexSet> = LazyLock::new(|| {
         &*FEATURE_DEF,
         &*GATE_LINE,
     ]
-    .map(|re| re.as_str().to_string());
-    regex::bytes::RegexSetBuilder::new(&patterns)
-        .unicode(false)
-        .multi_line(true)
-        .build()
-        .expect("valid role regex set")
+    .map(|re| re.as_str());
+    PatternSet::for_lines(&patterns).expect("valid role regex set")
 });
 
 /// Compiles the patterns now. The first file to need one would otherwise
@@ -364,7 +361,10 @@ pub fn classify(path: &str, text: &str, lines: &[LogicalLine]) -> Vec<RoleHit> {
     // more (`\s+` may reach across a line's end), never less.
     let (may, may_run_command) = JOINED.with_borrow_mut(|joined| {
         join_lines(joined, lines.iter().map(LogicalLine::code));
-        let may = CODE_SET.matches(joined.as_bytes());
+        let mut may = 0u64;
+        if !CODE_SET.each_match(joined.as_bytes(), |i| may |= 1 << i) {
+            may = u64::MAX;
+        }
         join_lines(joined, lines.iter().map(|l| l.text.as_str()));
         let may_run_command = DEPLOY_COMMAND.is_match(joined);
         // A huge file's copy is not kept for the small ones after it.
@@ -373,7 +373,7 @@ pub fn classify(path: &str, text: &str, lines: &[LogicalLine]) -> Vec<RoleHit> {
         }
         (may, may_run_command)
     });
-    let can = |pattern: usize| may.matched(pattern);
+    let can = |pattern: usize| may & (1 << pattern) != 0;
     let saves = can(SAVE_I) && lines.iter().any(|l| SAVE.is_match(l.code()));
     // An evaluation script says what it is in its name; elsewhere metrics
     // count only beside held-out data (not accuracy on the training set).

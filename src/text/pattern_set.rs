@@ -3,12 +3,13 @@
 //!
 //! `regex::RegexSet::matches` answers the same question through an
 //! overlapping search that returns to its caller at every position where a
-//! pattern matches, with a few hundred instructions of setup a call: on a
-//! 100,000-file tree its calls for the role patterns and the path globs
-//! were 14% of all instructions, this walk's are 9%. Here the walk goes on
-//! through matches. A set made for lines also cuts a text in two at a line
-//! break (see [`crate::text::halves`]) and walks the pieces side by side;
-//! the cut is exact for matches inside a line.
+//! pattern matches. Here the walk goes on through matches, and a set made
+//! for lines cuts a text in two at a line break (see [`crate::text::halves`])
+//! and walks the pieces side by side; the cut is exact for matches inside a
+//! line. Measured against `RegexSet`: on notebooks' long code cells 6-8%
+//! less time for the whole scan; on 100,000 small files 13% fewer
+//! instructions in the sets and no time won, each step waiting on the load
+//! of its state either way.
 
 use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::hybrid::{BuildError, LazyStateID};

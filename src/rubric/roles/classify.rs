@@ -357,8 +357,10 @@ pub fn classify(path: &str, text: &str, lines: &[LogicalLine]) -> Vec<RoleHit> {
             .filter(|l| !l.code().starts_with("import ") && !l.code().starts_with("from "))
     };
 
-    // Likewise for commands in strings: joined, the lines can only match
-    // more (`\s+` may reach across a line's end), never less.
+    // Which patterns are worth running line by line ([`CODE_SET`] over the
+    // code), and whether any line may run a deploy command (over the text,
+    // strings kept): joined, the lines can only match more (`\s+` may reach
+    // across a line's end), never less.
     let (may, may_run_command) = JOINED.with_borrow_mut(|joined| {
         join_lines(joined, lines.iter().map(LogicalLine::code));
         let mut may = 0u64;

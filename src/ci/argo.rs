@@ -204,9 +204,6 @@ pub(crate) fn container_command(
 mod tests {
     use super::*;
 
-    /// A job as the assertions see it.
-    type Summary<'a> = (&'a str, usize, bool, &'a [String], Vec<&'a str>);
-
     const TEMPLATE: &str = "apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata:\n  name: training\nspec:\n  templates:\n    - name: train\n      container:\n        image: trainer\n        command: [python, train.py]\n        args: [\"--epochs\", \"{{inputs.parameters.epochs}}\"]\n    - name: check\n      script:\n        image: alpine\n        command: [sh]\n        source: |\n          pytest tests/model\n    - name: inline-python\n      script:\n        command: [python]\n        source: |\n          print('not shell')\n";
 
     const CRON: &str = "apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nmetadata:\n  name: nightly\nspec:\n  schedule: \"0 3 * * *\"\n  workflowSpec:\n    workflowTemplateRef:\n      name: training\n---\napiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: evaluate-\nspec:\n  templates:\n    - name: eval\n      container:\n        command: [sh, -c]\n        args: [\"cd eval && python evaluate.py\"]\n";
@@ -224,19 +221,7 @@ mod tests {
         ]);
         let mut warnings = Vec::new();
         let specs = jobs(&index, &mut warnings);
-        let got: Vec<Summary<'_>> = specs
-            .iter()
-            .map(|s| {
-                let cmds = s.commands.iter().map(|c| c.text.as_str()).collect();
-                (
-                    s.name.as_str(),
-                    s.line,
-                    s.automatic,
-                    s.schedules.as_slice(),
-                    cmds,
-                )
-            })
-            .collect();
+        let got: Vec<_> = specs.iter().map(JobSpec::summary).collect();
         let cron = ["0 3 * * *".to_string()];
         assert_eq!(
             got,

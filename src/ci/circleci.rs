@@ -490,13 +490,8 @@ workflows:
     fn run_steps_commands_parameters_and_directories() {
         let mut warnings = Vec::new();
         let specs = jobs(&index(), &mut warnings);
-        let got: Vec<(&str, usize, &str)> = specs[0]
-            .commands
-            .iter()
-            .map(|c| (c.text.as_str(), c.line, c.cwd.as_str()))
-            .collect();
         assert_eq!(
-            got,
+            specs[0].command_places(),
             [
                 ("pip install -e .[dev]", 15, ""),
                 ("cd pipeline", 36, "ml"),

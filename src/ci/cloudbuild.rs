@@ -297,13 +297,8 @@ mod tests {
             (warnings[0].path.as_str(), warnings[0].line),
             ("cloudbuild.yaml", Some(2))
         );
-        let got: Vec<(&str, usize, &str)> = specs[1]
-            .commands
-            .iter()
-            .map(|c| (c.text.as_str(), c.line, c.cwd.as_str()))
-            .collect();
         assert_eq!(
-            got,
+            specs[1].command_places(),
             [
                 ("git clone '$_REPO_URL' checkout", 2, ""),
                 ("pytest src/tests/model_tests.py -s", 5, ""),

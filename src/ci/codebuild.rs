@@ -86,13 +86,8 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].path, "buildspec-deploy.yml");
         assert!(specs[0].automatic);
-        let got: Vec<(&str, usize)> = specs[0]
-            .commands
-            .iter()
-            .map(|c| (c.text.as_str(), c.line))
-            .collect();
         assert_eq!(
-            got,
+            specs[0].command_lines(),
             [
                 (
                     "pip install -r $CODEBUILD_SRC_DIR/model/requirements.txt",

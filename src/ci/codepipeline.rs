@@ -393,13 +393,8 @@ class Stack:
             (specs[0].name.as_str(), specs[0].line, specs[0].automatic),
             ("stack.py › pipeline", 5, true)
         );
-        let got: Vec<(&str, usize)> = specs[0]
-            .commands
-            .iter()
-            .map(|c| (c.text.as_str(), c.line))
-            .collect();
         assert_eq!(
-            got,
+            specs[0].command_lines(),
             [
                 ("pip install -r requirements.txt", 11),
                 ("pytest tests/unit", 12),

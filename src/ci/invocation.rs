@@ -22,6 +22,25 @@ pub(crate) struct Invocation {
     pub inline_script: Option<String>,
 }
 
+impl Invocation {
+    /// The program a command line comes down to once no wrapper is left to
+    /// peel, with the words after it as its arguments.
+    fn running(
+        program: String,
+        program_token: String,
+        args: VecDeque<String>,
+        assigned: Vec<String>,
+    ) -> Invocation {
+        Invocation {
+            program,
+            program_token,
+            args: args.into(),
+            assigned,
+            ..Default::default()
+        }
+    }
+}
+
 /// Python modules that are tools mlscore follows by name, and the program
 /// name they stand for.
 const PYTHON_TOOLS: &[(&str, &str)] = &[
@@ -211,21 +230,11 @@ pub(crate) fn parse(text: &str) -> Option<Invocation> {
                         continue;
                     }
                     return Some(Invocation {
-                        program: name,
-                        program_token: first,
-                        args: words.into(),
                         module: Some(module),
-                        assigned,
-                        inline_script: None,
+                        ..Invocation::running(name, first, words, assigned)
                     });
                 }
-                return Some(Invocation {
-                    program: name,
-                    program_token: first,
-                    args: words.into(),
-                    assigned,
-                    ..Default::default()
-                });
+                return Some(Invocation::running(name, first, words, assigned));
             }
             "bash" | "sh" | "zsh" | "dash" | "ksh" => {
                 words.pop_front();
@@ -247,23 +256,11 @@ pub(crate) fn parse(text: &str) -> Option<Invocation> {
                         });
                     }
                 }
-                return Some(Invocation {
-                    program: name,
-                    program_token: first,
-                    args: words.into(),
-                    assigned,
-                    ..Default::default()
-                });
+                return Some(Invocation::running(name, first, words, assigned));
             }
             _ => {
                 words.pop_front();
-                return Some(Invocation {
-                    program: name,
-                    program_token: first,
-                    args: words.into(),
-                    assigned,
-                    ..Default::default()
-                });
+                return Some(Invocation::running(name, first, words, assigned));
             }
         }
     }

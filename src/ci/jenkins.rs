@@ -539,13 +539,6 @@ pipeline {
 }
 "#;
 
-    fn commands(spec: &JobSpec) -> Vec<(&str, usize, &str)> {
-        spec.commands
-            .iter()
-            .map(|c| (c.text.as_str(), c.line, c.cwd.as_str()))
-            .collect()
-    }
-
     #[test]
     fn a_script_named_for_jenkins_is_read_when_it_opens_a_pipeline() {
         assert!(may_be_pipeline_script("Jenkins"));
@@ -597,11 +590,11 @@ pipeline {
             .iter()
             .all(|s| s.schedules == ["H 2 * * *"] && s.automatic && s.system == CiSystem::Jenkins));
         assert_eq!(
-            commands(&specs[0]),
+            specs[0].command_places(),
             [("pip install -r requirements.txt", 11, "")]
         );
         assert_eq!(
-            commands(&specs[1]),
+            specs[1].command_places(),
             [
                 (
                     "pytest tests/unit --junitxml=${env.WORKSPACE}/report.xml",
@@ -614,7 +607,7 @@ pipeline {
             ]
         );
         assert_eq!(
-            commands(&specs[2]),
+            specs[2].command_places(),
             [
                 ("python train.py --epochs 1", 28, "ml"),
                 ("make evaluate", 30, "ml"),
@@ -663,9 +656,9 @@ node('gpu') {
             ]
         );
         assert_eq!(specs[0].schedules, ["H 3 * * 1-5", "H 12 * * 6"]);
-        assert_eq!(commands(&specs[0]), [("./scripts/setup.sh", 5, "")]);
-        assert_eq!(commands(&specs[1]), [("make build", 8, "")]);
-        assert_eq!(commands(&specs[2]), [("pytest", 12, "")]);
+        assert_eq!(specs[0].command_places(), [("./scripts/setup.sh", 5, "")]);
+        assert_eq!(specs[1].command_places(), [("make build", 8, "")]);
+        assert_eq!(specs[2].command_places(), [("pytest", 12, "")]);
 
         let index = RepoIndex::from_memory([
             (
@@ -703,7 +696,7 @@ node('gpu') {
         );
         assert_eq!(specs[0].schedules, ["H 4 * * *"]);
         assert_eq!(
-            commands(&specs[0]),
+            specs[0].command_places(),
             [
                 ("make lint", 6, ""),
                 ("pytest tests", 7, ""),

@@ -127,3 +127,39 @@ impl Submitter {
         }
     }
 }
+
+/// A job as the readers' tests compare it whole: name, line, automatic,
+/// schedules and its commands' texts.
+#[cfg(test)]
+pub(crate) type Summary<'a> = (&'a str, usize, bool, &'a [String], Vec<&'a str>);
+
+/// Views of a job for the readers' tests, so that each reader's assertions
+/// compare one value with a literal and read alike.
+#[cfg(test)]
+impl JobSpec {
+    pub(crate) fn summary(&self) -> Summary<'_> {
+        (
+            self.name.as_str(),
+            self.line,
+            self.automatic,
+            self.schedules.as_slice(),
+            self.commands.iter().map(|c| c.text.as_str()).collect(),
+        )
+    }
+
+    /// (text, line) of each command.
+    pub(crate) fn command_lines(&self) -> Vec<(&str, usize)> {
+        self.commands
+            .iter()
+            .map(|c| (c.text.as_str(), c.line))
+            .collect()
+    }
+
+    /// (text, line, directory it runs in) of each command.
+    pub(crate) fn command_places(&self) -> Vec<(&str, usize, &str)> {
+        self.commands
+            .iter()
+            .map(|c| (c.text.as_str(), c.line, c.cwd.as_str()))
+            .collect()
+    }
+}

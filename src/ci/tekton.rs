@@ -203,9 +203,6 @@ fn steps(spec: &Value, placer: &mut Placer<'_>, out: &mut Vec<Pending>) {
 mod tests {
     use super::*;
 
-    /// A job as the assertions see it.
-    type Summary<'a> = (&'a str, usize, bool, &'a [String], Vec<&'a str>);
-
     const TASKS: &str = "apiVersion: tekton.dev/v1\nkind: Task\nmetadata:\n  name: unit-tests\nspec:\n  steps:\n    - name: test\n      image: python\n      script: |\n        pip install -e .\n        pytest tests\n---\napiVersion: tekton.dev/v1\nkind: Task\nmetadata:\n  name: lonely\nspec:\n  steps:\n    - name: py\n      script: |\n        #!/usr/bin/env python3\n        print('x')\n    - name: lint\n      command: [flake8, src]\n";
 
     const PIPELINE: &str = "apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata:\n  name: ci\nspec:\n  tasks:\n    - name: test\n      taskRef:\n        name: unit-tests\n    - name: train\n      taskSpec:\n        steps:\n          - name: train\n            script: python train.py\n---\napiVersion: triggers.tekton.dev/v1beta1\nkind: TriggerTemplate\nmetadata:\n  name: on-push\nspec:\n  resourcetemplates:\n    - apiVersion: tekton.dev/v1\n      kind: PipelineRun\n      spec:\n        pipelineRef:\n          name: ci\n---\napiVersion: triggers.tekton.dev/v1beta1\nkind: EventListener\nmetadata:\n  name: listener\n";
@@ -220,18 +217,7 @@ mod tests {
         let mut warnings = Vec::new();
         let specs = jobs(&index, &mut warnings);
         assert!(warnings.is_empty(), "{warnings:?}");
-        let got: Vec<Summary<'_>> = specs
-            .iter()
-            .map(|s| {
-                (
-                    s.name.as_str(),
-                    s.line,
-                    s.automatic,
-                    s.schedules.as_slice(),
-                    s.commands.iter().map(|c| c.text.as_str()).collect(),
-                )
-            })
-            .collect();
+        let got: Vec<_> = specs.iter().map(JobSpec::summary).collect();
         let cron = ["0 1 * * *".to_string()];
         assert_eq!(
             got,

@@ -110,14 +110,7 @@ mod tests {
         let specs = jobs(&index, &mut warnings);
         let got: Vec<Summary<'_>> = specs
             .iter()
-            .map(|s| {
-                let cmds = s
-                    .commands
-                    .iter()
-                    .map(|c| (c.text.as_str(), c.line))
-                    .collect();
-                (s.name.as_str(), s.line, cmds)
-            })
+            .map(|s| (s.name.as_str(), s.line, s.command_lines()))
             .collect();
         assert_eq!(
             got,

@@ -11,6 +11,9 @@ use super::{resource_job, MAX_RESOURCES};
 
 /// Every schedule and alarm the repository's CDK code creates.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
+    // Every reader takes the run's warnings; CDK code that does not read
+    // as expected is passed over without one (it is ordinary Python or
+    // TypeScript, most of it not about schedules).
     let _ = warnings;
     let mut out = Vec::new();
     // `aws_cdk` (Python) or `aws-cdk` (TypeScript), each searcher built once.
@@ -95,6 +98,7 @@ fn schedule_in(args: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ci::iac::named_schedules;
 
     #[test]
     fn rules_with_schedules_and_alarms() {
@@ -103,12 +107,8 @@ mod tests {
         let index = RepoIndex::from_memory([("infra/stack.py", py), ("lib/stack.ts", ts)]);
         let mut warnings = Vec::new();
         let jobs = jobs(&index, &mut warnings);
-        let got: Vec<(&str, usize, &str)> = jobs
-            .iter()
-            .map(|j| (j.name.as_str(), j.line, j.schedules[0].as_str()))
-            .collect();
         assert_eq!(
-            got,
+            named_schedules(&jobs),
             [
                 (
                     "stack.py › Nightly",

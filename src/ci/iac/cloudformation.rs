@@ -62,47 +62,25 @@ fn read_template(index: &RepoIndex, path: &str, text: &str, doc: &Value, out: &m
         let line = lines::find_key_line(text, &id, resources_line, 1).unwrap_or(resources_line);
         let prop = |key: &str| props.and_then(|p| yaml::get(p, key));
         let name = format!("{} › {id}", paths::file_name(path));
-        match kind {
+        // The schedule of a resource that runs on its own; a SAM function
+        // adds a job per scheduled event instead.
+        let every = match kind {
             "AWS::Events::Rule" | "AWS::Scheduler::Schedule" => {
-                if let Some(every) = prop("ScheduleExpression").and_then(yaml::scalar) {
-                    out.push(resource_job(
-                        CiSystem::Cloudformation,
-                        name,
-                        path,
-                        line,
-                        every,
-                        Vec::new(),
-                    ));
-                }
+                prop("ScheduleExpression").and_then(yaml::scalar)
             }
             "AWS::CloudWatch::Alarm" => {
                 let period = prop("Period")
                     .and_then(yaml::scalar)
                     .unwrap_or_else(|| "60".into());
-                out.push(resource_job(
-                    CiSystem::Cloudformation,
-                    name,
-                    path,
-                    line,
-                    format!("alarm, every {period}s"),
-                    Vec::new(),
-                ));
+                Some(format!("alarm, every {period}s"))
             }
-            "AWS::SageMaker::MonitoringSchedule" => {
-                let every = prop("MonitoringScheduleConfig")
+            "AWS::SageMaker::MonitoringSchedule" => Some(
+                prop("MonitoringScheduleConfig")
                     .and_then(|c| yaml::get(c, "ScheduleConfig"))
                     .and_then(|c| yaml::get(c, "ScheduleExpression"))
                     .and_then(yaml::scalar)
-                    .unwrap_or_else(|| "monitoring schedule".into());
-                out.push(resource_job(
-                    CiSystem::Cloudformation,
-                    name,
-                    path,
-                    line,
-                    every,
-                    Vec::new(),
-                ));
-            }
+                    .unwrap_or_else(|| "monitoring schedule".into()),
+            ),
             "AWS::Serverless::Function" => {
                 let Some(events) = prop("Events").and_then(Value::as_mapping) else {
                     continue;
@@ -135,8 +113,19 @@ fn read_template(index: &RepoIndex, path: &str, text: &str, doc: &Value, out: &m
                         handler.into_iter().collect(),
                     ));
                 }
+                None
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(every) = every {
+            out.push(resource_job(
+                CiSystem::Cloudformation,
+                name,
+                path,
+                line,
+                every,
+                Vec::new(),
+            ));
         }
     }
 }
@@ -158,6 +147,7 @@ fn handler_module(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ci::iac::named_schedules;
 
     #[test]
     fn rules_alarms_monitoring_and_sam_schedules() {
@@ -172,12 +162,8 @@ mod tests {
         ]);
         let mut warnings = Vec::new();
         let jobs = jobs(&index, &mut warnings);
-        let got: Vec<(&str, usize, &str)> = jobs
-            .iter()
-            .map(|j| (j.name.as_str(), j.line, j.schedules[0].as_str()))
-            .collect();
         assert_eq!(
-            got,
+            named_schedules(&jobs),
             [
                 ("template.yaml › Nightly", 3, "rate(1 day)"),
                 ("template.yaml › Latency", 13, "alarm, every 300s"),

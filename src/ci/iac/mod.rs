@@ -34,3 +34,12 @@ fn resource_job(
         submitted_by: Vec::new(),
     }
 }
+
+/// Each job as (name, line, schedule), for the readers' tests to compare
+/// whole: a [`resource_job`] has exactly one schedule.
+#[cfg(test)]
+fn named_schedules(jobs: &[JobSpec]) -> Vec<(&str, usize, &str)> {
+    jobs.iter()
+        .map(|j| (j.name.as_str(), j.line, j.schedules[0].as_str()))
+        .collect()
+}

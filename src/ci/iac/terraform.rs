@@ -131,6 +131,7 @@ fn read_file(path: &str, text: &str, warnings: &mut Vec<CiWarning>, out: &mut Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ci::iac::named_schedules;
 
     #[test]
     fn schedules_alarms_and_unclosed_blocks() {
@@ -138,12 +139,8 @@ mod tests {
         let index = RepoIndex::from_memory([("infra/main.tf", tf)]);
         let mut warnings = Vec::new();
         let jobs = jobs(&index, &mut warnings);
-        let got: Vec<(&str, usize, &str)> = jobs
-            .iter()
-            .map(|j| (j.name.as_str(), j.line, j.schedules[0].as_str()))
-            .collect();
         assert_eq!(
-            got,
+            named_schedules(&jobs),
             [
                 (
                     "main.tf › aws_cloudwatch_event_rule.retrain",

@@ -9,10 +9,11 @@
 use crate::repo::RepoIndex;
 
 use super::super::job::{JobSpec, Pending, Submitter};
-use super::super::{paths, CiSystem, CiWarning};
+use super::super::{CiSystem, CiWarning};
 use super::pysrc::{self, Call};
 use super::{
-    pipeline_job, python_files, schedule, schedule_arg, skipped, PyFile, ScheduleArg, MAX_PIPELINES,
+    optional_container_command, python_files, schedule, schedule_arg, skipped, PyFile, ScheduleArg,
+    MAX_PIPELINES,
 };
 
 /// Operators that run a Python callable.
@@ -141,8 +142,7 @@ fn dag_job(
     call: &Call<'_>,
     warnings: &mut Vec<CiWarning>,
 ) -> JobSpec {
-    let name = format!("{} › {id}", paths::file_name(file.path));
-    let mut job = pipeline_job(CiSystem::Airflow, name, file.path, line);
+    let mut job = file.defined_pipeline(CiSystem::Airflow, line, "DAG", id);
     let written = ["schedule", "schedule_interval", "timetable"]
         .iter()
         .find_map(|k| call.kwarg(k));
@@ -155,8 +155,6 @@ fn dag_job(
         )),
         Some(ScheduleArg::Manual) | None => {}
     }
-    job.commands
-        .push(file.definition_step(line, &format!("DAG `{id}`")));
     job.submitted_by = vec![
         Submitter::program("airflow", &["trigger", id]),
         Submitter::program("airflow", &["test", id]),
@@ -203,17 +201,7 @@ fn task_step(
             })
             .collect();
         if !words.is_empty() {
-            // The container's files may not be the repository's: only what
-            // exists here is counted.
-            let mut pending = Pending::new(
-                shlex::try_join(words.iter().map(String::as_str)).unwrap_or_default(),
-                file.path,
-                line,
-                0,
-                "",
-            );
-            pending.optional = true;
-            return Some(pending);
+            return Some(optional_container_command(&words, file.path, line));
         }
     }
     if operator == "SparkSubmitOperator" {

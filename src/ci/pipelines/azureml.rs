@@ -16,7 +16,10 @@ use crate::repo::RepoIndex;
 use super::super::job::{JobSpec, Pending, Submitter};
 use super::super::{lines, paths, yaml, CiSystem, CiWarning};
 use super::pysrc::{self, Call};
-use super::{api_submitters, pipeline_job, python_files, resolve, skipped, PyFile, MAX_PIPELINES};
+use super::{
+    api_submitters, pipeline_job, pipeline_name, python_files, resolve, skipped, PyFile,
+    MAX_PIPELINES,
+};
 use crate::text::find::contains;
 
 /// Calls that submit, publish or schedule a pipeline.
@@ -59,39 +62,22 @@ fn v1_pipelines(
     if !file.text.contains("azureml") {
         return;
     }
-    let stmts = &file.source.stmts;
-    for (i, stmt) in stmts.iter().enumerate() {
-        for call in pysrc::calls(&stmt.text, &["Pipeline"]) {
-            if call.kwarg("steps").is_none() {
-                continue;
-            }
-            let enclosing = file.defs.iter().rev().find(|d| d.body.contains(&i));
-            let name = enclosing.map_or_else(|| "pipeline".to_string(), |d| d.name.clone());
-            let mut job = pipeline_job(
-                CiSystem::AzureMl,
-                format!("{} › {name}", paths::file_name(file.path)),
-                file.path,
-                stmt.line,
-            );
-            job.commands
-                .push(file.definition_step(stmt.line, &format!("Azure ML pipeline `{name}`")));
-            let scope = enclosing.map_or(0..stmts.len(), |d| d.body.clone());
-            for inner in stmts.get(scope).unwrap_or(&[]) {
-                for step in pysrc::calls(&inner.text, &[])
-                    .into_iter()
-                    .filter(|c| c.name().ends_with("Step"))
-                {
-                    job.commands
-                        .push(v1_step(index, file, inner.line, &step, warnings));
-                }
-            }
-            job.submitted_by = v1_schedules(file)
+    for (i, stmt, _) in file.pipeline_calls("steps") {
+        let (enclosing, scope) = file.scope_of(i);
+        let name = pipeline_name(None, enclosing);
+        let mut job =
+            file.defined_pipeline(CiSystem::AzureMl, stmt.line, "Azure ML pipeline", &name);
+        for inner in scope {
+            for step in pysrc::calls(&inner.text, &[])
                 .into_iter()
-                .map(|(every, _)| Submitter::creates(file.path, every))
-                .collect();
-            job.submitted_by.extend(submitters(index, file));
-            out.push(job);
+                .filter(|c| c.name().ends_with("Step"))
+            {
+                job.commands
+                    .push(v1_step(index, file, inner.line, &step, warnings));
+            }
         }
+        job.submitted_by = submitters(index, file);
+        out.push(job);
     }
 }
 
@@ -133,7 +119,7 @@ fn v1_step(
 }
 
 /// `Schedule.create(…, recurrence=ScheduleRecurrence(frequency="Day", interval=1))`.
-fn v1_schedules(file: &PyFile<'_>) -> Vec<(String, usize)> {
+fn v1_schedules(file: &PyFile<'_>) -> Vec<String> {
     let mut out = Vec::new();
     for stmt in &file.source.stmts {
         for call in pysrc::calls(
@@ -151,7 +137,7 @@ fn v1_schedules(file: &PyFile<'_>) -> Vec<(String, usize)> {
                     format!("every {interval} {frequency}")
                 }
             };
-            out.push((every, stmt.line));
+            out.push(every);
         }
     }
     out
@@ -166,14 +152,8 @@ fn v2_pipelines(index: &RepoIndex, file: &PyFile<'_>, out: &mut Vec<JobSpec>) {
         if def.decorated(&["pipeline"]).is_none() {
             continue;
         }
-        let mut job = pipeline_job(
-            CiSystem::AzureMl,
-            format!("{} › {}", paths::file_name(file.path), def.name),
-            file.path,
-            def.line,
-        );
-        job.commands
-            .push(file.definition_step(def.line, &format!("Azure ML pipeline `{}`", def.name)));
+        let mut job =
+            file.defined_pipeline(CiSystem::AzureMl, def.line, "Azure ML pipeline", &def.name);
         for stmt in &file.source.stmts {
             for call in pysrc::calls(&stmt.text, &["load_component"]) {
                 let source = call
@@ -185,17 +165,15 @@ fn v2_pipelines(index: &RepoIndex, file: &PyFile<'_>, out: &mut Vec<JobSpec>) {
                 }
             }
         }
-        job.submitted_by = v1_schedules(file)
-            .into_iter()
-            .map(|(every, _)| Submitter::creates(file.path, every))
-            .collect();
-        job.submitted_by.extend(submitters(index, file));
+        job.submitted_by = submitters(index, file);
         out.push(job);
     }
 }
 
-/// Files that submit a Python-defined pipeline; the defining module itself
-/// when it runs as a script.
+/// What submits a Python-defined pipeline: the schedules its file creates
+/// (`Schedule.create`), the files that submit it, and the defining module
+/// itself when it runs as a script and is not among those files (a schedule
+/// created there does not count as one of them).
 fn submitters(index: &RepoIndex, file: &PyFile<'_>) -> Vec<Submitter> {
     let mut found = api_submitters(index, file.path, SUBMIT);
     let script = file.text.contains("__name__ == \"__main__\"")
@@ -203,7 +181,12 @@ fn submitters(index: &RepoIndex, file: &PyFile<'_>) -> Vec<Submitter> {
     if script && !found.iter().any(|s| s.file.as_deref() == Some(file.path)) {
         found.push(Submitter::file(file.path));
     }
-    found
+    let mut out: Vec<Submitter> = v1_schedules(file)
+        .into_iter()
+        .map(|every| Submitter::creates(file.path, every))
+        .collect();
+    out.extend(found);
+    out
 }
 
 /// The commands of a component YAML, run in its `code:` folder.

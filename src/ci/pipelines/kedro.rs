@@ -84,13 +84,8 @@ mod tests {
             job.name,
             "src/proj/pipelines/data_science/pipeline.py › data_science"
         );
-        let steps: Vec<(&str, usize)> = job
-            .commands
-            .iter()
-            .map(|c| (c.text.as_str(), c.line))
-            .collect();
         assert_eq!(
-            steps,
+            job.command_lines(),
             [
                 ("split: node(split_data)", 6),
                 ("train_model: node(train_model)", 7)

@@ -17,8 +17,8 @@ use super::super::job::{JobSpec, Pending, Submitter};
 use super::super::{paths, yaml, CiSystem, CiWarning};
 use super::pysrc::{self, Call};
 use super::{
-    api_submitters, imports_file, pipeline_job, python_files, resolve, skipped, PyFile,
-    MAX_PIPELINES,
+    api_submitters, imports_file, optional_container_command, pipeline_job, python_files, resolve,
+    skipped, PyFile, MAX_PIPELINES,
 };
 use crate::text::find::contains;
 
@@ -58,14 +58,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                 .and_then(|c| c.kwarg("name"))
                 .and_then(pysrc::string)
                 .unwrap_or_else(|| def.name.clone());
-            let mut job = pipeline_job(
-                CiSystem::Kubeflow,
-                format!("{} › {name}", paths::file_name(file.path)),
-                file.path,
-                def.line,
-            );
-            job.commands
-                .push(file.definition_step(def.line, &format!("pipeline `{name}`")));
+            let mut job = file.defined_pipeline(CiSystem::Kubeflow, def.line, "pipeline", &name);
             for stmt in file.body(def) {
                 for call in pysrc::calls(&stmt.text, &[]) {
                     if let Some(step) = component_step(index, file, stmt.line, &call, &components) {
@@ -153,15 +146,7 @@ fn component_step(
                 Vec::new(),
             ));
         }
-        let mut pending = Pending::new(
-            shlex::try_join(words.iter().map(String::as_str)).unwrap_or_default(),
-            file.path,
-            line,
-            0,
-            "",
-        );
-        pending.optional = true;
-        return Some(pending);
+        return Some(optional_container_command(&words, file.path, line));
     }
     // A component named directly, or through the module it lives in.
     let known = components
@@ -282,15 +267,8 @@ fn compiled_specs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSp
             let line = yaml::scalar(key)
                 .and_then(|k| super::super::lines::find_key_line(text, &k, 1, 0))
                 .unwrap_or(1);
-            let mut pending = Pending::new(
-                shlex::try_join(words.iter().map(String::as_str)).unwrap_or_default(),
-                path,
-                line,
-                0,
-                "",
-            );
-            pending.optional = true;
-            job.commands.push(pending);
+            job.commands
+                .push(optional_container_command(&words, path, line));
         }
         // Submitted by a script that names the compiled file and runs it.
         let file_name = paths::file_name(path).to_string();

@@ -139,6 +139,85 @@ impl PyFile<'_> {
             vec![self.path.to_string()],
         )
     }
+
+    /// The job of pipeline `name`, defined in this file at `line` and named
+    /// after the file and `name`; `noun` (`DAG`, `TFX pipeline`) says what
+    /// it is in its first step's text. Every pipeline written in Python
+    /// starts with its [`Self::definition_step`], so that what the file
+    /// imports is followed even when no step names it.
+    pub(crate) fn defined_pipeline(
+        &self,
+        system: CiSystem,
+        line: usize,
+        noun: &str,
+        name: &str,
+    ) -> JobSpec {
+        let mut job = pipeline_job(
+            system,
+            format!("{} › {name}", paths::file_name(self.path)),
+            self.path,
+            line,
+        );
+        job.commands
+            .push(self.definition_step(line, &format!("{noun} `{name}`")));
+        job
+    }
+
+    /// Each `Pipeline(…)` call given `wiring` (`steps=`, `components=`), with
+    /// its statement and that statement's index: the SDKs that build a
+    /// pipeline object (SageMaker, Azure ML v1, TFX) all call a `Pipeline`,
+    /// and the argument wiring its steps tells theirs from other classes of
+    /// that name.
+    pub(crate) fn pipeline_calls<'s>(
+        &'s self,
+        wiring: &'s str,
+    ) -> impl Iterator<Item = (usize, &'s pysrc::Stmt, pysrc::Call<'s>)> + 's {
+        self.source
+            .stmts
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, stmt)| {
+                pysrc::calls(&stmt.text, &["Pipeline"])
+                    .into_iter()
+                    .filter(move |call| call.kwarg(wiring).is_some())
+                    .map(move |call| (i, stmt, call))
+            })
+    }
+
+    /// The function a `Pipeline(…)` call at statement `at` is built in (the
+    /// last def whose body holds it, so the innermost), and the statements
+    /// its steps are looked for in: that body, or the whole module when the
+    /// call is at top level.
+    pub(crate) fn scope_of(&self, at: usize) -> (Option<&Def>, &[pysrc::Stmt]) {
+        let enclosing = self.defs.iter().rev().find(|d| d.body.contains(&at));
+        let stmts = enclosing.map_or(&self.source.stmts[..], |d| self.body(d));
+        (enclosing, stmts)
+    }
+}
+
+/// The name of a pipeline object built by a `Pipeline(…)` call: the one it
+/// is `given`, else that of the function building it (see
+/// [`PyFile::scope_of`]), else `pipeline`.
+pub(crate) fn pipeline_name(given: Option<String>, enclosing: Option<&Def>) -> String {
+    given
+        .or_else(|| enclosing.map(|d| d.name.clone()))
+        .unwrap_or_else(|| "pipeline".into())
+}
+
+/// A container's command line (a pod operator's `cmds`, a `ContainerOp`'s
+/// `command`, a compiled spec's executor). The container's files may not be
+/// the repository's, so the command is optional: recorded only if it
+/// reaches something here.
+pub(crate) fn optional_container_command(words: &[String], file: &str, line: usize) -> Pending {
+    let mut pending = Pending::new(
+        shlex::try_join(words.iter().map(String::as_str)).unwrap_or_default(),
+        file,
+        line,
+        0,
+        "",
+    );
+    pending.optional = true;
+    pending
 }
 
 /// The steps of a pipeline function's body: each call of a function that
@@ -192,14 +271,7 @@ pub(crate) fn function_pipeline(
     noun: &str,
     step: &str,
 ) -> JobSpec {
-    let mut job = pipeline_job(
-        system,
-        format!("{} › {name}", paths::file_name(file.path)),
-        file.path,
-        def.line,
-    );
-    job.commands
-        .push(file.definition_step(def.line, &format!("{noun} `{name}`")));
+    let mut job = file.defined_pipeline(system, def.line, noun, name);
     job.commands
         .extend(called_steps(index, file, def, &[step], step));
     job

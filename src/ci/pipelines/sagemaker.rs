@@ -12,7 +12,10 @@ use crate::repo::RepoIndex;
 use super::super::job::{JobSpec, Pending, Submitter};
 use super::super::{paths, CiSystem, CiWarning};
 use super::pysrc::{self, Call};
-use super::{api_submitters, pipeline_job, python_files, resolve, skipped, PyFile, MAX_PIPELINES};
+use super::{
+    api_submitters, pipeline_job, pipeline_name, python_files, resolve, skipped, PyFile,
+    MAX_PIPELINES,
+};
 
 /// SageMaker pipeline step classes.
 const STEPS: &[&str] = &[
@@ -60,42 +63,24 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 }
 
 fn pipelines(index: &RepoIndex, file: &PyFile<'_>, out: &mut Vec<JobSpec>) {
-    let stmts = &file.source.stmts;
-    for (i, stmt) in stmts.iter().enumerate() {
-        for call in pysrc::calls(&stmt.text, &["Pipeline"]) {
-            if call.kwarg("steps").is_none() {
-                continue;
-            }
-            let enclosing = file.defs.iter().rev().find(|d| d.body.contains(&i));
-            let name = call
-                .kwarg("name")
-                .and_then(pysrc::string)
-                .or_else(|| enclosing.map(|d| d.name.clone()))
-                .unwrap_or_else(|| "pipeline".into());
-            let mut job = pipeline_job(
-                CiSystem::Sagemaker,
-                format!("{} › {name}", paths::file_name(file.path)),
-                file.path,
-                stmt.line,
-            );
-            job.commands
-                .push(file.definition_step(stmt.line, &format!("SageMaker pipeline `{name}`")));
-            let scope = enclosing.map_or(0..stmts.len(), |d| d.body.clone());
-            job.commands.extend(steps(index, file, scope));
-            job.submitted_by = api_submitters(index, file.path, SUBMIT);
-            job.submitted_by.extend(run_pipeline_submitters(file.path));
-            out.push(job);
-        }
+    for (i, stmt, call) in file.pipeline_calls("steps") {
+        let (enclosing, scope) = file.scope_of(i);
+        let name = pipeline_name(call.kwarg("name").and_then(pysrc::string), enclosing);
+        let mut job =
+            file.defined_pipeline(CiSystem::Sagemaker, stmt.line, "SageMaker pipeline", &name);
+        job.commands.extend(steps(index, file, scope));
+        job.submitted_by = api_submitters(index, file.path, SUBMIT);
+        job.submitted_by.extend(run_pipeline_submitters(file.path));
+        out.push(job);
     }
 }
 
 /// The steps in `scope`; each takes the scripts named since the step before
 /// it (a processor's `run(code=…)` is written just before its step).
-fn steps(index: &RepoIndex, file: &PyFile<'_>, scope: std::ops::Range<usize>) -> Vec<Pending> {
+fn steps(index: &RepoIndex, file: &PyFile<'_>, scope: &[pysrc::Stmt]) -> Vec<Pending> {
     let mut out = Vec::new();
     let mut scripts: Vec<String> = Vec::new();
-    let stmts = file.source.stmts.get(scope).unwrap_or(&[]);
-    for stmt in stmts {
+    for stmt in scope {
         for found in resolve::scripts_in(index, file.path, "", &stmt.text) {
             if !scripts.contains(&found) {
                 scripts.push(found);

@@ -8,9 +8,9 @@
 use crate::repo::RepoIndex;
 
 use super::super::job::{JobSpec, Pending};
-use super::super::{paths, python, CiSystem, CiWarning};
+use super::super::{python, CiSystem, CiWarning};
 use super::pysrc::{self, Call};
-use super::{api_submitters, pipeline_job, python_files, resolve, PyFile, MAX_PIPELINES};
+use super::{api_submitters, pipeline_name, python_files, resolve, PyFile, MAX_PIPELINES};
 
 /// TFX components, matched on the end of the class name (`BigQueryExampleGen`).
 const COMPONENTS: &[&str] = &[
@@ -41,37 +41,25 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     let files = python_files(index, "TFX", "tfx", |t| t.contains("Pipeline("), warnings);
     let mut out = Vec::new();
     for file in &files {
-        let stmts = &file.source.stmts;
-        for (i, stmt) in stmts.iter().enumerate() {
-            for call in pysrc::calls(&stmt.text, &["Pipeline"]) {
-                if call.kwarg("components").is_none() || out.len() >= MAX_PIPELINES {
-                    continue;
-                }
-                let enclosing = file.defs.iter().rev().find(|d| d.body.contains(&i));
-                let name = call
-                    .kwarg("pipeline_name")
-                    .and_then(pysrc::string)
-                    .or_else(|| enclosing.map(|d| d.name.clone()))
-                    .unwrap_or_else(|| "pipeline".into());
-                let mut job = pipeline_job(
-                    CiSystem::Tfx,
-                    format!("{} › {name}", paths::file_name(file.path)),
-                    file.path,
-                    stmt.line,
-                );
-                job.commands
-                    .push(file.definition_step(stmt.line, &format!("TFX pipeline `{name}`")));
-                let scope = enclosing.map_or(0..stmts.len(), |d| d.body.clone());
-                for inner in stmts.get(scope).unwrap_or(&[]) {
-                    for component in pysrc::calls(&inner.text, &[]) {
-                        if let Some(step) = component_step(index, file, inner.line, &component) {
-                            job.commands.push(step);
-                        }
+        for (i, stmt, call) in file.pipeline_calls("components") {
+            if out.len() >= MAX_PIPELINES {
+                continue;
+            }
+            let (enclosing, scope) = file.scope_of(i);
+            let name = pipeline_name(
+                call.kwarg("pipeline_name").and_then(pysrc::string),
+                enclosing,
+            );
+            let mut job = file.defined_pipeline(CiSystem::Tfx, stmt.line, "TFX pipeline", &name);
+            for inner in scope {
+                for component in pysrc::calls(&inner.text, &[]) {
+                    if let Some(step) = component_step(index, file, inner.line, &component) {
+                        job.commands.push(step);
                     }
                 }
-                job.submitted_by = api_submitters(index, file.path, RUNNERS);
-                out.push(job);
             }
+            job.submitted_by = api_submitters(index, file.path, RUNNERS);
+            out.push(job);
         }
     }
     out

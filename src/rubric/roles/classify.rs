@@ -74,7 +74,7 @@ static SAVE: LazyLock<Pattern> = LazyLock::new(|| {
 /// Metrics of a model.
 static METRIC: LazyLock<Pattern> = LazyLock::new(|| {
     re(
-        r"\b(roc_auc_score|accuracy_score|f1_score|precision_score|recall_score|mean_squared_error|root_mean_squared_error|mean_absolute_error|mean_absolute_percentage_error|r2_score|log_loss|classification_report|confusion_matrix|average_precision_score|balanced_accuracy_score|precision_recall_fscore_support|explained_variance_score|median_absolute_error|jaccard_score|matthews_corrcoef|ndcg_score|evaluate|evaluate_model|compute_metrics)\s*\(|\.evaluate\s*\(|\bevaluate\.load\s*\(|\btorchmetrics\.",
+        r"\b(roc_auc_score|accuracy_score|f1_score|precision_score|recall_score|mean_squared_error|root_mean_squared_error|mean_absolute_error|mean_absolute_percentage_error|r2_score|log_loss|classification_report|confusion_matrix|average_precision_score|balanced_accuracy_score|precision_recall_fscore_support|explained_variance_score|median_absolute_error|jaccard_score|matthews_corrcoef|ndcg_score|top_k_accuracy_score|evaluate|evaluate_model|compute_metrics|ap_per_class\w*|mean_average_precision|MeanAveragePrecision|COCOeval|corpus_bleu|sentence_bleu)\s*\(|\.evaluate\s*\(|\bevaluate\.load\s*\(|\btorchmetrics\.",
     )
 });
 /// Data the model was not trained on.
@@ -232,6 +232,19 @@ fn may_import_role_modules(text: &str) -> bool {
     crate::rubric::python::import_lines_hold(text, &ROLE_MODULE_FINDER)
 }
 
+/// Whether a file's name says it evaluates a model: `evaluate.py`,
+/// `model_eval.py`, or validation spelled as a word of the name (`val.py`,
+/// `validate_model.py`, the validation scripts of detection repositories,
+/// which score on the validation split without naming it in code), never
+/// inside another word (`values.py`, `interval.py`).
+fn names_an_evaluation(name: &str) -> bool {
+    let stem = name.strip_suffix(".py").unwrap_or(name);
+    crate::text::find::contains(stem, "eval")
+        || stem
+            .split(['_', '-', '.'])
+            .any(|word| matches!(word, "val" | "valid" | "validate" | "validation"))
+}
+
 /// Whether a logical line compares a metric with a bound in a branch.
 fn is_gate_line(code: &str) -> bool {
     if !GATE_LINE.is_match(code) {
@@ -380,7 +393,7 @@ pub fn classify(path: &str, text: &str, lines: &[LogicalLine]) -> Vec<RoleHit> {
     // An evaluation script says what it is in its name; elsewhere metrics
     // count only beside held-out data (not accuracy on the training set).
     let name = crate::text::path::file_name(path);
-    let held_out = crate::text::find::contains(name, "eval")
+    let held_out = names_an_evaluation(name)
         || (can(HELD_OUT_I) && lines.iter().any(|l| HELD_OUT.is_match(l.code())));
     let (fits, metrics) = (saves && can(FIT_I), held_out && can(METRIC_I));
     for line in code_lines() {
@@ -598,6 +611,46 @@ mod tests {
             "if losses['val'] < best_val_loss:\n    best = 1\n"
         )
         .is_empty());
+    }
+
+    /// A validation script named as one (`val.py`) scores held-out data
+    /// without naming it; detection, ranking and translation metrics count
+    /// as metrics. A name that only holds the letters (`interval.py`) or a
+    /// metric word without a call does not make an evaluation.
+    #[test]
+    fn validation_scripts_and_task_metrics_make_evaluations() {
+        let detection = "from utils.metrics import ap_per_class\n\ndef run(model, loader):\n    stats = collect(model, loader)\n    tp, fp, p, r, f1, ap, ap_class = ap_per_class(*stats, plot=False)\n    return ap.mean()\n";
+        for name in [
+            "val.py",
+            "segment/val.py",
+            "src/validate_model.py",
+            "model-validation.py",
+        ] {
+            assert!(
+                roles(name, detection).contains(&(Role::Evaluation, 5)),
+                "{name}"
+            );
+        }
+        for name in ["src/interval.py", "src/values.py", "src/run.py"] {
+            assert!(roles(name, detection).is_empty(), "{name}");
+        }
+        for call in [
+            "COCOeval(gt, dt, 'bbox')",
+            "mean_average_precision(preds, target)",
+            "MeanAveragePrecision(iou_type='bbox')",
+            "corpus_bleu(references, hypotheses)",
+            "top_k_accuracy_score(y_val, scores, k=5)",
+            "ap_per_class_box_and_mask(*stats)",
+        ] {
+            let text = format!("result = {call}\n");
+            assert_eq!(
+                roles("src/evaluate.py", &text),
+                vec![(Role::Evaluation, 1)],
+                "{call}"
+            );
+        }
+        // Naming a metric without calling it is no evaluation.
+        assert!(roles("val.py", "ap_per_class = None\nCOCOeval = load()\n").is_empty());
     }
 
     #[test]

@@ -389,13 +389,15 @@ pub fn classify(path: &str, text: &str, lines: &[LogicalLine]) -> Vec<RoleHit> {
         (may, may_run_command)
     });
     let can = |pattern: usize| may & (1 << pattern) != 0;
-    let saves = can(SAVE_I) && lines.iter().any(|l| SAVE.is_match(l.code()));
+    // Training is a fit beside a save. Each side is looked for only when
+    // the other can hold: most files hold neither.
+    let fits = can(FIT_I) && can(SAVE_I) && lines.iter().any(|l| SAVE.is_match(l.code()));
     // An evaluation script says what it is in its name; elsewhere metrics
     // count only beside held-out data (not accuracy on the training set).
     let name = crate::text::path::file_name(path);
-    let held_out = names_an_evaluation(name)
-        || (can(HELD_OUT_I) && lines.iter().any(|l| HELD_OUT.is_match(l.code())));
-    let (fits, metrics) = (saves && can(FIT_I), held_out && can(METRIC_I));
+    let metrics = can(METRIC_I)
+        && (names_an_evaluation(name)
+            || (can(HELD_OUT_I) && lines.iter().any(|l| HELD_OUT.is_match(l.code()))));
     for line in code_lines() {
         let code = line.code();
         let is_def = code.starts_with("def ")

@@ -39,9 +39,14 @@ const WORKSPACE_PREFIXES: &[&str] = &[
     "${PWD}",
 ];
 
+/// The working directory after a `cd` mlscore cannot follow (see
+/// `shell::cd_target`): no path joins onto it but one that starts from the
+/// workspace root. NUL is in no path, so it names no directory of the index.
+pub(crate) const UNKNOWN_DIR: &str = "\0";
+
 /// Joins `rel` onto the repository-relative directory `base`, resolving `.` and
-/// `..`. Returns `None` for absolute paths (they name no repository file) and
-/// for paths that climb out of the repository.
+/// `..`. Returns `None` for absolute paths (they name no repository file), for
+/// paths that climb out of the repository, and from [`UNKNOWN_DIR`].
 pub(crate) fn join(base: &str, rel: &str) -> Option<String> {
     let mut base = base;
     let mut rel = rel.trim();
@@ -57,7 +62,7 @@ pub(crate) fn join(base: &str, rel: &str) -> Option<String> {
             }
         }
     }
-    if rel.starts_with('/') || rel.starts_with('~') {
+    if rel.starts_with('/') || rel.starts_with('~') || base == UNKNOWN_DIR {
         return None;
     }
     let mut parts: Vec<&str> = base

@@ -298,17 +298,33 @@ fn clean(text: &str) -> Option<String> {
     (!t.is_empty()).then_some(t)
 }
 
-/// The directory a `cd`/`pushd` command moves to, when it names a directory
-/// of the repository; `None` for any other command or an unknown target.
+/// The directory a `cd`/`pushd` command moves to: a directory of the
+/// repository, or [`paths::UNKNOWN_DIR`] when it certainly leaves the ones
+/// mlscore can place — a variable it cannot read (`cd "${PYTHON_ROOT}"`),
+/// an absolute path, home, above the root — so that `pytest ./tests` after
+/// it is not taken for the root's tests. `None` (the directory stays) for
+/// any other command, `cd -`, and a target that may still be here: a
+/// folder the build makes (`mkdir build && cd build`) or a command's
+/// output (`cd "$(dirname "$0")"`).
 pub(crate) fn cd_target(index: &RepoIndex, cwd: &str, command: &str) -> Option<String> {
     let mut words = command.split_whitespace();
     if !matches!(words.next(), Some("cd" | "pushd")) {
         return None;
     }
-    let target = words.find(|w| !w.starts_with('-'))?;
-    let target = target.trim_matches(|c| c == '"' || c == '\'');
-    let dir = paths::join(cwd, target)?;
-    index.is_dir(&dir).then_some(dir)
+    let mut rest = words.skip_while(|w| w.starts_with('-') && *w != "-");
+    let target = match rest.next() {
+        Some("-") => return None,
+        Some(target) => target.trim_matches(|c| c == '"' || c == '\''),
+        None => return Some(paths::UNKNOWN_DIR.to_string()),
+    };
+    match paths::join(cwd, target) {
+        Some(dir) if dir.is_empty() || index.is_dir(&dir) => Some(dir),
+        Some(_) if target.starts_with('$') && !target.starts_with("$(") => {
+            Some(paths::UNKNOWN_DIR.to_string())
+        }
+        Some(_) => None,
+        None => Some(paths::UNKNOWN_DIR.to_string()),
+    }
 }
 
 /// A command placed in a working directory.
@@ -442,5 +458,47 @@ mod tests {
         let placed = placed_commands(&index, "cd ml\npytest tests\ncd nowhere\nmake", 1, "");
         let cwds: Vec<&str> = placed.iter().map(|p| p.cwd.as_str()).collect();
         assert_eq!(cwds, ["", "ml", "ml", "ml"]);
+    }
+
+    /// After a `cd` to where mlscore cannot follow, nothing the next
+    /// commands name is a repository file; a `cd` it can follow, or one
+    /// that may stay in the repository, places them as before.
+    #[test]
+    fn cd_to_an_unknown_place_places_nothing() {
+        let index =
+            RepoIndex::from_memory([("tests/test_root.py", ""), ("ml/tests/test_a.py", "")]);
+        let cwd_after = |block: &str| {
+            let placed = placed_commands(&index, &format!("{block}\npytest ./tests"), 1, "ml");
+            placed.last().unwrap().cwd.clone()
+        };
+        for unknown in [
+            "cd \"${PYTHON_ROOT}\"",
+            "cd $HOME/src",
+            "cd /opt/app",
+            "cd ~",
+            "cd",
+            "cd ../..",
+            "pushd ${{ inputs.dir }}",
+        ] {
+            let cwd = cwd_after(unknown);
+            assert_eq!(cwd, paths::UNKNOWN_DIR, "{unknown}");
+            assert_eq!(paths::join(&cwd, "./tests"), None, "{unknown}");
+            assert_eq!(paths::join(&cwd, "../tests"), None, "{unknown}");
+        }
+        // A workspace variable is the root, which stays known after it.
+        assert_eq!(
+            paths::join(paths::UNKNOWN_DIR, "$GITHUB_WORKSPACE/tests").as_deref(),
+            Some("tests")
+        );
+        for (known, cwd) in [
+            ("cd $GITHUB_WORKSPACE", ""),
+            ("cd ..", ""),
+            ("cd -P .", "ml"),
+            ("cd -", "ml"),
+            ("cd build", "ml"),
+            ("cd \"$(dirname \"$0\")\"", "ml"),
+        ] {
+            assert_eq!(cwd_after(known), cwd, "{known}");
+        }
     }
 }

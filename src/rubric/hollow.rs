@@ -158,6 +158,8 @@ pub fn is_test_path(path: &str) -> bool {
 }
 
 /// The test functions (`def test…`, at any indentation) of a Python file.
+/// A pytest fixture named `test_…` (`@pytest.fixture def test_specs():`)
+/// is not one: pytest never runs it as a test, and it need not assert.
 pub fn test_functions(source: &str) -> Vec<TestFunction> {
     let lines = logical_lines(source);
     let mut out = Vec::new();
@@ -165,6 +167,9 @@ pub fn test_functions(source: &str) -> Vec<TestFunction> {
         let Some(caps) = DEF.captures(header.code()) else {
             continue;
         };
+        if is_fixture(&lines[..i], header.indent) {
+            continue;
+        }
         let name = caps[1].to_string();
         let mut body: Vec<&str> = Vec::new();
         // `def test_x(): pass` keeps its body on the header line.
@@ -195,6 +200,23 @@ pub fn test_functions(source: &str) -> Vec<TestFunction> {
         });
     }
     out
+}
+
+/// Whether the decorators right above a `def` (the last of `before`, at
+/// its `indent`) make it a pytest fixture: `@pytest.fixture`,
+/// `@pytest.fixture(scope="module")`, `@fixture`.
+fn is_fixture(before: &[LogicalLine], indent: usize) -> bool {
+    before
+        .iter()
+        .rev()
+        .take_while(|l| l.indent == indent && l.code().starts_with('@'))
+        .any(|l| {
+            let name = l.code()[1..].split('(').next().unwrap_or("").trim();
+            matches!(
+                name,
+                "pytest.fixture" | "fixture" | "pytest_asyncio.fixture"
+            )
+        })
 }
 
 /// The code after the colon that closes a `def` header, if any.
@@ -234,12 +256,18 @@ fn judge(body: &[&str]) -> Option<Hollowness> {
             None
         };
     }
-    let calls_something = statements.iter().any(|s| {
-        CALL.captures_iter(s).any(|c| {
-            let name = &c[1];
-            !TRIVIAL_CALLS.contains(&name) && !LOGGING_PREFIXES.iter().any(|p| name.starts_with(p))
-        })
-    });
+    // An import can fail (the smoke test of an optional dependency): it is
+    // something done, like a call.
+    let calls_something = statements
+        .iter()
+        .any(|s| s.starts_with("import ") || s.starts_with("from "))
+        || statements.iter().any(|s| {
+            CALL.captures_iter(s).any(|c| {
+                let name = &c[1];
+                !TRIVIAL_CALLS.contains(&name)
+                    && !LOGGING_PREFIXES.iter().any(|p| name.starts_with(p))
+            })
+        });
     (!calls_something).then_some(Hollowness::AssertsNothing)
 }
 
@@ -488,11 +516,58 @@ def test_multiline(
     assert (
         result.loss < 1.0
     )
+
+def test_optional_backend_imports():
+    """Both versions import."""
+    import tensorflow as tf
+    from tensorflow.compat.v1 import placeholder
 "#;
         assert!(
             hollow(src).iter().all(|(_, h)| h.is_none()),
             "{:?}",
             hollow(src)
+        );
+    }
+
+    /// Fixtures named like tests are not tests, whatever their decorator's
+    /// arguments; a decorator that is not a fixture's leaves a test one,
+    /// and a fixture decorator further up (on another function) does not
+    /// reach it.
+    #[test]
+    fn fixtures_named_like_tests_are_not_tests() {
+        let src = r#"
+import pytest
+
+@pytest.fixture(scope="module")
+def test_specs():
+    return {"rows": 1000}
+
+@pytest.fixture
+def test_data(tmp_path):
+    return tmp_path
+
+class TestSuite:
+    @pytest.fixture(autouse=True)
+    def test_setup(self):
+        pass
+
+    def test_real(self, test_specs):
+        pass
+
+@pytest.fixture
+def data():
+    return 1
+
+@pytest.mark.gpu
+def test_marked():
+    pass
+"#;
+        assert_eq!(
+            hollow(src),
+            vec![
+                ("test_real".into(), Some(Hollowness::EmptyBody)),
+                ("test_marked".into(), Some(Hollowness::EmptyBody)),
+            ]
         );
     }
 

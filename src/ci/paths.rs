@@ -88,13 +88,15 @@ const MAX_ANCESTOR_DEPTH: usize = 64;
 
 /// `path` and each of its ancestor directories, innermost first, ending with
 /// the root `""`; a path deeper than [`MAX_ANCESTOR_DEPTH`] starts at its
-/// ancestor of that depth.
+/// ancestor of that depth. [`UNKNOWN_DIR`] has none: its parent is not the
+/// root, and a configuration or `conftest.py` found there would place what
+/// runs in it after all.
 pub(crate) fn ancestors(path: &str) -> impl Iterator<Item = &str> {
     let path = match memchr::memchr_iter(b'/', path.as_bytes()).nth(MAX_ANCESTOR_DEPTH - 1) {
         Some(cut) => &path[..cut],
         None => path,
     };
-    let mut next = Some(path);
+    let mut next = (path != UNKNOWN_DIR).then_some(path);
     std::iter::from_fn(move || {
         let current = next?;
         next = if current.is_empty() {

@@ -418,6 +418,29 @@ mod tests {
         );
     }
 
+    /// After a `cd` mlscore cannot follow, pytest's arguments name nothing
+    /// and the root's configuration is not pytest's: nothing is collected.
+    #[test]
+    fn nothing_is_collected_in_an_unknown_directory() {
+        let index = repo((
+            "pyproject.toml",
+            "[tool.pytest.ini_options]\ntestpaths = [\"tests/data\"]\n",
+        ));
+        for args in [&[][..], &strings(&["./tests"])[..]] {
+            let plan = pytest_plan(
+                &index,
+                &mut PytestConfigs::default(),
+                paths::UNKNOWN_DIR,
+                args,
+            );
+            assert!(plan.files.is_empty() && plan.dirs.is_empty(), "{args:?}");
+            assert_eq!(plan.config, None, "{args:?}");
+            for dir in &plan.collect {
+                assert_eq!(test_files(&index, dir, &plan.patterns).count(), 0);
+            }
+        }
+    }
+
     #[test]
     fn no_testpaths_collects_the_working_directory() {
         let index = repo(("setup.cfg", "[metadata]\nname = x\n"));

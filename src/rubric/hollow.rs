@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use regex::Regex;
 use serde::Serialize;
 
-use super::pylines::{logical_lines, LogicalLine};
+use super::pylines::{is_import, logical_lines, LogicalLine};
 use crate::repo::RepoIndex;
 use crate::text::find::contains;
 
@@ -258,16 +258,14 @@ fn judge(body: &[&str]) -> Option<Hollowness> {
     }
     // An import can fail (the smoke test of an optional dependency): it is
     // something done, like a call.
-    let calls_something = statements
-        .iter()
-        .any(|s| s.starts_with("import ") || s.starts_with("from "))
-        || statements.iter().any(|s| {
-            CALL.captures_iter(s).any(|c| {
+    let calls_something = statements.iter().any(|s| {
+        is_import(s)
+            || CALL.captures_iter(s).any(|c| {
                 let name = &c[1];
                 !TRIVIAL_CALLS.contains(&name)
                     && !LOGGING_PREFIXES.iter().any(|p| name.starts_with(p))
             })
-        });
+    });
     (!calls_something).then_some(Hollowness::AssertsNothing)
 }
 

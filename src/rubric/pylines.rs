@@ -21,6 +21,16 @@ impl LogicalLine {
     pub fn code(&self) -> &str {
         self.blanked.as_deref().unwrap_or(&self.text)
     }
+
+    /// Whether the line is an import statement (`import a`, `from a import b`).
+    pub fn is_import(&self) -> bool {
+        is_import(self.code())
+    }
+}
+
+/// Whether a logical line's code is an import statement.
+pub fn is_import(code: &str) -> bool {
+    code.starts_with("import ") || code.starts_with("from ")
 }
 
 /// Splits Python source into logical lines. Brackets, backslash continuations

@@ -364,11 +364,7 @@ pub fn classify(path: &str, text: &str, lines: &[LogicalLine]) -> Vec<RoleHit> {
         })
     };
     let is_pipeline = imported(PIPELINE_MODULES).is_some();
-    let code_lines = || {
-        lines
-            .iter()
-            .filter(|l| !l.code().starts_with("import ") && !l.code().starts_with("from "))
-    };
+    let code_lines = || lines.iter().filter(|l| !l.is_import());
 
     // Which patterns are worth running line by line ([`CODE_SET`] over the
     // code), and whether any line may run a deploy command (over the text,

@@ -59,9 +59,7 @@ impl<'a> Resolver<'a> {
         let dir = parent(path);
         for line in lines {
             let code = line.code();
-            if !(code.starts_with("from ") || code.starts_with("import "))
-                || self.none_resolve(code)
-            {
+            if !line.is_import() || self.none_resolve(code) {
                 continue;
             }
             let mut modules: Vec<(usize, String)> = Vec::new();

@@ -283,7 +283,7 @@ static DEFINITION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(
 fn used_names(lines: &[LogicalLine]) -> HashSet<String> {
     lines
         .iter()
-        .filter(|l| !l.code().starts_with("import ") && !l.code().starts_with("from "))
+        .filter(|l| !l.is_import())
         .flat_map(|l| IDENT.find_iter(l.code()).map(str::to_string))
         .collect()
 }

@@ -8,6 +8,7 @@ pub mod git;
 pub mod notebook;
 mod open;
 pub mod settings;
+mod uring;
 mod walk;
 
 use foldhash::HashSet;
@@ -540,17 +541,12 @@ impl RepoIndex {
     pub fn source<'a>(&'a self, entry: &'a FileEntry) -> Option<&'a str> {
         use std::sync::atomic::Ordering;
         if entry.text.get().is_none() {
+            if !entry.oversized_source.load(Ordering::Relaxed) {
+                keep_source(entry, self.load(entry));
+            }
             if entry.oversized_source.load(Ordering::Relaxed) {
                 return None;
             }
-            // Read without keeping a text that is too large to parse: the
-            // content scan reads it again, once, and lets it go.
-            let loaded = self.load(entry);
-            if matches!(&loaded, FileText::Text(text) if text.len() > MAX_PARSED_SOURCE) {
-                entry.oversized_source.store(true, Ordering::Relaxed);
-                return None;
-            }
-            let _ = entry.text.set(loaded);
         }
         self.entry_text(entry)
             .filter(|text| text.len() <= MAX_PARSED_SOURCE)
@@ -561,13 +557,16 @@ impl RepoIndex {
     /// them read, where a file two of them wanted at once would be read twice.
     pub fn preload_sources(&self) {
         use rayon::prelude::*;
-        self.files
-            .par_iter()
-            .with_max_len(512)
+        use std::sync::atomic::Ordering;
+        let wanted: Vec<&FileEntry> = self
+            .files
+            .iter()
             .filter(|e| matches!(e.extension(), Some("py" | "yml" | "yaml")))
-            .for_each(|e| {
-                let _ = self.source(e);
-            });
+            .filter(|e| e.text.get().is_none() && !e.oversized_source.load(Ordering::Relaxed))
+            .collect();
+        wanted.par_chunks(uring::BATCH).for_each(|chunk| {
+            self.load_many(chunk, keep_source);
+        });
         self.sources_preloaded
             .store(true, std::sync::atomic::Ordering::Release);
     }
@@ -595,6 +594,33 @@ impl RepoIndex {
     /// What reading an entry gave, read once and cached.
     pub fn read<'a>(&'a self, entry: &'a FileEntry) -> &'a FileText {
         entry.text.get_or_init(|| self.load(entry))
+    }
+
+    /// What [`RepoIndex::load`] gives for each of `entries` (in path
+    /// order), the small working-tree files among them read together with
+    /// few system calls.
+    fn load_many<'a>(
+        &self,
+        entries: &[&'a FileEntry],
+        mut each: impl FnMut(&'a FileEntry, FileText),
+    ) {
+        let root = match &self.source {
+            Source::WorkTree(root) => root,
+            Source::Git { root, .. } => root,
+        };
+        // Those `load` would open in the working tree, and nothing else.
+        let (together, alone): (Vec<&FileEntry>, Vec<&FileEntry>) =
+            entries.iter().partition(|entry| {
+                entry.known.is_none() && !entry.extension().is_some_and(is_binary_extension)
+            });
+        let paths: Vec<&str> = together.iter().map(|e| e.path.as_str()).collect();
+        let read = uring::read_small(root, &paths, first_read(self.max_file_size));
+        for (entry, bytes) in together.into_iter().zip(read) {
+            each(entry, bytes.map_or_else(|| self.load(entry), decode));
+        }
+        for entry in alone {
+            each(entry, self.load(entry));
+        }
     }
 
     fn load(&self, entry: &FileEntry) -> FileText {
@@ -812,6 +838,24 @@ thread_local! {
         std::cell::RefCell::new(vec![0; FIRST_READ].into_boxed_slice());
 }
 
+/// Bytes asked for by the first read of a file under a size cap of `cap`:
+/// a read that returns fewer is the whole file, and within the cap.
+fn first_read(cap: u64) -> usize {
+    FIRST_READ.min(usize::try_from(cap).unwrap_or(usize::MAX).saturating_add(1))
+}
+
+/// Keeps a source file's text unless it is too large to parse: the content
+/// scan then reads it again, once, and lets it go.
+fn keep_source(entry: &FileEntry, loaded: FileText) {
+    if matches!(&loaded, FileText::Text(text) if text.len() > MAX_PARSED_SOURCE) {
+        entry
+            .oversized_source
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        return;
+    }
+    let _ = entry.text.set(loaded);
+}
+
 /// [`read_open`] by path, for the tests of its sizes.
 #[cfg(test)]
 fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
@@ -827,7 +871,7 @@ fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
 /// 100,000 files. A larger file is sized from the open handle and read on.
 fn read_open(mut file: std::fs::File, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
-    let first = FIRST_READ.min(usize::try_from(cap).unwrap_or(usize::MAX).saturating_add(1));
+    let first = first_read(cap);
     FIRST_READ_BUF.with(|buf| {
         let mut buf = buf.borrow_mut();
         let head = &mut buf[..first];
@@ -1040,6 +1084,82 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    /// Sources read together (preloaded) are what reading each alone gives:
+    /// text, a byte order mark dropped, binary, over the size cap, exactly
+    /// at it, larger than one read, too large to parse, and a file gone since
+    /// the walk (the same error), in folders past a batch's end.
+    #[test]
+    fn preloaded_sources_are_what_reading_each_alone_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |rel: &str, bytes: &[u8]| {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        };
+        for i in 0..40 {
+            write(
+                &format!("pkg{}/m{i}.py", i % 3),
+                format!("x = {i}\n").as_bytes(),
+            );
+        }
+        let cap = 3 * 1024 * 1024;
+        write("a/bom.py", "\u{feff}import os\n".as_bytes());
+        write("a/nul.py", b"x = 1\0\n");
+        write("a/conf.yaml", b"k: v\n");
+        write("a/over.yml", &vec![b'#'; cap + 1]);
+        write("a/at.yml", &vec![b'#'; cap]);
+        write("a/long.py", &vec![b'#'; FIRST_READ + 10]);
+        write("a/huge.py", &vec![b'#'; MAX_PARSED_SOURCE + 1]);
+        write("a/gone.py", b"x = 2\n");
+        write("a/notes.md", b"# not a source\n");
+        let options = ScanOptions {
+            max_file_size: cap as u64,
+            ..ScanOptions::default()
+        };
+        let together = RepoIndex::scan(root, &options).unwrap();
+        let alone = RepoIndex::scan(root, &options).unwrap();
+        std::fs::remove_file(root.join("a/gone.py")).unwrap();
+        together.preload_sources();
+        let mut sources = 0;
+        for (a, b) in together.files().iter().zip(alone.files()) {
+            assert_eq!(a.path, b.path);
+            // Long texts are told apart by their length and ends.
+            let describe = |text: Option<&FileText>| {
+                text.map(|t| match t {
+                    FileText::Text(t) if t.len() > 80 => {
+                        format!("{} bytes: {:?}…{:?}", t.len(), &t[..20], &t[t.len() - 20..])
+                    }
+                    other => format!("{other:?}"),
+                })
+            };
+            let preloaded = describe(a.text.get());
+            assert_eq!(
+                together.source(a),
+                alone.source(b),
+                "{}: what parsers see",
+                a.path
+            );
+            if a.path.ends_with(".md") {
+                assert_eq!(preloaded, None, "{}: not a source", a.path);
+                continue;
+            }
+            sources += 1;
+            let kept = describe(b.text.get());
+            assert_eq!(preloaded, kept, "{}: what is kept", a.path);
+        }
+        assert_eq!(sources, 48);
+        assert!(matches!(
+            together.get("a/gone.py").unwrap().text.get(),
+            Some(FileText::Unreadable(_))
+        ));
+        assert!(together
+            .source_of("a/bom.py")
+            .unwrap()
+            .starts_with("import"));
+        assert!(together.source_of("a/huge.py").is_none());
     }
 
     /// The one-pass test agrees with the three searches it replaced.

@@ -14,6 +14,7 @@ use serde_yaml::Value;
 use crate::repo::RepoIndex;
 
 use super::job::{JobSpec, Pending};
+use super::workflow_env::Env;
 use super::yaml::{self, get, get_str};
 use super::{lines, paths, shell, CiSystem, CiWarning};
 
@@ -74,6 +75,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         };
         let file_name = paths::file_name(path);
         let workflow_wd = defaults_wd(&doc).unwrap_or_default();
+        let workflow_env = Env::default().over(&doc);
         let jobs_line = lines::find_top_key(text, "jobs").unwrap_or(1);
         // Jobs come in file order: each is looked for after the previous one,
         // so a workflow's lines are scanned once, not once per job.
@@ -97,7 +99,8 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                 parsed: &mut parsed,
             };
             let mut commands = Vec::new();
-            reader.job_commands(path, text, job, line, &workflow_wd, 0, &mut commands);
+            let inherited = (workflow_wd.as_str(), &workflow_env);
+            reader.job_commands(path, text, job, line, inherited, 0, &mut commands);
             out.push(JobSpec {
                 system: CiSystem::GithubActions,
                 name: format!("{file_name} › {name}"),
@@ -193,6 +196,7 @@ struct Place<'t> {
 }
 
 impl Reader<'_> {
+    /// `inherited`: the workflow's default working directory and `env:`.
     #[allow(clippy::too_many_arguments)]
     fn job_commands(
         &mut self,
@@ -200,7 +204,7 @@ impl Reader<'_> {
         text: &str,
         job: &Value,
         job_line: usize,
-        inherited_wd: &str,
+        inherited: (&str, &Env),
         depth: usize,
         out: &mut Vec<Pending>,
     ) {
@@ -210,33 +214,46 @@ impl Reader<'_> {
             }
             return;
         }
+        let (inherited_wd, inherited_env) = inherited;
         let job_wd = defaults_wd(job).unwrap_or_else(|| inherited_wd.to_string());
         let matrix = Matrix::read(job);
+        let env = inherited_env.over(job);
         let place = Place { file, text, depth };
-        self.steps(&place, get(job, "steps"), job_line, &job_wd, &matrix, out);
+        self.steps(
+            &place,
+            get(job, "steps"),
+            job_line,
+            (&job_wd, &env),
+            &matrix,
+            out,
+        );
     }
 
+    /// `defaults`: the job's working directory and `env:`.
     fn steps(
         &mut self,
         place: &Place<'_>,
         steps: Option<&Value>,
         from_line: usize,
-        default_wd: &str,
+        defaults: (&str, &Env),
         matrix: &Matrix,
         out: &mut Vec<Pending>,
     ) {
         let Some(steps) = steps.and_then(Value::as_sequence) else {
             return;
         };
+        let (default_wd, job_env) = defaults;
         let mut cursor = from_line;
         for step in steps {
-            let wd = get_str(step, "working-directory").unwrap_or(default_wd);
+            let env = job_env.over(step);
+            let wd = env.expand(get_str(step, "working-directory").unwrap_or(default_wd));
+            let wd = wd.as_ref();
             if let Some(run) = get(step, "run").and_then(yaml::scalar) {
                 // `shell: python` steps hold Python, not shell commands.
                 if get_str(step, "shell").is_some_and(|s| s.contains("python")) {
                     continue;
                 }
-                self.run_block(place, &run, wd, matrix, &mut cursor, out);
+                self.run_block(place, &run, (wd, &env), matrix, &mut cursor, out);
             } else if let Some(uses) = get_str(step, "uses") {
                 if let Some(line) = lines::find_line(place.text, uses, cursor) {
                     cursor = line;
@@ -244,28 +261,32 @@ impl Reader<'_> {
                 if let Some(local) = uses.strip_prefix("./").or((uses == ".").then_some("")) {
                     self.local_action(place, cursor, local, out);
                 } else {
-                    self.remote_action(place, step, uses, wd, matrix, &mut cursor, out);
+                    self.remote_action(place, step, uses, (wd, &env), matrix, &mut cursor, out);
                 }
             }
         }
     }
 
-    /// The commands of one `run:` block; `cd` carries over within the block.
+    /// The commands of one `run:` block, in `scope` (its working directory
+    /// and `env:`); `cd` carries over within the block.
     fn run_block(
         &mut self,
         place: &Place<'_>,
         run: &str,
-        wd: &str,
+        scope: (&str, &Env),
         matrix: &Matrix,
         cursor: &mut usize,
         out: &mut Vec<Pending>,
     ) {
+        let (wd, env) = scope;
+        let mut env = env.clone();
         let mut cd: Option<String> = None;
         for command in shell::split_commands(run, 1) {
             if let Some(line) = lines::find_line(place.text, &command.source_line, *cursor) {
                 *cursor = line;
             }
-            let expansions = matrix.expand(&command.text, wd);
+            let expansions = matrix.expand(&env.expand(&command.text), wd);
+            env.forget_assigned(&command.text);
             for (text, wd) in &expansions {
                 let cwd = cd
                     .clone()
@@ -333,7 +354,7 @@ impl Reader<'_> {
             &inner,
             get(runs, "steps"),
             runs_line,
-            "",
+            ("", &Env::default()),
             &Matrix::default(),
             out,
         );
@@ -366,6 +387,8 @@ impl Reader<'_> {
             return;
         };
         let wd = defaults_wd(&doc).unwrap_or_default();
+        // A called workflow sees its own `env:`, not its caller's.
+        let env = Env::default().over(&doc);
         let jobs_line = lines::find_top_key(text, "jobs").unwrap_or(1);
         let Some(jobs) = get(&doc, "jobs").and_then(Value::as_mapping) else {
             return;
@@ -382,7 +405,7 @@ impl Reader<'_> {
                 }
                 None => jobs_line,
             };
-            self.job_commands(&path, text, job, job_line, &wd, depth + 1, out);
+            self.job_commands(&path, text, job, job_line, (&wd, &env), depth + 1, out);
         }
     }
 
@@ -394,11 +417,12 @@ impl Reader<'_> {
         place: &Place<'_>,
         step: &Value,
         uses: &str,
-        wd: &str,
+        scope: (&str, &Env),
         matrix: &Matrix,
         cursor: &mut usize,
         out: &mut Vec<Pending>,
     ) {
+        let wd = scope.0;
         let name = uses.split('@').next().unwrap_or(uses).to_ascii_lowercase();
         let with = get(step, "with");
         let cwd = paths::join("", wd).unwrap_or_default();
@@ -432,7 +456,7 @@ impl Reader<'_> {
             .and_then(|w| get(w, "run").or_else(|| get(w, "command")))
             .and_then(yaml::scalar)
         {
-            self.run_block(place, &run, wd, matrix, cursor, out);
+            self.run_block(place, &run, scope, matrix, cursor, out);
         }
     }
 
@@ -719,6 +743,50 @@ jobs:
         assert_eq!(specs[2].commands.len(), 1);
         assert!(specs[2].commands[0].runs_mlscore);
         assert_eq!(specs[2].commands[0].text, "uses: acme/mlscore@v1");
+    }
+
+    /// `env:` values of the workflow, the job and the step place `cd` and
+    /// `working-directory` and fill commands; a value computed by an
+    /// expression, or assigned in the block, is left as written.
+    #[test]
+    fn env_values_place_and_fill_commands() {
+        let workflow = r#"on: [push]
+env:
+  APP: ${{ github.workspace }}/app
+  SUITE: unit
+jobs:
+  t:
+    runs-on: ubuntu-latest
+    env:
+      SUITE: data
+    steps:
+      - run: |
+          cd "${APP}"
+          pytest tests/$SUITE
+      - run: pytest ${{ env.SUITE }}
+        working-directory: ${{ env.APP }}
+      - env:
+          APP: ${{ secrets.DIR }}
+        run: cd $APP && pytest
+      - run: |
+          export SUITE=code
+          pytest $SUITE
+"#;
+        let file = ".github/workflows/t.yml";
+        let index = RepoIndex::from_memory([(file, workflow), ("app/tests/data/test_a.py", "")]);
+        let specs = jobs(&index, &mut Vec::new());
+        assert_eq!(
+            commands(&specs[0]),
+            [
+                ("cd \"$GITHUB_WORKSPACE/app\"", 12, "", 0, file),
+                ("pytest tests/data", 13, "app", 0, file),
+                ("pytest data", 14, "app", 0, file),
+                ("cd $APP", 18, "", 0, file),
+                ("pytest", 18, paths::UNKNOWN_DIR, 0, file),
+                ("export SUITE=code", 20, "", 0, file),
+                ("pytest $SUITE", 21, "", 0, file),
+            ]
+        );
     }
 
     #[test]

@@ -43,6 +43,7 @@ mod tekton;
 mod tests;
 mod tox;
 mod travis;
+mod workflow_env;
 mod yaml;
 
 use serde::Serialize;

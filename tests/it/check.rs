@@ -41,6 +41,30 @@ fn evidence_run_by_ci_is_automated_and_links_the_job() {
     assert_eq!(other["automated"], false);
 }
 
+/// A workflow that names its folder once in `env:` and goes there with `cd`
+/// runs the tests in that folder, and is credited with them; one whose
+/// folder comes from a secret is not.
+#[test]
+fn a_folder_named_in_workflow_env_places_the_tests_run_there() {
+    let workflow = |root: &str| {
+        format!("on: [push, pull_request]\nenv:\n  PKG_ROOT: {root}\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          cd \"${{PKG_ROOT}}\"\n          pytest ./tests\n")
+    };
+    let test = (
+        "pkg/python/tests/test_schema.py",
+        "import pandera as pa\n\nschema = pa.DataFrameSchema({})\n",
+    );
+    let known = workflow("${{ github.workspace }}/pkg/python");
+    let repo = repo_with(&[(".github/workflows/ci.yml", known.as_str()), test]);
+    let data1 = &json_report(repo.path())["tests"][0];
+    assert_eq!(data1["status"], "automated");
+    assert_eq!(data1["evidence"][0]["ci"]["command"], "pytest ./tests");
+    assert_eq!(data1["evidence"][0]["ci"]["command_line"], 10);
+
+    let secret = workflow("${{ secrets.PKG_ROOT }}");
+    let repo = repo_with(&[(".github/workflows/ci.yml", secret.as_str()), test]);
+    assert_eq!(json_report(repo.path())["tests"][0]["status"], "manual");
+}
+
 #[test]
 fn evidence_no_ci_runs_is_manual() {
     let repo = repo_with(&[("tests/data/test_schema.py", "import pandera as pa\n")]);

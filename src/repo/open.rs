@@ -31,7 +31,7 @@ pub(super) fn open(scan: u64, root: &Path, rel: &str) -> io::Result<File> {
 }
 
 #[cfg(target_os = "linux")]
-mod linux {
+pub(super) mod linux {
     use std::cell::RefCell;
     use std::ffi::{CStr, CString};
     use std::fs::File;
@@ -73,34 +73,37 @@ mod linux {
         CString::new(name).ok().map(|name| then(&name))
     }
 
+    /// A handle on `root/folder` that only anchors the opens inside it
+    /// (`O_PATH`).
+    pub(in crate::repo) fn folder_handle(root: &Path, folder: &str) -> Option<OwnedFd> {
+        let path = if folder.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(folder)
+        };
+        let path = CString::new(path.as_os_str().as_bytes()).ok()?;
+        // SAFETY: a NUL-terminated path and integer flags; the descriptor
+        // returned is owned below.
+        let fd = unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        // SAFETY: a new descriptor nobody else owns.
+        (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
     fn open_in(scan: u64, root: &Path, folder: &str, name: &CStr) -> Option<File> {
         FOLDER.with(|cached| {
             let mut cached = cached.borrow_mut();
             let fresh = !matches!(&*cached, Some(f) if f.scan == scan && f.rel == folder);
             if fresh {
                 *cached = None;
-                let path = if folder.is_empty() {
-                    root.to_path_buf()
-                } else {
-                    root.join(folder)
-                };
-                let path = CString::new(path.as_os_str().as_bytes()).ok()?;
-                // SAFETY: a NUL-terminated path and integer flags; the
-                // returned descriptor is owned below.
-                let fd = unsafe {
-                    libc::open(
-                        path.as_ptr(),
-                        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                    )
-                };
-                if fd < 0 {
-                    return None;
-                }
                 *cached = Some(Folder {
                     scan,
                     rel: folder.to_string(),
-                    // SAFETY: `fd` was just opened and is owned by no one else.
-                    fd: unsafe { OwnedFd::from_raw_fd(fd) },
+                    fd: folder_handle(root, folder)?,
                 });
             }
             let dir = cached.as_ref()?.fd.as_raw_fd();

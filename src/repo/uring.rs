@@ -36,11 +36,11 @@ pub(super) fn read_small(root: &Path, paths: &[&str], first: usize) -> Vec<Optio
 #[cfg(target_os = "linux")]
 mod linux {
     use super::BATCH;
+    use crate::repo::open::linux::folder_handle;
     use io_uring::{opcode, squeue, types, IoUring};
     use std::cell::RefCell;
     use std::ffi::CString;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    use std::os::unix::ffi::OsStrExt;
+    use std::os::fd::{AsRawFd, OwnedFd};
     use std::path::Path;
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -134,7 +134,7 @@ mod linux {
         for path in paths {
             let (folder, name) = crate::text::path::split(path);
             if folders.last().is_none_or(|(f, _)| *f != folder) {
-                folders.push((folder, open_folder(root, folder)));
+                folders.push((folder, folder_handle(root, folder)));
             }
             folder_of.push(folders.len() - 1);
             names.push(CString::new(name).ok());
@@ -195,26 +195,6 @@ mod linux {
             }
         }
         true
-    }
-
-    /// A handle on `root/folder` that only anchors the opens inside it.
-    fn open_folder(root: &Path, folder: &str) -> Option<OwnedFd> {
-        let path = if folder.is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(folder)
-        };
-        let path = CString::new(path.as_os_str().as_bytes()).ok()?;
-        // SAFETY: a NUL-terminated path and integer flags; the descriptor
-        // returned is owned below.
-        let fd = unsafe {
-            libc::open(
-                path.as_ptr(),
-                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        };
-        // SAFETY: a new descriptor nobody else owns.
-        (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
     }
 }
 

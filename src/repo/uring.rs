@@ -13,8 +13,9 @@
 //! shorter than asked, which is therefore whole. Anything else (a failed open
 //! or read, a file that filled its buffer) is read again by the caller the
 //! ordinary way, so errors, size caps and large files behave exactly as
-//! there. Where io_uring cannot be set up (another system, an old kernel, a
-//! container whose seccomp profile forbids it) nothing is read here at all.
+//! there. Where io_uring cannot be set up (another system, a kernel before
+//! 5.19, a container whose seccomp profile forbids it) or its opens are
+//! refused as unknown, nothing is read here at all.
 
 use std::path::Path;
 
@@ -70,10 +71,9 @@ mod linux {
 
     impl Ring {
         fn new() -> Option<Ring> {
-            let ring = IoUring::builder()
-                .setup_single_issuer()
-                .build((BATCH * 4) as u32)
-                .ok()?;
+            // No setup flags: each needs a newer kernel than the fixed-file
+            // opens (5.19), and none pays for itself here.
+            let ring = IoUring::builder().build((BATCH * 4) as u32).ok()?;
             ring.submitter().register_files_sparse(BATCH as u32).ok()?;
             Some(Ring {
                 ring,
@@ -103,6 +103,10 @@ mod linux {
             let first = first.min(SLOT);
             let mut out = Vec::with_capacity(paths.len());
             for chunk in paths.chunks(BATCH) {
+                if UNAVAILABLE.load(Ordering::Relaxed) {
+                    out.resize_with(paths.len(), || None);
+                    break;
+                }
                 if !read_batch(ring, root, chunk, first, &mut out) {
                     // The kernel may still write into this ring's buffers:
                     // they are never freed, and no thread uses a ring again.
@@ -191,6 +195,11 @@ mod linux {
                 let n = cqe.result();
                 if step == 1 && n >= 0 && (n as usize) < first {
                     out[start + slot] = Some(buffers[slot * SLOT..][..n as usize].to_vec());
+                }
+                // A kernel (or a sandbox's imitation of one) that has rings
+                // but not these opens would fail every batch: give up on it.
+                if step == 0 && (n == -libc::EINVAL || n == -libc::EOPNOTSUPP) {
+                    UNAVAILABLE.store(true, Ordering::Relaxed);
                 }
             }
         }

@@ -85,7 +85,11 @@ pub(crate) fn parse(text: &str) -> Option<Invocation> {
     let mut assigned = Vec::new();
     // Each round peels one wrapper; the bound guards against odd input.
     for _ in 0..16 {
-        while let Some(value) = words.front().and_then(|w| assignment_value(w)) {
+        while let Some(value) = words
+            .front()
+            .and_then(|w| assignment(w))
+            .map(|(_, value)| value.to_string())
+        {
             assigned.push(value);
             words.pop_front();
         }
@@ -267,15 +271,15 @@ pub(crate) fn parse(text: &str) -> Option<Invocation> {
     None
 }
 
-/// The value of a `VAR=value` word, if it is one.
-fn assignment_value(word: &str) -> Option<String> {
+/// The name and value of a `VAR=value` word, if it is one.
+pub(super) fn assignment(word: &str) -> Option<(&str, &str)> {
     let (name, value) = word.split_once('=')?;
     let mut chars = name.chars();
     let valid = chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    valid.then(|| value.to_string())
+    valid.then_some((name, value))
 }
 
 /// The program's file name, lower-cased, without a Windows `.exe`.

@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 use serde_yaml::Value;
 
+use super::invocation;
 use super::yaml::{self, get};
 
 /// `${{ env.NAME }}` (which Actions replaces before any shell runs),
@@ -83,7 +84,7 @@ impl Env {
             Some("export" | "declare" | "local" | "readonly") => words.next(),
             other => other,
         };
-        if let Some((name, _)) = first.and_then(|w| w.split_once('=')) {
+        if let Some((name, _)) = first.and_then(invocation::assignment) {
             if self.vars.iter().any(|(n, _)| n == name) {
                 self.set(name, None);
             }

@@ -771,6 +771,9 @@ jobs:
       - run: |
           export SUITE=code
           pytest $SUITE
+      - run: |
+          cd ${{ github.workspace }}/app
+          pytest tests
 "#;
         let file = ".github/workflows/t.yml";
         let index = RepoIndex::from_memory([(file, workflow), ("app/tests/data/test_a.py", "")]);
@@ -785,6 +788,8 @@ jobs:
                 ("pytest", 18, paths::UNKNOWN_DIR, 0, file),
                 ("export SUITE=code", 20, "", 0, file),
                 ("pytest $SUITE", 21, "", 0, file),
+                ("cd $GITHUB_WORKSPACE/app", 23, "", 0, file),
+                ("pytest tests", 24, "app", 0, file),
             ]
         );
     }

@@ -8,9 +8,9 @@ use crate::repo::{FileEntry, RepoIndex};
 
 /// Prefixes that CI systems expand to the repository root; a token that starts
 /// with one of them is repository-relative after the prefix.
+/// (GitHub's `${{ github.workspace }}` is spelled `$GITHUB_WORKSPACE` before
+/// any of its commands get here: see `workflow_env`.)
 const WORKSPACE_PREFIXES: &[&str] = &[
-    "${{ github.workspace }}",
-    "${{github.workspace}}",
     "$GITHUB_WORKSPACE",
     "${GITHUB_WORKSPACE}",
     "$CI_PROJECT_DIR",
@@ -231,7 +231,7 @@ mod tests {
             join("ml", "$GITHUB_WORKSPACE/deploy/x.sh").as_deref(),
             Some("deploy/x.sh")
         );
-        assert_eq!(join("ml", "${{ github.workspace }}").as_deref(), Some(""));
+        assert_eq!(join("ml", "${WORKSPACE}").as_deref(), Some(""));
         assert_eq!(join("ml", "$PWD/x").as_deref(), Some("ml/x"));
         assert_eq!(
             join("ml", "$(Build.SourcesDirectory)/src").as_deref(),

@@ -19,17 +19,19 @@ use super::invocation;
 use super::yaml::{self, get};
 
 /// `${{ env.NAME }}` (which Actions replaces before any shell runs),
-/// `${NAME}` and `$NAME`.
+/// `${NAME}` and `$NAME`; and the workspace expression (group 4).
 static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)",
+        r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)|(\$\{\{\s*github\.workspace\s*\}\})",
     )
     .expect("valid regex")
 });
 
-/// The workspace as an expression, written the way the shell and
-/// [`super::paths`] read it: `cd` splits on the expression's spaces.
-const WORKSPACE: [&str; 2] = ["${{ github.workspace }}", "${{github.workspace}}"];
+/// What `${{ github.workspace }}` is written as once expanded: Actions puts
+/// the checkout's absolute path there before the shell runs, and the shell
+/// variable is how `shell::cd_target` and `paths::join` know the root. Left
+/// as an expression, `cd ${{ github.workspace }}/app` is split at its spaces.
+const WORKSPACE_VARIABLE: &str = "$GITHUB_WORKSPACE";
 
 /// Names and their plain values (`None`: set, to something unknown).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -59,13 +61,17 @@ impl Env {
         }
     }
 
-    /// `text` with every reference to a plain value replaced by it; other
-    /// references stay as written.
+    /// `text` with every reference to a plain value replaced by it and the
+    /// workspace expression by [`WORKSPACE_VARIABLE`]; other references stay
+    /// as written.
     pub(super) fn expand<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        if self.vars.is_empty() || !text.contains('$') {
+        if !text.contains('$') || (self.vars.is_empty() && !text.contains("${{")) {
             return Cow::Borrowed(text);
         }
         REFERENCE.replace_all(text, |caps: &Captures<'_>| {
+            if caps.get(4).is_some() {
+                return WORKSPACE_VARIABLE.to_string();
+            }
             let name = (1..=3)
                 .find_map(|group| caps.get(group))
                 .map_or("", |m| m.as_str());
@@ -93,11 +99,9 @@ impl Env {
 }
 
 /// `value` if plain once the workspace expression is spelled as the shell
-/// variable.
+/// variable (other references in it stay, for the shell to expand).
 fn plain(value: String) -> Option<String> {
-    let value = WORKSPACE
-        .iter()
-        .fold(value, |v, form| v.replace(form, "$GITHUB_WORKSPACE"));
+    let value = Env::default().expand(&value).into_owned();
     let computed = value.contains("${{") || value.contains("$(") || value.contains('`');
     (!computed).then_some(value)
 }
@@ -126,6 +130,29 @@ mod tests {
             "pytest $TESTSX $OTHER ${KEY} $REV $"
         );
         assert!(matches!(env.expand("pytest tests"), Cow::Borrowed(_)));
+    }
+
+    /// The workspace expression, however spaced, is the shell variable even
+    /// where no `env:` is set, so that `cd` reads it as one word.
+    #[test]
+    fn the_workspace_expression_is_the_shell_variable() {
+        let none = Env::default();
+        for written in [
+            "cd ${{ github.workspace }}/app",
+            "cd ${{github.workspace}}/app",
+            "cd ${{  github.workspace\t}}/app",
+        ] {
+            assert_eq!(
+                none.expand(written),
+                "cd $GITHUB_WORKSPACE/app",
+                "{written}"
+            );
+        }
+        assert_eq!(
+            none.expand("cd ${{ github.workspaces }} ${{ runner.workspace }} $APP"),
+            "cd ${{ github.workspaces }} ${{ runner.workspace }} $APP"
+        );
+        assert!(matches!(none.expand("cd $APP"), Cow::Borrowed(_)));
     }
 
     /// A job's or step's value is over the workflow's; a computed one hides

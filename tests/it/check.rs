@@ -43,7 +43,8 @@ fn evidence_run_by_ci_is_automated_and_links_the_job() {
 
 /// A workflow that names its folder once in `env:` and goes there with `cd`
 /// runs the tests in that folder, and is credited with them; one whose
-/// folder comes from a secret is not.
+/// folder comes from a secret is not. So does one that writes the workspace
+/// expression in its `cd`.
 #[test]
 fn a_folder_named_in_workflow_env_places_the_tests_run_there() {
     let workflow = |root: &str| {
@@ -63,6 +64,13 @@ fn a_folder_named_in_workflow_env_places_the_tests_run_there() {
     let secret = workflow("${{ secrets.PKG_ROOT }}");
     let repo = repo_with(&[(".github/workflows/ci.yml", secret.as_str()), test]);
     assert_eq!(json_report(repo.path())["tests"][0]["status"], "manual");
+
+    // The workspace written in the block itself, as Actions expands it.
+    let direct = "on: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          cd ${{ github.workspace }}/pkg/python\n          pytest ./tests\n";
+    let repo = repo_with(&[(".github/workflows/ci.yml", direct), test]);
+    let data1 = &json_report(repo.path())["tests"][0];
+    assert_eq!(data1["status"], "automated");
+    assert_eq!(data1["evidence"][0]["ci"]["command_line"], 8);
 }
 
 #[test]

@@ -121,6 +121,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             file: resource.path.to_string(),
             line: resource.line,
             automatic: cron && !schedules.is_empty(),
+            on_change: None,
             schedules,
             commands,
         });

@@ -73,6 +73,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             line: d.line,
             schedules: schedules.clone(),
             automatic,
+            on_change: None,
             commands: d.commands,
         }));
     }

@@ -109,6 +109,7 @@ impl Reader<'_> {
             line,
             schedules: Vec::new(),
             automatic: !manual && !step_manual,
+            on_change: None,
             commands,
         });
     }

@@ -88,6 +88,7 @@ impl Reader<'_, '_> {
                     line,
                     schedules: Vec::new(),
                     automatic: !self.gated,
+                    on_change: None,
                     commands,
                 });
             }

@@ -112,6 +112,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             line,
             schedules: used.schedules,
             automatic: used.automatic,
+            on_change: None,
             commands,
         });
     }

@@ -76,6 +76,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             line,
             schedules: Vec::new(),
             automatic: triggers.get(path).copied().unwrap_or(false),
+            on_change: None,
             commands,
         });
     }

@@ -53,6 +53,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             line,
             schedules: Vec::new(),
             automatic: defs.runs_automatically(path),
+            on_change: None,
             commands,
         });
     }

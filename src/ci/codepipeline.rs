@@ -73,6 +73,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             line: p.line,
             schedules: Vec::new(),
             automatic: p.automatic,
+            on_change: None,
             commands: p.commands,
         })
         .collect()

@@ -113,6 +113,7 @@ fn read(
                 Vec::new()
             },
             automatic,
+            on_change: None,
             commands,
         });
     }

@@ -226,6 +226,7 @@ impl<'a> Follower<'a> {
             name: spec.name,
             file: spec.file,
             line: spec.line,
+            on_change: spec.automatic && spec.on_change.unwrap_or(spec.schedules.is_empty()),
             schedules: spec.schedules,
             automatic: spec.automatic,
             submitted_by,

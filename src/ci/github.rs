@@ -108,6 +108,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                 line,
                 schedules: triggers.crons.clone(),
                 automatic: triggers.automatic,
+                on_change: Some(triggers.on_change),
                 commands,
                 submitted_by: Vec::new(),
             });
@@ -129,6 +130,8 @@ fn warning(path: &str, line: Option<usize>, message: String) -> CiWarning {
 struct Triggers {
     /// Some event other than `workflow_dispatch`/`workflow_call` starts it.
     automatic: bool,
+    /// A push, a pull request or a merge queue starts it.
+    on_change: bool,
     /// `schedule:` cron expressions.
     crons: Vec<String>,
     /// It is only ever called by other workflows.
@@ -144,6 +147,7 @@ impl Triggers {
             None => {
                 return Triggers {
                     automatic: true,
+                    on_change: true,
                     ..Triggers::default()
                 }
             }
@@ -161,8 +165,15 @@ impl Triggers {
             Some(other) => yaml::string_list(other),
         };
         let manual = |e: &String| e == "workflow_dispatch" || e == "workflow_call";
+        let change = |e: &String| {
+            matches!(
+                e.as_str(),
+                "push" | "pull_request" | "pull_request_target" | "merge_group"
+            )
+        };
         Triggers {
             automatic: events.iter().any(|e| !manual(e)),
+            on_change: events.iter().any(change),
             only_call: !events.is_empty() && events.iter().all(|e| e == "workflow_call"),
             crons,
         }
@@ -683,21 +694,35 @@ jobs:
     fn reads_jobs_triggers_and_names() {
         let mut warnings = Vec::new();
         let specs = jobs(&index(), &mut warnings);
-        let names: Vec<(&str, usize, bool, &[String])> = specs
+        let names: Vec<(&str, usize, bool, Option<bool>, &[String])> = specs
             .iter()
-            .map(|s| (s.name.as_str(), s.line, s.automatic, s.schedules.as_slice()))
+            .map(|s| {
+                let schedules = s.schedules.as_slice();
+                (s.name.as_str(), s.line, s.automatic, s.on_change, schedules)
+            })
             .collect();
         let crons = ["0 3 * * *".to_string(), "0 15 * * 0".to_string()];
         assert_eq!(
             names,
             [
-                ("ci.yml › Unit tests", 10, true, &[][..]),
-                ("ci.yml › nightly-eval", 30, true, &[][..]),
-                ("ci.yml › score", 32, true, &[][..]),
-                ("manual.yml › deploy", 3, false, &[][..]),
-                ("nightly.yaml › retrain", 7, true, &crons[..]),
+                ("ci.yml › Unit tests", 10, true, Some(true), &[][..]),
+                ("ci.yml › nightly-eval", 30, true, Some(true), &[][..]),
+                ("ci.yml › score", 32, true, Some(true), &[][..]),
+                ("manual.yml › deploy", 3, false, Some(false), &[][..]),
+                ("nightly.yaml › retrain", 7, true, Some(false), &crons[..]),
             ]
         );
+        // A push, a pull request or a merge queue is a change; a schedule,
+        // a release or a run by hand is not.
+        for (on, change) in [
+            ("[push, schedule]", true),
+            ("{pull_request_target: {}}", true),
+            ("[merge_group]", true),
+            ("[release, schedule, workflow_dispatch]", false),
+        ] {
+            let doc: Value = serde_yaml::from_str(&format!("on: {on}\n")).unwrap();
+            assert_eq!(Triggers::read(&doc).on_change, change, "{on}");
+        }
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert_eq!(
             (warnings[0].path.as_str(), warnings[0].line),

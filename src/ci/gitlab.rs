@@ -124,6 +124,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                 Vec::new()
             },
             automatic,
+            on_change: None,
             commands,
             submitted_by: Vec::new(),
         });

@@ -62,6 +62,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                 line: stage.line,
                 schedules: schedules.clone(),
                 automatic,
+                on_change: None,
                 commands: stage.commands,
                 submitted_by: Vec::new(),
             })
@@ -76,6 +77,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
                     line: parsed.top.line,
                     schedules,
                     automatic,
+                    on_change: None,
                     commands: parsed.top.commands,
                     submitted_by: Vec::new(),
                 },

@@ -71,6 +71,10 @@ pub(crate) struct JobSpec {
     pub line: usize,
     pub schedules: Vec<String>,
     pub automatic: bool,
+    /// Whether a change to the repository (a push, a pull or merge request)
+    /// starts it, where the reader can tell; `None`: a scheduled job is
+    /// taken as started only by its schedule.
+    pub on_change: Option<bool>,
     /// Commands in the order the job runs them.
     pub commands: Vec<Pending>,
     /// An ML pipeline's submitters: what runs it without a person. Empty for

@@ -386,6 +386,9 @@ pub struct CiJob {
     /// False when the job only ever runs by hand (e.g. `workflow_dispatch` only,
     /// GitLab `when: manual`).
     pub automatic: bool,
+    /// A change to the repository (a push, a pull or merge request) starts
+    /// it, whether or not a schedule does too.
+    pub on_change: bool,
     /// For an ML pipeline: the automatic job (index into [`CiModel::jobs`])
     /// that submits it, when one does.
     #[serde(skip_serializing_if = "Option::is_none")]

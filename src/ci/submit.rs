@@ -158,6 +158,7 @@ mod tests {
             line: 1,
             schedules: schedules.iter().map(|s| s.to_string()).collect(),
             automatic,
+            on_change: automatic && schedules.is_empty(),
             submitted_by: None,
         }
     }

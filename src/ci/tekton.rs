@@ -145,6 +145,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             file: r.path.to_string(),
             line: r.line,
             automatic: (listener && triggered.contains(&r.name)) || !schedules.is_empty(),
+            on_change: None,
             schedules,
             commands,
         });
@@ -168,6 +169,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             line: t.line,
             schedules: Vec::new(),
             automatic: false,
+            on_change: None,
             commands,
         });
     }

@@ -64,6 +64,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             line,
             schedules: Vec::new(),
             automatic: true,
+            on_change: None,
             commands,
         }
     };

@@ -353,12 +353,29 @@ fn maturity_level_1_with_a_scheduled_validated_pipeline_and_no_ci_tests() {
     assert_eq!(missing.len(), 3, "{missing:#?}");
     assert!(missing.iter().any(|m| m.contains("infra-2 or data-7")));
     // A scheduled retraining is not a check on changes: model-1 stays manual.
-    let reviewed = by_rule(
-        &report,
-        "model-1",
-        "model or training code checked by CI on each change",
-    );
-    assert!(reviewed.iter().all(|e| e["automated"] == false));
+    fn reviewed(report: &Value) -> Vec<&Value> {
+        by_rule(
+            report,
+            "model-1",
+            "model or training code checked by CI on each change",
+        )
+    }
+    let scheduled = reviewed(&report);
+    assert!(!scheduled.is_empty());
+    assert!(scheduled.iter().all(|e| e["automated"] == false));
+
+    // The same job started by pushes as well checks every change.
+    let also_on_push = nightly.replace("on:\n", "on:\n  push:\n");
+    let mut files = project(&[("tests/test_data.py", TEST_DATA)]);
+    files.push((".github/workflows/retrain.yml", also_on_push.as_str()));
+    let repo = repo_with(&files);
+    let report = json_report(repo.path());
+    let train = reviewed(&report)
+        .into_iter()
+        .find(|e| e["path"] == "train.py")
+        .expect("train.py is model or training code");
+    assert_eq!(train["automated"], true);
+    assert_eq!(train["ci"]["job"], "retrain.yml › retrain");
 }
 
 #[test]

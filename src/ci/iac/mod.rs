@@ -31,6 +31,7 @@ fn resource_job(
         line,
         schedules: vec![every],
         automatic: true,
+        on_change: None,
         submitted_by: Vec::new(),
     }
 }

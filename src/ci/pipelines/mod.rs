@@ -286,6 +286,7 @@ pub(crate) fn pipeline_job(system: CiSystem, name: String, file: &str, line: usi
         line,
         schedules: Vec::new(),
         automatic: false,
+        on_change: None,
         commands: Vec::new(),
         submitted_by: Vec::new(),
     }

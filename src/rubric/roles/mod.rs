@@ -560,11 +560,12 @@ fn checked_by_ci(wanted: &[Role], what: &str, roles: &CodeRoles, ci: &CiModel) -
             continue;
         };
         let reach = ci.reach(path);
-        // Review is about changes: a job only a schedule starts reviews nothing.
+        // Review is about changes: a job only a schedule starts reviews
+        // nothing; one that a push starts too does.
         let on_change = reach
             .as_ref()
             .and_then(|r| ci.jobs.get(r.job))
-            .is_some_and(|j| j.automatic && !j.is_scheduled());
+            .is_some_and(|j| j.on_change);
         out.push(Evidence {
             what: what.clone(),
             path: path.clone(),

@@ -9,11 +9,14 @@ use crate::repo;
 
 use super::{paths, Reach};
 
-/// How good a reach is; smaller is better: automatic jobs first, then the
-/// shallowest command, then the earliest.
+/// How good a reach is; smaller is better: automatic jobs first, of them
+/// those a change starts (a check on each change is what model-1 asks, and
+/// a job that runs only on a release or schedule says less of a pull
+/// request), then the shallowest command, then the earliest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Rank {
     pub manual: bool,
+    pub off_change: bool,
     pub depth: usize,
     pub command: usize,
 }
@@ -95,6 +98,7 @@ mod tests {
     fn rank(manual: bool, depth: usize, command: usize) -> Rank {
         Rank {
             manual,
+            off_change: manual,
             depth,
             command,
         }
@@ -114,5 +118,14 @@ mod tests {
         assert!(table.lookup("src/b.py").is_none());
         assert!(table.lookup("testsuite/x.py").is_none());
         assert_eq!(table.len(), 3);
+
+        // Of two automatic jobs, the one a change starts, however deep.
+        let nightly = Rank {
+            off_change: true,
+            ..rank(false, 0, 10)
+        };
+        table.add_file("src/train.py", 4, nightly);
+        table.add_file("src/train.py", 5, rank(false, 3, 11));
+        assert_eq!(table.lookup("src/train.py").map(|r| r.job), Some(5));
     }
 }

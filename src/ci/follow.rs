@@ -233,6 +233,7 @@ impl<'a> Follower<'a> {
         };
         let scheduled = job.automatic && job.is_scheduled();
         let manual = !job.automatic;
+        let off_change = !job.on_change;
         let job_name = job.name.clone();
         self.jobs.push(job);
         let mut state = JobState {
@@ -269,6 +270,7 @@ impl<'a> Follower<'a> {
             }
             let rank = Rank {
                 manual,
+                off_change,
                 depth: pending.depth,
                 command,
             };

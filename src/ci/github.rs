@@ -694,7 +694,9 @@ jobs:
     fn reads_jobs_triggers_and_names() {
         let mut warnings = Vec::new();
         let specs = jobs(&index(), &mut warnings);
-        let names: Vec<(&str, usize, bool, Option<bool>, &[String])> = specs
+        // Name, line, automatic, started by a change, schedules.
+        type Read<'a> = (&'a str, usize, bool, Option<bool>, &'a [String]);
+        let names: Vec<Read> = specs
             .iter()
             .map(|s| {
                 let schedules = s.schedules.as_slice();

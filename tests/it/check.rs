@@ -476,4 +476,15 @@ fn manual_evidence_says_whether_its_job_is_manual_or_the_rule_counts_it_by_hand(
         junit.contains("(counted as manual, though run by GitHub Actions › metrics.yml › diff at"),
         "{junit}"
     );
+
+    // The pull-request comment says the same.
+    let markdown = rendered(&["--format", "markdown"]);
+    assert!(
+        markdown.contains("· counted as manual, though run by GitHub Actions › metrics.yml › diff"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("· reached only by a manual job: GitHub Actions › data.yml › check"),
+        "{markdown}"
+    );
 }

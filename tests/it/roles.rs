@@ -364,9 +364,16 @@ fn maturity_level_1_with_a_scheduled_validated_pipeline_and_no_ci_tests() {
     assert!(!scheduled.is_empty());
     assert!(scheduled.iter().all(|e| e["automated"] == false));
 
-    // The same job started by pushes as well checks every change.
+    // The same job started by pushes as well checks every change; it is the
+    // one shown, before a job that runs the training only on a release.
     let also_on_push = nightly.replace("on:\n", "on:\n  push:\n");
-    let mut files = project(&[("tests/test_data.py", TEST_DATA)]);
+    let mut files = project(&[
+        ("tests/test_data.py", TEST_DATA),
+        (
+            ".github/workflows/a-release.yml",
+            "on: release\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - run: python train.py\n",
+        ),
+    ]);
     files.push((".github/workflows/retrain.yml", also_on_push.as_str()));
     let repo = repo_with(&files);
     let report = json_report(repo.path());

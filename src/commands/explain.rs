@@ -80,6 +80,9 @@ pub fn render(check: &CheckDef, catalogue: &Catalogue) -> String {
             rule.what,
             rule.describe()
         ));
+        if let Some(why) = &rule.manual_because {
+            out.push_str(&format!("      manual even when CI runs it: {why}\n"));
+        }
         if let Some(tool) = rule.tool.as_ref().and_then(|t| catalogue.tools.get(t)) {
             for sub in &tool.evidence {
                 out.push_str(&format!("      · {}: {}\n", sub.what, sub.describe()));

@@ -476,6 +476,13 @@ fn write_test(
                 t(&ci.command_file),
                 ci.command_line
             );
+            if let Some(why) = &ci.manual_because {
+                let _ = writeln!(
+                    out,
+                    "                {}",
+                    paint(&format!("why: {}", t(why)), dim)
+                );
+            }
         }
     }
     if test.evidence_total > SHOWN_EVIDENCE {

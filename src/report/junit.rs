@@ -101,12 +101,16 @@ fn test_case(test: &TestResult) -> Case {
         if let Some((how, ci)) = evidence.ci_relation() {
             let _ = write!(
                 out,
-                " ({how} {} › {} at {}:{})",
+                " ({how} {} › {} at {}:{}",
                 ci.system.display_name(),
                 ci.job,
                 ci.command_file,
                 ci.command_line
             );
+            if let Some(why) = &ci.manual_because {
+                let _ = write!(out, ": {why}");
+            }
+            out.push(')');
         }
         out.push('\n');
     }

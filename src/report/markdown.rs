@@ -804,6 +804,7 @@ pub(crate) mod fixture {
                     command_line: 8,
                     scheduled: false,
                     automatic: true,
+                    manual_because: None,
                 })
             }),
         }

@@ -99,6 +99,10 @@ pub struct RuleDef {
     pub role: Option<super::roles::RoleRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automated: Option<Automated>,
+    /// With `automated: never`: why the evidence stays manual even when an
+    /// automatic CI job runs it, shown beside the job in the reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manual_because: Option<String>,
 }
 
 impl RuleDef {
@@ -494,6 +498,14 @@ fn validate_rule(
             "give the rule a short label, shown beside every hit",
         ));
     }
+    if rule.manual_because.is_some() && rule.automation() != Automated::Never {
+        return Err(err(
+            "manual_because",
+            "`manual_because` explains evidence that never counts as automated".into(),
+            "manual_because",
+            "add `automated: never`, or remove `manual_because`",
+        ));
+    }
     if rule.contains.is_some() && rule.files.is_none() {
         return Err(err(
             "contains",
@@ -611,6 +623,35 @@ mod tests {
             }
         }
         assert!(count > 100, "only {count} patterns");
+    }
+
+    /// Evidence that never counts as automated says why, for the reports to
+    /// show beside a CI job that runs it; only such evidence may.
+    #[test]
+    fn evidence_that_stays_manual_says_why() {
+        let catalogue = Catalogue::embedded().unwrap();
+        let mut never = 0;
+        for rule in catalogue.checks.iter().flat_map(|c| &c.evidence) {
+            if rule.automated == Some(Automated::Never) {
+                never += 1;
+                assert!(rule.manual_because.is_some(), "`{}` says no why", rule.what);
+            }
+        }
+        assert!(never > 30, "only {never}");
+
+        let mut catalogue = Catalogue::embedded().unwrap();
+        let text = "id: team-x\nsection: custom\ntitle: T\nasks: A\nevidence:\n  - what: w\n    files: ['*.py']\n    manual_because: people read it\n";
+        let err = catalogue
+            .add_custom(".mlscore/checks/x.yaml", text)
+            .unwrap_err();
+        assert!(err.message.contains("`manual_because`"), "{}", err.message);
+        let fixed = text.replace(
+            "    manual_because",
+            "    automated: never\n    manual_because",
+        );
+        catalogue
+            .add_custom(".mlscore/checks/x.yaml", &fixed)
+            .expect("valid with `automated: never`");
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct CiLink {
     /// Whether the job runs without a person starting it (a push, a pull
     /// request, a schedule).
     pub automatic: bool,
+    /// Why evidence this automatic job runs still counts as manual.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manual_because: Option<String>,
 }
 
 impl CiLink {
@@ -80,9 +83,15 @@ impl CiLink {
             command_line: command.line,
             scheduled: job.is_scheduled(),
             automatic: job.automatic,
+            manual_because: None,
         }))
     }
 }
+
+/// Why evidence of a rule that asks for a scheduled job is manual though
+/// an automatic job runs it.
+pub const NEEDS_SCHEDULE: &str =
+    "this evidence counts when a scheduled job runs it, and no schedule starts this one";
 
 impl Evidence {
     /// How the evidence's CI job relates to it, for the reports' "… by
@@ -100,6 +109,19 @@ impl Evidence {
         };
         Some((how, ci))
     }
+
+    /// Notes why this evidence is manual though an automatic job runs it;
+    /// nothing when it is automated or its job is manual (which says why).
+    pub fn explain_manual(&mut self, because: Option<&str>) {
+        if self.automated {
+            return;
+        }
+        if let (Some(ci), Some(because)) = (self.ci.as_deref_mut(), because) {
+            if ci.automatic {
+                ci.manual_because = Some(because.to_string());
+            }
+        }
+    }
 }
 
 /// A rule flattened from a check (tools expanded), ready to match.
@@ -107,7 +129,19 @@ struct FlatRule {
     check: usize,
     what: Arc<str>,
     automated: Automated,
+    /// Why its evidence stays manual when an automatic job runs it.
+    manual_because: Option<Arc<str>>,
     kind: FlatKind,
+}
+
+impl FlatRule {
+    fn manual_because(&self) -> Option<&str> {
+        match self.automated {
+            Automated::Never => self.manual_because.as_deref(),
+            Automated::Scheduled => Some(NEEDS_SCHEDULE),
+            Automated::Ci | Automated::Always => None,
+        }
+    }
 }
 
 /// Patterns are indices into the scan's [`ContentSet`].
@@ -182,14 +216,16 @@ impl Keyword {
 
     /// A cite as reports show it.
     pub fn evidence(&self, cite: &Cite, index: &RepoIndex, ci: &CiModel) -> Evidence {
-        Evidence {
+        let mut evidence = Evidence {
             what: self.what(cite).clone(),
             path: self.path(cite, index).to_string(),
             line: cite.line,
             excerpt: cite.excerpt.as_deref().map(str::to_string),
             automated: cite.automated,
             ci: cite.reach.as_ref().and_then(|r| CiLink::new(ci, r)),
-        }
+        };
+        evidence.explain_manual(self.rules[cite.rule as usize].manual_because());
+        evidence
     }
 }
 
@@ -222,10 +258,15 @@ pub fn match_files(
                     for sub in &tool.evidence {
                         let what = format!("{} ({})", rule.what, sub.what);
                         let automated = rule.automated.unwrap_or(sub.automation());
-                        flat.add(check, what, automated, sub);
+                        let because = rule.manual_because.as_deref();
+                        let because = because.or(sub.manual_because.as_deref());
+                        flat.add(check, what, (automated, because), sub);
                     }
                 }
-                None => flat.add(check, rule.what.clone(), rule.automation(), rule),
+                None => {
+                    let because = rule.manual_because.as_deref();
+                    flat.add(check, rule.what.clone(), (rule.automation(), because), rule)
+                }
             }
         }
     }
@@ -516,7 +557,13 @@ struct Flattened {
 }
 
 impl Flattened {
-    fn add(&mut self, check: usize, what: String, automated: Automated, rule: &RuleDef) {
+    fn add(
+        &mut self,
+        check: usize,
+        what: String,
+        (automated, manual_because): (Automated, Option<&str>),
+        rule: &RuleDef,
+    ) {
         let mut pattern = |p: &str| {
             self.patterns.push(p.to_string());
             self.patterns.len() - 1
@@ -541,6 +588,7 @@ impl Flattened {
             check,
             what: what.into(),
             automated,
+            manual_because: manual_because.map(Arc::from),
             kind,
         });
     }

@@ -145,7 +145,11 @@ fn evidence_on(
                             .iter()
                             .filter_map(|rule| Some((rule, rule.role.as_ref()?)))
                             .flat_map(|(rule, role)| {
-                                judge.evidence(role, &rule.what, rule.automation())
+                                judge.evidence(
+                                    role,
+                                    &rule.what,
+                                    (rule.automation(), rule.manual_because.as_deref()),
+                                )
                             })
                             .collect(),
                         None => Vec::new(),

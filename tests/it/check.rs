@@ -379,6 +379,14 @@ fn explain_prints_the_check_and_suggests_on_typos() {
         .stdout(predicate::str::contains("How to earn 0.5"))
         .stdout(predicate::str::contains("How to earn 1"))
         .stdout(predicate::str::contains("What mlscore looks for"));
+    // Evidence that stays manual says why.
+    mlscore()
+        .args(["explain", "infra-4"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "(0.5 point at most)\n      manual even when CI runs it: a diff posted for a person to read",
+        ));
     mlscore()
         .args(["explain", "modle-5"])
         .assert()
@@ -448,9 +456,13 @@ fn manual_evidence_says_whether_its_job_is_manual_or_the_rule_counts_it_by_hand(
     let diff = evidence_of("infra-4");
     assert_eq!(diff["automated"], false);
     assert_eq!(diff["ci"]["automatic"], true);
+    let why = "a diff posted for a person to read informs the merge; it does not stop a worse model by itself";
+    assert_eq!(diff["ci"]["manual_because"], why);
     let schema = evidence_of("data-1");
     assert_eq!(schema["automated"], false);
     assert_eq!(schema["ci"]["automatic"], false);
+    // A manual job is reason enough.
+    assert!(schema["ci"].get("manual_because").is_none());
 
     let rendered = |args: &[&str]| {
         let out = mlscore()
@@ -466,6 +478,7 @@ fn manual_evidence_says_whether_its_job_is_manual_or_the_rule_counts_it_by_hand(
         human.contains("counted as manual, though run by GitHub Actions › metrics.yml › diff"),
         "{human}"
     );
+    assert!(human.contains(&format!("why: {why}")), "{human}");
     assert!(
         human.contains("reached only by a manual job GitHub Actions › data.yml › check"),
         "{human}"
@@ -476,11 +489,17 @@ fn manual_evidence_says_whether_its_job_is_manual_or_the_rule_counts_it_by_hand(
         junit.contains("(counted as manual, though run by GitHub Actions › metrics.yml › diff at"),
         "{junit}"
     );
+    assert!(
+        junit.contains(":6: a diff posted for a person to read informs the merge"),
+        "{junit}"
+    );
 
     // The pull-request comment says the same.
     let markdown = rendered(&["--format", "markdown"]);
     assert!(
-        markdown.contains("· counted as manual, though run by GitHub Actions › metrics.yml › diff"),
+        markdown.contains(&format!(
+            "· counted as manual, though run by GitHub Actions › metrics.yml › diff ({why})"
+        )),
         "{markdown}"
     );
     assert!(

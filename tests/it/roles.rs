@@ -363,6 +363,11 @@ fn maturity_level_1_with_a_scheduled_validated_pipeline_and_no_ci_tests() {
     let scheduled = reviewed(&report);
     assert!(!scheduled.is_empty());
     assert!(scheduled.iter().all(|e| e["automated"] == false));
+    let train = scheduled.iter().find(|e| e["path"] == "train.py").unwrap();
+    assert_eq!(
+        train["ci"]["manual_because"],
+        "a check on each change counts, and no push or pull request starts this job"
+    );
 
     // The same job started by pushes as well checks every change; it is the
     // one shown, before a job that runs the training only on a release.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::Automated;
 use super::hollow::{is_test_path, HollowIndex};
-use super::matcher::{CiLink, Evidence};
+use super::matcher::{CiLink, Evidence, NEEDS_SCHEDULE};
 use super::pylines::{logical_lines, LogicalLine};
 use crate::ci::{CiModel, Reach};
 use crate::repo::RepoIndex;
@@ -452,7 +452,15 @@ impl<'a> Judge<'a> {
     }
 
     /// The evidence one role rule finds, labelled `what`.
-    pub fn evidence(&self, rule: &RoleRule, what: &str, automated: Automated) -> Vec<Evidence> {
+    /// `automation`: the rule's, and why its evidence stays manual when it
+    /// is `never`.
+    pub fn evidence(
+        &self,
+        rule: &RoleRule,
+        what: &str,
+        automation: (Automated, Option<&str>),
+    ) -> Vec<Evidence> {
+        let (automated, manual_because) = automation;
         let Judge {
             roles,
             hollow,
@@ -477,6 +485,13 @@ impl<'a> Judge<'a> {
                 .for_each(|e| e.automated &= e.ci.as_ref().is_some_and(|c| c.scheduled)),
             Automated::Ci => {}
         }
+        let because = match automated {
+            Automated::Never => manual_because,
+            Automated::Scheduled => Some(NEEDS_SCHEDULE),
+            Automated::Ci if rule.checked_by_ci.is_some() => Some(NEEDS_CHANGE),
+            Automated::Ci | Automated::Always => None,
+        };
+        found.iter_mut().for_each(|e| e.explain_manual(because));
         found
     }
 }
@@ -551,6 +566,10 @@ fn tests_import(
     }
     out
 }
+
+/// Why code a job runs is not checked on each change by it.
+const NEEDS_CHANGE: &str =
+    "a check on each change counts, and no push or pull request starts this job";
 
 fn checked_by_ci(wanted: &[Role], what: &str, roles: &CodeRoles, ci: &CiModel) -> Vec<Evidence> {
     let what: Arc<str> = what.into();

@@ -459,6 +459,8 @@ fn write_test(
     if let Some(waiver) = &test.waiver {
         let _ = writeln!(out, "              waived: {}", t(&waiver.reason));
     }
+    // A reason is said once per test, not under every line it explains.
+    let mut said: Option<&str> = None;
     for evidence in test.evidence.iter().take(SHOWN_EVIDENCE) {
         let _ = writeln!(
             out,
@@ -476,12 +478,15 @@ fn write_test(
                 t(&ci.command_file),
                 ci.command_line
             );
-            if let Some(why) = &ci.manual_because {
-                let _ = writeln!(
-                    out,
-                    "                {}",
-                    paint(&format!("why: {}", t(why)), dim)
-                );
+            if let Some(why) = ci.manual_because.as_deref() {
+                if said != Some(why) {
+                    let _ = writeln!(
+                        out,
+                        "                {}",
+                        paint(&format!("why: {}", t(why)), dim)
+                    );
+                    said = Some(why);
+                }
             }
         }
     }

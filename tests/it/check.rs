@@ -435,7 +435,7 @@ fn manual_evidence_says_whether_its_job_is_manual_or_the_rule_counts_it_by_hand(
     let repo = repo_with(&[
         (
             ".github/workflows/metrics.yml",
-            "on: pull_request\njobs:\n  diff:\n    runs-on: ubuntu-latest\n    steps:\n      - run: dvc metrics diff --md main\n",
+            "on: pull_request\njobs:\n  diff:\n    runs-on: ubuntu-latest\n    steps:\n      - run: dvc metrics diff --md main\n      - run: dvc exp diff main\n",
         ),
         (
             ".github/workflows/data.yml",
@@ -478,7 +478,8 @@ fn manual_evidence_says_whether_its_job_is_manual_or_the_rule_counts_it_by_hand(
         human.contains("counted as manual, though run by GitHub Actions › metrics.yml › diff"),
         "{human}"
     );
-    assert!(human.contains(&format!("why: {why}")), "{human}");
+    // Said once, under the first of the two commands it explains.
+    assert_eq!(human.matches(&format!("why: {why}")).count(), 1, "{human}");
     assert!(
         human.contains("reached only by a manual job GitHub Actions › data.yml › check"),
         "{human}"

@@ -114,7 +114,42 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             });
         }
     }
+    warn_nested_workflows(index, warnings);
     out
+}
+
+/// Workflows in a `.github/workflows` folder below the root (a template's,
+/// a seed repository's, a vendored project's): GitHub never runs them, so
+/// they are not read, and the folder is named once so that a reader who
+/// expected them counted learns why they are not.
+fn warn_nested_workflows(index: &RepoIndex, warnings: &mut Vec<CiWarning>) {
+    let nested = format!("/{WORKFLOWS}");
+    let mut folders: Vec<(&str, usize)> = Vec::new();
+    for extension in ["yml", "yaml"] {
+        for &at in index.with_extension(extension) {
+            let folder = paths::parent(&index.entry_at(at).path);
+            if !folder.ends_with(&nested) {
+                continue;
+            }
+            match folders.iter_mut().find(|(f, _)| *f == folder) {
+                Some((_, count)) => *count += 1,
+                None => folders.push((folder, 1)),
+            }
+        }
+    }
+    folders.sort_unstable();
+    for (folder, count) in folders {
+        let these = if count == 1 {
+            "the workflow here is".to_string()
+        } else {
+            format!("the {count} workflows here are")
+        };
+        warnings.push(warning(
+            folder,
+            None,
+            format!("GitHub Actions runs only the workflows in the root's `{WORKFLOWS}`: {these} not counted (if the folder above is a repository of its own, a template or a seed, run mlscore on it)"),
+        ));
+    }
 }
 
 fn warning(path: &str, line: Option<usize>, message: String) -> CiWarning {
@@ -819,6 +854,41 @@ jobs:
                 ("pytest tests", 24, "app", 0, file),
             ]
         );
+    }
+
+    /// A `.github/workflows` below the root is not GitHub's: its workflows
+    /// are not read, and each such folder is named once.
+    #[test]
+    fn workflows_below_the_root_are_named_not_read() {
+        let workflow = "on: [push]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest\n";
+        let index = RepoIndex::from_memory([
+            ("seed/.github/workflows/build.yml", workflow),
+            ("seed/.github/workflows/deploy.yaml", workflow),
+            ("seed/.github/workflows/notes.md", ""),
+            ("a/.github/workflows/x.yml", workflow),
+            ("docs/github/workflows/y.yml", workflow),
+        ]);
+        let mut warnings = Vec::new();
+        assert!(jobs(&index, &mut warnings).is_empty());
+        let named: Vec<(&str, bool)> = warnings
+            .iter()
+            .map(|w| {
+                (
+                    w.path.as_str(),
+                    w.message.contains("the 2 workflows here are"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("a/.github/workflows", false),
+                ("seed/.github/workflows", true)
+            ]
+        );
+        assert!(warnings[0]
+            .message
+            .contains("the workflow here is not counted"));
     }
 
     #[test]

@@ -498,10 +498,22 @@ impl Reader<'_> {
             out.push(pending);
             return;
         }
-        if let Some(run) = with
-            .and_then(|w| get(w, "run").or_else(|| get(w, "command")))
-            .and_then(yaml::scalar)
-        {
+        // Actions that run a shell script given as an input, in the
+        // checkout: retry wrappers (`run:`, `command:`) and the Azure CLI
+        // action (`inlineScript:`, in a container that mounts the checkout
+        // as its working directory), with which Azure ML pipelines are
+        // submitted.
+        let inline = if name == "azure/cli" {
+            "inlineScript"
+        } else {
+            "run"
+        };
+        let script = with.and_then(|w| {
+            get(w, "run")
+                .or_else(|| get(w, "command"))
+                .or_else(|| get(w, inline))
+        });
+        if let Some(run) = script.and_then(yaml::scalar) {
             self.run_block(place, &run, scope, matrix, cursor, out);
         }
     }
@@ -853,6 +865,34 @@ jobs:
                 ("cd $GITHUB_WORKSPACE/app", 23, "", 0, file),
                 ("pytest tests", 24, "app", 0, file),
             ]
+        );
+    }
+
+    /// The Azure CLI action runs its `inlineScript` in the checkout; another
+    /// action's input of that name is its own business.
+    #[test]
+    fn azure_cli_inline_scripts_are_run_blocks() {
+        let workflow = r#"on: [push]
+jobs:
+  t:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: azure/cli@v1
+        with:
+          inlineScript: |
+            set -e
+            python -m mlops.pipeline \
+              --name x
+      - uses: someone/deploy@v2
+        with:
+          inlineScript: python deploy.py
+"#;
+        let file = ".github/workflows/t.yml";
+        let index = RepoIndex::from_memory([(file, workflow), ("mlops/pipeline.py", "")]);
+        let specs = jobs(&index, &mut Vec::new());
+        assert_eq!(
+            commands(&specs[0]),
+            [("python -m mlops.pipeline --name x", 10, "", 0, file)]
         );
     }
 

@@ -76,6 +76,25 @@ pub enum Automated {
     Never,
 }
 
+/// Why evidence of a rule that asks for a scheduled job is manual though
+/// an automatic job runs it.
+const NEEDS_SCHEDULE: &str =
+    "this evidence counts when a scheduled job runs it, and no schedule starts this one";
+
+impl Automated {
+    /// Why evidence under this setting can stay manual though an automatic
+    /// job runs it: the rule's own words (`written`, its `manual_because`)
+    /// for `never`, mlscore's for `scheduled`; `None` where a run by an
+    /// automatic job makes it automated.
+    pub fn why_manual(self, written: Option<&str>) -> Option<&str> {
+        match self {
+            Automated::Never => written,
+            Automated::Scheduled => Some(NEEDS_SCHEDULE),
+            Automated::Ci | Automated::Always => None,
+        }
+    }
+}
+
 /// One evidence rule, as written in a check file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -623,6 +642,21 @@ mod tests {
             }
         }
         assert!(count > 100, "only {count} patterns");
+    }
+
+    /// The rule's words for `never`, mlscore's for `scheduled`, none where
+    /// an automatic job's run is enough.
+    #[test]
+    fn why_manual_follows_the_setting() {
+        let written = Some("people read it");
+        assert_eq!(Automated::Never.why_manual(written), written);
+        assert_eq!(Automated::Never.why_manual(None), None);
+        assert_eq!(
+            Automated::Scheduled.why_manual(written),
+            Some(NEEDS_SCHEDULE)
+        );
+        assert_eq!(Automated::Ci.why_manual(written), None);
+        assert_eq!(Automated::Always.why_manual(written), None);
     }
 
     /// Evidence that never counts as automated says why, for the reports to

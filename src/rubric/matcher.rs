@@ -88,11 +88,6 @@ impl CiLink {
     }
 }
 
-/// Why evidence of a rule that asks for a scheduled job is manual though
-/// an automatic job runs it.
-pub const NEEDS_SCHEDULE: &str =
-    "this evidence counts when a scheduled job runs it, and no schedule starts this one";
-
 impl Evidence {
     /// How the evidence's CI job relates to it, for the reports' "… by
     /// System › job" line. Evidence a CI job runs may still count as manual:
@@ -132,16 +127,6 @@ struct FlatRule {
     /// Why its evidence stays manual when an automatic job runs it.
     manual_because: Option<Arc<str>>,
     kind: FlatKind,
-}
-
-impl FlatRule {
-    fn manual_because(&self) -> Option<&str> {
-        match self.automated {
-            Automated::Never => self.manual_because.as_deref(),
-            Automated::Scheduled => Some(NEEDS_SCHEDULE),
-            Automated::Ci | Automated::Always => None,
-        }
-    }
 }
 
 /// Patterns are indices into the scan's [`ContentSet`].
@@ -224,7 +209,8 @@ impl Keyword {
             automated: cite.automated,
             ci: cite.reach.as_ref().and_then(|r| CiLink::new(ci, r)),
         };
-        evidence.explain_manual(self.rules[cite.rule as usize].manual_because());
+        let rule = &self.rules[cite.rule as usize];
+        evidence.explain_manual(rule.automated.why_manual(rule.manual_because.as_deref()));
         evidence
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::Automated;
 use super::hollow::{is_test_path, HollowIndex};
-use super::matcher::{CiLink, Evidence, NEEDS_SCHEDULE};
+use super::matcher::{CiLink, Evidence};
 use super::pylines::{logical_lines, LogicalLine};
 use crate::ci::{CiModel, Reach};
 use crate::repo::RepoIndex;
@@ -486,10 +486,8 @@ impl<'a> Judge<'a> {
             Automated::Ci => {}
         }
         let because = match automated {
-            Automated::Never => manual_because,
-            Automated::Scheduled => Some(NEEDS_SCHEDULE),
             Automated::Ci if rule.checked_by_ci.is_some() => Some(NEEDS_CHANGE),
-            Automated::Ci | Automated::Always => None,
+            _ => automated.why_manual(manual_because),
         };
         found.iter_mut().for_each(|e| e.explain_manual(because));
         found

@@ -344,6 +344,19 @@ mod tests {
         assert_eq!(flat["nested.f1"], MetricValue::Number(0.8));
     }
 
+    /// A metric is the number its file holds, to the last digit: serde_json's
+    /// default float parsing is off by one unit in the last place for about
+    /// one decimal in ten (0.9460718094560967 read as …968), which a diff of
+    /// a file against itself would not show but its values would.
+    #[test]
+    fn json_numbers_are_read_exactly() {
+        for written in ["0.9460718094560967", "0.9856906946328695", "0.21291890726713458"] {
+            let flat = parse(Format::Json, &format!("{{\"m\": {written}}}"), None).unwrap();
+            let exact: f64 = written.parse().unwrap();
+            assert_eq!(flat["m"], MetricValue::Number(exact), "{written}");
+        }
+    }
+
     #[test]
     fn invalid_json_names_the_line() {
         let err = parse(Format::Json, "{\n  \"a\": 1,\n  \"b\": \n}", None).unwrap_err();

@@ -350,7 +350,11 @@ mod tests {
     /// a file against itself would not show but its values would.
     #[test]
     fn json_numbers_are_read_exactly() {
-        for written in ["0.9460718094560967", "0.9856906946328695", "0.21291890726713458"] {
+        for written in [
+            "0.9460718094560967",
+            "0.9856906946328695",
+            "0.21291890726713458",
+        ] {
             let flat = parse(Format::Json, &format!("{{\"m\": {written}}}"), None).unwrap();
             let exact: f64 = written.parse().unwrap();
             assert_eq!(flat["m"], MetricValue::Number(exact), "{written}");

@@ -124,20 +124,16 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
 /// expected them counted learns why they are not.
 fn warn_nested_workflows(index: &RepoIndex, warnings: &mut Vec<CiWarning>) {
     let nested = format!("/{WORKFLOWS}");
-    let mut folders: Vec<(&str, usize)> = Vec::new();
+    // By folder, in path order; a map, since a hostile tree may hold many.
+    let mut folders: std::collections::BTreeMap<&str, usize> = Default::default();
     for extension in ["yml", "yaml"] {
         for &at in index.with_extension(extension) {
             let folder = paths::parent(&index.entry_at(at).path);
-            if !folder.ends_with(&nested) {
-                continue;
-            }
-            match folders.iter_mut().find(|(f, _)| *f == folder) {
-                Some((_, count)) => *count += 1,
-                None => folders.push((folder, 1)),
+            if folder.ends_with(&nested) {
+                *folders.entry(folder).or_default() += 1;
             }
         }
     }
-    folders.sort_unstable();
     for (folder, count) in folders {
         let these = if count == 1 {
             "the workflow here is".to_string()
@@ -503,15 +499,10 @@ impl Reader<'_> {
         // action (`inlineScript:`, in a container that mounts the checkout
         // as its working directory), with which Azure ML pipelines are
         // submitted.
-        let inline = if name == "azure/cli" {
-            "inlineScript"
-        } else {
-            "run"
-        };
         let script = with.and_then(|w| {
             get(w, "run")
                 .or_else(|| get(w, "command"))
-                .or_else(|| get(w, inline))
+                .or_else(|| get(w, "inlineScript").filter(|_| name == "azure/cli"))
         });
         if let Some(run) = script.and_then(yaml::scalar) {
             self.run_block(place, &run, scope, matrix, cursor, out);

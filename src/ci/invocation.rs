@@ -20,6 +20,9 @@ pub(crate) struct Invocation {
     pub assigned: Vec<String>,
     /// The script of `bash -c '…'`.
     pub inline_script: Option<String>,
+    /// The project tool whose `run` was peeled off (`hatch`, `pdm`, `pixi`,
+    /// `rye`): its project file may define the program as a task.
+    pub via: Option<&'static str>,
 }
 
 impl Invocation {
@@ -53,6 +56,7 @@ const PYTHON_TOOLS: &[(&str, &str)] = &[
     ("pre_commit", "pre-commit"),
     ("dvc", "dvc"),
     ("great_expectations", "great_expectations"),
+    ("poethepoet", "poe"),
     ("mlscore", "mlscore"),
 ];
 
@@ -83,6 +87,7 @@ pub(crate) fn tokenize(text: &str) -> Vec<String> {
 pub(crate) fn parse(text: &str) -> Option<Invocation> {
     let mut words: VecDeque<String> = tokenize(text).into();
     let mut assigned = Vec::new();
+    let mut via = None;
     // Each round peels one wrapper; the bound guards against odd input.
     for _ in 0..16 {
         while let Some(value) = words
@@ -143,6 +148,13 @@ pub(crate) fn parse(text: &str) -> Option<Invocation> {
             "poetry" | "pipenv" | "pdm" | "hatch" | "uv" | "rye" | "pixi" | "pipx"
                 if second == Some("run") =>
             {
+                via = match name.as_str() {
+                    "pdm" => Some("pdm"),
+                    "hatch" => Some("hatch"),
+                    "rye" => Some("rye"),
+                    "pixi" => Some("pixi"),
+                    _ => via,
+                };
                 words.pop_front();
                 words.pop_front();
                 skip_flags(
@@ -264,7 +276,10 @@ pub(crate) fn parse(text: &str) -> Option<Invocation> {
             }
             _ => {
                 words.pop_front();
-                return Some(Invocation::running(name, first, words, assigned));
+                return Some(Invocation {
+                    via,
+                    ..Invocation::running(name, first, words, assigned)
+                });
             }
         }
     }

@@ -38,6 +38,7 @@ mod python;
 mod script;
 mod shell;
 mod submit;
+mod tasks;
 mod tekton;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! The programs mlscore follows by meaning rather than by the files they
 //! name: `make`, `tox`, `nox`, `pre-commit`, `dvc`, `pytest`,
-//! `python -m unittest`, Great Expectations.
+//! `python -m unittest`, Great Expectations, and the task runners of
+//! [`super::tasks`] (`just`, `task`, `mise`, `poe`, `hatch`, `pdm`, `pixi`, `rye`).
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use super::makefile::{MakeArgs, Makefile};
 use super::nox::{self, NoxArgs};
 use super::precommit::{self, PreCommitArgs};
 use super::pytest::{self, TestPlan};
+use super::tasks::{self, pyproject::Runner};
 use super::tox::{self, ToxArgs, ToxCommand};
 use super::{lines, paths, shell, CiWarning};
 
@@ -37,6 +39,21 @@ pub(crate) fn follow(
     invocation: &Invocation,
     effects: &mut Effects,
 ) -> Handled {
+    if let Some(runner) = invocation.via.and_then(Runner::of_program) {
+        // `hatch run test`: a script of the project, or else the program.
+        if tasks::run::project_task(
+            f,
+            state,
+            pending,
+            runner,
+            None,
+            &invocation.program_token,
+            &invocation.args,
+            effects,
+        ) {
+            return Handled::Partly;
+        }
+    }
     match invocation.program.as_str() {
         "pytest" | "py.test" => {
             let plan = pytest::pytest_plan(
@@ -73,6 +90,47 @@ pub(crate) fn follow(
             dvc(f, state, pending, &invocation.args, effects);
             Handled::Partly
         }
+        "just" => {
+            tasks::run::just(f, state, pending, &invocation.args, effects);
+            Handled::Partly
+        }
+        "task" | "go-task" => {
+            tasks::run::task(f, state, pending, &invocation.args, effects);
+            Handled::Partly
+        }
+        "mise" if tasks::run::mise(f, state, pending, &invocation.args, effects) => Handled::Partly,
+        "poe" => {
+            poe(f, state, pending, &invocation.args, effects);
+            Handled::Partly
+        }
+        "poetry" if invocation.args.first().is_some_and(|a| a == "poe") => {
+            poe(f, state, pending, &invocation.args[1..], effects);
+            Handled::Partly
+        }
+        "hatch" if invocation.args.first().is_some_and(|a| a == "test") => {
+            let args = hatch_test_args(&invocation.args[1..]);
+            let plan = pytest::pytest_plan(f.index, &mut f.pytest_configs, &pending.cwd, &args);
+            cover_tests(f, &plan, true, effects);
+            Handled::Fully
+        }
+        "pdm" => match invocation.args.split_first() {
+            Some((name, args))
+                if !PDM_COMMANDS.contains(&name.as_str())
+                    && tasks::run::project_task(
+                        f,
+                        state,
+                        pending,
+                        Runner::Pdm,
+                        None,
+                        name,
+                        args,
+                        effects,
+                    ) =>
+            {
+                Handled::Partly
+            }
+            _ => Handled::No,
+        },
         "great_expectations" | "gx" => {
             great_expectations(f, pending, &invocation.args, effects);
             Handled::Partly
@@ -127,7 +185,7 @@ fn cover_tests(f: &Follower<'_>, plan: &TestPlan, conftests: bool, effects: &mut
     }
 }
 
-fn warn(f: &mut Follower<'_>, pending: &Pending, message: String) {
+pub(crate) fn warn(f: &mut Follower<'_>, pending: &Pending, message: String) {
     f.warnings.push(CiWarning {
         path: pending.file.clone(),
         line: Some(pending.line),
@@ -136,7 +194,7 @@ fn warn(f: &mut Follower<'_>, pending: &Pending, message: String) {
 }
 
 /// Adds commands written at `line` of `file`, run in `cwd`, one level below `pending`.
-fn push_commands(
+pub(crate) fn push_commands(
     f: &Follower<'_>,
     pending: &Pending,
     text: &str,
@@ -157,7 +215,7 @@ fn push_commands(
 }
 
 /// The first of `names` present in `dir`.
-fn first_file(f: &Follower<'_>, dir: &str, names: &[&str]) -> Option<String> {
+pub(crate) fn first_file(f: &Follower<'_>, dir: &str, names: &[&str]) -> Option<String> {
     names
         .iter()
         .filter_map(|name| paths::join(dir, name))
@@ -627,4 +685,120 @@ fn great_expectations(
         }
     }
     warn(f, pending, "`great_expectations checkpoint run` runs here but no great_expectations/ or gx/ folder is in the repository".into());
+}
+
+/// pdm's own commands: `pdm <word>` runs a script only when the word is none
+/// of these.
+const PDM_COMMANDS: &[&str] = &[
+    "add",
+    "build",
+    "cache",
+    "completion",
+    "config",
+    "export",
+    "fix",
+    "import",
+    "info",
+    "init",
+    "install",
+    "list",
+    "lock",
+    "outdated",
+    "publish",
+    "py",
+    "python",
+    "remove",
+    "run",
+    "search",
+    "self",
+    "show",
+    "sync",
+    "update",
+    "use",
+    "venv",
+];
+
+/// `poe [options] task [args]`: a task of `[tool.poe.tasks]`.
+fn poe(
+    f: &mut Follower<'_>,
+    state: &mut JobState,
+    pending: &Pending,
+    args: &[String],
+    effects: &mut Effects,
+) {
+    let mut dir = None;
+    let mut i = 0;
+    while let Some(arg) = args.get(i).filter(|a| a.starts_with('-')) {
+        i += 1;
+        match arg.as_str() {
+            "-d" | "--dry-run" | "-h" | "--help" | "--version" => return,
+            "-C" | "--directory" | "--root" => {
+                dir = args.get(i).cloned();
+                i += 1;
+            }
+            "-e" | "--executor" => i += 1,
+            _ => {}
+        }
+    }
+    let Some((name, rest)) = args.get(i..).and_then(<[String]>::split_first) else {
+        return;
+    };
+    if !tasks::run::project_task(
+        f,
+        state,
+        pending,
+        Runner::Poe,
+        dir.as_deref(),
+        name,
+        rest,
+        effects,
+    ) {
+        warn(
+            f,
+            pending,
+            format!("`poe {name}` runs here but no [tool.poe.tasks] in this folder or above it defines `{name}`; what it runs is not followed"),
+        );
+    }
+}
+
+/// The arguments `hatch test` passes on to pytest, its own options removed.
+fn hatch_test_args(args: &[String]) -> Vec<String> {
+    const VALUED: &[&str] = &[
+        "--python",
+        "-py",
+        "-i",
+        "--include",
+        "-x",
+        "--exclude",
+        "--retries",
+        "--retry-delay",
+    ];
+    const OWN: &[&str] = &[
+        "-r",
+        "--randomize",
+        "-p",
+        "--parallel",
+        "-c",
+        "--cover",
+        "--cover-quiet",
+        "-a",
+        "--all",
+        "-s",
+        "--show",
+    ];
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        i += 1;
+        if arg == "--" {
+            out.extend(args[i..].iter().cloned());
+            break;
+        }
+        if VALUED.contains(&arg.as_str()) {
+            i += 1;
+        } else if !OWN.contains(&arg.as_str()) {
+            out.push(arg.clone());
+        }
+    }
+    out
 }

@@ -678,3 +678,181 @@ fn malformed_files_warn_and_never_panic() {
         assert!(!model.jobs.is_empty());
     }
 }
+
+/// A GitHub job that calls a task of each runner by name.
+const TASKS_WORKFLOW: &str = "\
+on: [push, pull_request]
+jobs:
+  checks:
+    runs-on: ubuntu-latest
+    steps:
+      - run: just test tests/data
+      - run: task lint -- --fix
+      - run: mise run train
+      - run: uv run poe validate
+      - run: hatch run ci:e2e
+      - run: pdm run nightly
+      - run: pixi run drift
+      - run: hatch test tests/unit
+      - run: mise run nothing-here
+";
+
+const JUSTFILE: &str = "\
+set dotenv-load
+
+default: test
+
+# Runs the tests given, or all of them.
+test target='tests':
+    uv run pytest {{target}}
+";
+
+const TASKFILE_YML: &str = "\
+version: '3'
+tasks:
+  lint:
+    dir: ml
+    cmds:
+      - python lint.py {{.CLI_ARGS}}
+";
+
+const MISE_TOML: &str = "\
+[tasks.install]
+run = \"uv sync\"
+
+[tasks.train]
+depends = [\"install\"]
+run = [\"python src/train.py\"]
+";
+
+const TASKS_PYPROJECT: &str = "\
+[project]
+name = \"pkg\"
+
+[tool.poe.tasks]
+validate = { script = \"pkg.validate:main\" }
+
+[tool.hatch.envs.ci.scripts]
+e2e = \"python -m pkg.e2e\"
+
+[tool.pdm.scripts]
+nightly = { shell = \"python scripts/nightly.py\" }
+";
+
+const PIXI_TOML: &str = "\
+[workspace]
+name = \"pkg\"
+
+[tasks]
+drift = { cmd = [\"python\", \"monitoring/drift.py\"], cwd = \".\" }
+";
+
+#[test]
+fn named_tasks_of_every_runner_are_followed() {
+    let model = build(&[
+        (".github/workflows/ci.yml", TASKS_WORKFLOW),
+        ("justfile", JUSTFILE),
+        ("Taskfile.yml", TASKFILE_YML),
+        ("mise.toml", MISE_TOML),
+        ("pyproject.toml", TASKS_PYPROJECT),
+        ("pixi.toml", PIXI_TOML),
+        ("tests/data/test_schema.py", ""),
+        ("tests/other/test_other.py", ""),
+        ("tests/unit/test_model.py", ""),
+        ("ml/lint.py", ""),
+        ("src/train.py", ""),
+        ("src/pkg/__init__.py", ""),
+        ("src/pkg/validate.py", ""),
+        ("src/pkg/e2e.py", ""),
+        ("scripts/nightly.py", ""),
+        ("monitoring/drift.py", ""),
+    ]);
+    let via = |path| reached(&model, path).map(|r| (r.0, r.1, r.2, r.3));
+    // just: the recipe's parameter takes the argument given.
+    assert_eq!(
+        via("tests/data/test_schema.py"),
+        Some(("uv run pytest tests/data", "justfile", 7, 1))
+    );
+    assert_eq!(via("tests/other/test_other.py"), None);
+    // Taskfile: the task's folder, and the words after `--`.
+    assert_eq!(
+        via("ml/lint.py"),
+        Some(("python lint.py --fix", "Taskfile.yml", 6, 1))
+    );
+    // mise: dependencies first, each command at its line.
+    assert_eq!(
+        via("src/train.py"),
+        Some(("python src/train.py", "mise.toml", 6, 1))
+    );
+    assert!(model
+        .commands
+        .iter()
+        .any(|c| c.text == "uv sync" && c.file == "mise.toml" && c.line == 2));
+    // poe `script`: the module it calls.
+    assert_eq!(
+        via("src/pkg/validate.py").map(|r| r.0),
+        Some("uv run poe validate")
+    );
+    // hatch `env:script`, pdm and pixi scripts.
+    assert_eq!(
+        via("src/pkg/e2e.py"),
+        Some(("python -m pkg.e2e", "pyproject.toml", 8, 1))
+    );
+    assert_eq!(
+        via("scripts/nightly.py"),
+        Some(("python scripts/nightly.py", "pyproject.toml", 11, 1))
+    );
+    assert_eq!(
+        via("monitoring/drift.py"),
+        Some(("python monitoring/drift.py", "pixi.toml", 5, 1))
+    );
+    // `hatch test` is pytest.
+    assert_eq!(
+        via("tests/unit/test_model.py"),
+        Some(("hatch test tests/unit", ".github/workflows/ci.yml", 13, 0))
+    );
+    // A task no file defines is named, at the command that asks for it.
+    let warnings: Vec<(&str, Option<usize>, &str)> = model
+        .warnings
+        .iter()
+        .map(|w| (w.path.as_str(), w.line, w.message.as_str()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [(
+            ".github/workflows/ci.yml",
+            Some(14),
+            "mise task `nothing-here` is not defined in mise.toml; add it or fix the command"
+        )]
+    );
+}
+
+#[test]
+fn task_files_that_do_not_parse_are_named_with_their_line() {
+    let model = build(&[
+        (
+            ".github/workflows/ci.yml",
+            "on: push\njobs:\n  a:\n    steps:\n      - run: mise run test\n      - run: task test\n      - run: poe test\n",
+        ),
+        ("mise.toml", "[tasks.test]\nrun = \"pytest\n"),
+        ("Taskfile.yml", "tasks:\n  test:\n    cmds: [\n"),
+        ("pyproject.toml", "[tool.poe.tasks]\ntest = [\n"),
+    ]);
+    let mut got: Vec<(&str, Option<usize>)> = model
+        .warnings
+        .iter()
+        .map(|w| (w.path.as_str(), w.line))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("Taskfile.yml", Some(4)),
+            ("mise.toml", Some(2)),
+            ("pyproject.toml", Some(2)),
+        ]
+    );
+    assert!(model.warnings.iter().any(|w| w.path == "mise.toml"
+        && w.message
+            .starts_with("could not read this mise configuration file")));
+}

@@ -267,6 +267,7 @@ fn probe_evidence(
         excerpt: Some(excerpt),
         automated,
         ci: ci_link.clone(),
+        automated_when: crate::rubric::catalogue::Automated::Ci,
     };
     match outcomes {
         Some(outcomes) => {

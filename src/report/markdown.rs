@@ -807,6 +807,7 @@ pub(crate) mod fixture {
                     manual_because: None,
                 })
             }),
+            automated_when: crate::rubric::catalogue::Automated::Ci,
         }
     }
 

@@ -18,6 +18,8 @@ use crate::ci::{CiModel, CiSystem};
 use crate::metrics::{MetricFileError, MetricRow};
 use crate::probes::configured::{ProbeOutcome, ProbeStatus};
 use crate::repo::ScanWarning;
+use crate::rubric::catalogue::Automated;
+use crate::rubric::matcher::Evidence;
 use crate::rubric::{Assessment, Band, Maturity, Section, SectionScore, Status, TestResult};
 
 /// The JSON report's format version; bumped on any incompatible change.
@@ -379,6 +381,20 @@ impl Report {
     }
 }
 
+/// Whether running this evidence from CI (on a schedule, where its rule
+/// asks for one) would make it automated: its rule counts such runs, and no
+/// automatic job of the right kind runs it already.
+fn can_automate(e: &Evidence) -> bool {
+    let run = e.ci.as_deref().filter(|c| c.automatic);
+    match e.automated_when {
+        // A `ci` rule's evidence run by an automatic job stays manual only
+        // when the rule asks for a job each change starts (model-1).
+        Automated::Ci => run.is_none_or(|c| c.manual_because.is_some()),
+        Automated::Scheduled => !run.is_some_and(|c| c.scheduled),
+        Automated::Always | Automated::Never => false,
+    }
+}
+
 /// The cheapest steps that raise the lowest section: automating evidence that
 /// already exists (+0.5 each) before starting a missing test (+0.5 by hand).
 fn next_steps(tests: &[TestResult], sections: &[SectionScore]) -> Vec<NextStep> {
@@ -386,10 +402,14 @@ fn next_steps(tests: &[TestResult], sections: &[SectionScore]) -> Vec<NextStep> 
     for section in sections.iter().filter(|s| s.is_minimum) {
         let of = || tests.iter().filter(|t| t.section == section.section);
         for test in of().filter(|t| t.status == Status::Manual) {
-            let action = match test.evidence.first() {
-                Some(e) if e.what.contains("mlscore") => "run mlscore in CI (`mlscore ci` in a workflow step or Jenkins stage); its configured probes then count as automated".to_string(),
-                Some(e) => format!("run `{}` from CI (a workflow step, a Makefile target CI calls, or a test path pytest covers in CI)", e.path),
-                None => "run the existing practice from CI".to_string(),
+            let action = match (test.evidence.first(), test.evidence.iter().find(|e| can_automate(e))) {
+                (Some(e), _) if e.what.contains("mlscore") => "run mlscore in CI (`mlscore ci` in a workflow step or Jenkins stage); its configured probes then count as automated".to_string(),
+                (_, Some(e)) if e.automated_when == Automated::Scheduled => format!("run `{}` from a CI job a schedule starts (a cron trigger)", e.path),
+                (_, Some(e)) if e.ci.as_ref().is_some_and(|c| c.automatic) => format!("run `{}` from a CI job each push or pull request starts", e.path),
+                (_, Some(e)) => format!("run `{}` from CI (a workflow step, a Makefile target CI calls, or a test path pytest covers in CI)", e.path),
+                // Running it from CI would change nothing: say what would.
+                (Some(_), None) => format!("its evidence counts as manual whatever runs it; `mlscore explain {}` lists what counts as automated", test.id),
+                (None, None) => "run the existing practice from CI".to_string(),
             };
             steps.push(NextStep {
                 test: test.id.clone(),
@@ -412,4 +432,103 @@ fn next_steps(tests: &[TestResult], sections: &[SectionScore]) -> Vec<NextStep> 
     }
     steps.truncate(3);
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rubric::catalogue::Section;
+    use crate::rubric::matcher::CiLink;
+
+    fn evidence(path: &str, when: Automated, run: Option<(bool, Option<&str>)>) -> Evidence {
+        Evidence {
+            what: "w".into(),
+            path: path.into(),
+            line: None,
+            excerpt: None,
+            automated: false,
+            ci: run.map(|(scheduled, because)| {
+                Box::new(CiLink {
+                    system: CiSystem::GithubActions,
+                    job: "ci.yml › test".into(),
+                    job_file: ".github/workflows/ci.yml".into(),
+                    job_line: 3,
+                    command: "pytest".into(),
+                    command_file: ".github/workflows/ci.yml".into(),
+                    command_line: 7,
+                    scheduled,
+                    automatic: true,
+                    manual_because: because.map(str::to_string),
+                })
+            }),
+            automated_when: when,
+        }
+    }
+
+    fn manual(id: &str, evidence: Vec<Evidence>) -> TestResult {
+        TestResult {
+            id: id.into(),
+            section: Section::Monitor,
+            title: id.into(),
+            points: 0.5,
+            status: Status::Manual,
+            waiver: None,
+            evidence_total: evidence.len(),
+            evidence,
+            prose: None,
+        }
+    }
+
+    fn action(evidence: Vec<Evidence>) -> String {
+        let section = SectionScore {
+            section: Section::Monitor,
+            title: "Monitoring",
+            score: 0.5,
+            max: 7.0,
+            is_minimum: true,
+            automated: 0,
+            manual: 1,
+            missing: 6,
+            waived: 0,
+            delta: None,
+        };
+        let steps = next_steps(&[manual("monitor-6", evidence)], &[section]);
+        steps[0].action.clone()
+    }
+
+    #[test]
+    fn next_steps_ask_only_for_what_would_automate_the_evidence() {
+        // A rule that counts a CI run: run the file from CI.
+        let not_run = evidence("src/check.py", Automated::Ci, None);
+        assert!(action(vec![not_run]).starts_with("run `src/check.py` from CI"));
+        // Evidence its rule keeps manual comes first; the file after it is
+        // the one to run.
+        let never = evidence("tests/test_io.py", Automated::Never, None);
+        let not_run = evidence("src/check.py", Automated::Ci, None);
+        assert!(action(vec![never, not_run]).starts_with("run `src/check.py` from CI"));
+        // Only manual-by-rule evidence, or evidence CI runs already: running
+        // it from CI changes nothing.
+        let never = evidence("tests/test_io.py", Automated::Never, None);
+        let run = evidence("src/check.py", Automated::Ci, Some((false, None)));
+        assert_eq!(
+            action(vec![never, run]),
+            "its evidence counts as manual whatever runs it; `mlscore explain monitor-6` lists what counts as automated"
+        );
+        // A rule that asks for a schedule, run by a push job.
+        let pushed = evidence(
+            "monitoring/drift.py",
+            Automated::Scheduled,
+            Some((false, Some("x"))),
+        );
+        assert_eq!(
+            action(vec![pushed]),
+            "run `monitoring/drift.py` from a CI job a schedule starts (a cron trigger)"
+        );
+        // model-1: run by a job no change starts.
+        let released = evidence("src/train.py", Automated::Ci, Some((false, Some("y"))));
+        assert_eq!(
+            action(vec![released]),
+            "run `src/train.py` from a CI job each push or pull request starts"
+        );
+    }
 }

@@ -39,6 +39,10 @@ pub struct Evidence {
     /// Boxed: most evidence has none, and the link is four strings wide.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ci: Option<Box<CiLink>>,
+    /// When its rule counts it as automated: what the next steps may ask a
+    /// user to change (running it from CI helps only a `ci` rule).
+    #[serde(skip)]
+    pub automated_when: Automated,
 }
 
 fn serialize_shared<S: serde::Serializer>(text: &Arc<str>, out: S) -> Result<S::Ok, S::Error> {
@@ -208,6 +212,7 @@ impl Keyword {
             excerpt: cite.excerpt.as_deref().map(str::to_string),
             automated: cite.automated,
             ci: cite.reach.as_ref().and_then(|r| CiLink::new(ci, r)),
+            automated_when: self.rules[cite.rule as usize].automated,
         };
         let rule = &self.rules[cite.rule as usize];
         evidence.explain_manual(rule.automated.why_manual(rule.manual_because.as_deref()));

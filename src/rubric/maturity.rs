@@ -132,6 +132,7 @@ mod tests {
             excerpt: None,
             automated: true,
             ci: None,
+            automated_when: crate::rubric::catalogue::Automated::Ci,
         };
         TestResult::score(id, Section::Infra, "t", vec![evidence], None)
     }

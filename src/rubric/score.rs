@@ -253,6 +253,7 @@ mod tests {
             excerpt: None,
             automated,
             ci: None,
+            automated_when: crate::rubric::catalogue::Automated::Ci,
         }
     }
 

@@ -356,3 +356,50 @@ fn argo_workflows() {
     // A template only ever submitted by hand does not automate its tests.
     check_manual_only(&[("workflows/validate.yaml", template)]);
 }
+
+/// A task runner a workflow calls by task name: the schema test the task
+/// runs is automated, and the report shows the task's own file and line.
+#[test]
+fn tasks_called_by_name_reach_what_they_run() {
+    let workflow = |command: &str| {
+        format!("on: [push, pull_request]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: {command}\n")
+    };
+    let cases: [(&str, (&str, &str), usize); 4] = [
+        (
+            "mise run test",
+            ("mise.toml", "[tasks.install]\nrun = \"uv sync\"\n\n[tasks.test]\ndepends = [\"install\"]\nrun = \"uv run pytest tests/data\"\n"),
+            6,
+        ),
+        (
+            "just check",
+            ("justfile", "default:\n    echo hi\n\ncheck: lint\n    uv run pytest tests/data\n\nlint:\n    ruff check .\n"),
+            5,
+        ),
+        (
+            "uv run poe test",
+            ("pyproject.toml", "[project]\nname = \"x\"\n\n[tool.poe.tasks]\ntest = \"pytest tests/data\"\n"),
+            5,
+        ),
+        (
+            "task test",
+            ("Taskfile.yml", "version: '3'\ntasks:\n  test:\n    cmds:\n      - pytest tests/data\n"),
+            5,
+        ),
+    ];
+    for (command, task_file, line) in cases {
+        let ci = workflow(command);
+        let repo = repo_with(&[(".github/workflows/ci.yml", &ci), task_file, SCHEMA_TEST]);
+        let report = json_report(repo.path());
+        let data1 = &report["tests"][0];
+        assert_eq!(data1["status"], "automated", "{command}: {data1:#}");
+        let link = &data1["evidence"][0]["ci"];
+        assert_eq!(link["command_file"], task_file.0, "{command}: {link:#}");
+        assert_eq!(link["command_line"], line, "{command}: {link:#}");
+        assert_eq!(link["job"], "ci.yml › test");
+        assert_eq!(report["warnings"], serde_json::json!([]), "{command}");
+        // Without the task file the test is not run by CI.
+        let bare = repo_with(&[(".github/workflows/ci.yml", &ci), SCHEMA_TEST]);
+        let report = json_report(bare.path());
+        assert_eq!(report["tests"][0]["status"], "manual", "{command}");
+    }
+}

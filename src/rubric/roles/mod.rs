@@ -489,7 +489,10 @@ impl<'a> Judge<'a> {
             Automated::Ci if rule.checked_by_ci.is_some() => Some(NEEDS_CHANGE),
             _ => automated.why_manual(manual_because),
         };
-        found.iter_mut().for_each(|e| e.explain_manual(because));
+        for evidence in &mut found {
+            evidence.explain_manual(because);
+            evidence.automated_when = automated;
+        }
         found
     }
 }
@@ -560,6 +563,7 @@ fn tests_import(
             excerpt: Some(format!("imports {file} ({})", role.id())),
             automated,
             ci: link,
+            automated_when: Automated::Ci,
         });
     }
     out
@@ -590,6 +594,7 @@ fn checked_by_ci(wanted: &[Role], what: &str, roles: &CodeRoles, ci: &CiModel) -
             excerpt: Some(format!("{} — {}", hit.role.id(), hit.excerpt)),
             automated: on_change,
             ci: reach.and_then(|r| CiLink::new(ci, &r)),
+            automated_when: Automated::Ci,
         });
     }
     out

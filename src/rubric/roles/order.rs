@@ -130,6 +130,7 @@ pub(super) fn runs_in_order(
             excerpt: Some(chain(&found)),
             automated,
             ci: link,
+            automated_when: crate::rubric::catalogue::Automated::Ci,
         });
     }
     // A job and the script it runs may find the same first step; keep one.
@@ -177,6 +178,7 @@ fn job_evidence(what: &Arc<str>, found: &[&Event], job: usize, ci: &CiModel) -> 
         excerpt: Some(format!("{} in job `{job_name}`", chain(found))),
         automated: automatic,
         ci: link,
+        automated_when: crate::rubric::catalogue::Automated::Ci,
     }
 }
 

@@ -1,0 +1,422 @@
+//! Following a CI command that runs tasks: find the runner's file from the
+//! command's folder up, read it, plan the tasks asked for and hand their
+//! commands to the follower one level deeper, each in its task's folder.
+
+use super::super::follow::{Effects, Follower, JobState};
+use super::super::job::Pending;
+use super::super::{paths, programs, python, CiWarning};
+use super::just::{self, JustArgs};
+use super::mise::{self, MiseArgs};
+use super::pyproject::{self, Runner};
+use super::taskfile::{self, TaskArgs};
+use super::{Plan, TaskError, TaskFile};
+
+/// The innermost of `dir` and its ancestors holding one of `names`.
+fn find_up(f: &Follower<'_>, dir: &str, names: &[&str]) -> Option<String> {
+    paths::ancestors(dir).find_map(|folder| programs::first_file(f, folder, names))
+}
+
+/// A task file given on the command line (`-f x`), or found from the
+/// command's folder (`-d`/`-C` moves that folder first).
+fn locate(
+    f: &Follower<'_>,
+    pending: &Pending,
+    given: Option<&str>,
+    dir: Option<&str>,
+    names: &[&str],
+) -> Option<String> {
+    let start = match dir {
+        Some(dir) => paths::join(&pending.cwd, dir)?,
+        None => pending.cwd.clone(),
+    };
+    match given {
+        Some(file) => paths::join(&start, file).filter(|p| f.index.is_file(p)),
+        None => find_up(f, &start, names),
+    }
+}
+
+fn parse_warning(f: &mut Follower<'_>, file: &str, runner: &str, err: TaskError) {
+    f.warnings.push(CiWarning {
+        path: file.to_string(),
+        line: err.line,
+        message: format!(
+            "could not read this {runner} file ({}); the tasks CI runs from it are not followed",
+            err.message
+        ),
+    });
+}
+
+/// Hands a plan's commands to the follower: each runs in its task's folder
+/// (relative to `base`), and a Python callable covers its module.
+fn push_plan(
+    f: &mut Follower<'_>,
+    pending: &Pending,
+    runner: &str,
+    file: &str,
+    base: &str,
+    plan: Plan,
+    effects: &mut Effects,
+) {
+    for name in &plan.missing {
+        programs::warn(
+            f,
+            pending,
+            format!("{runner} task `{name}` is not defined in {file}; add it or fix the command"),
+        );
+    }
+    for command in plan.commands {
+        let cwd = match command.dir.as_deref() {
+            Some(paths::UNKNOWN_DIR) => paths::UNKNOWN_DIR.to_string(),
+            Some(dir) => paths::join(base, dir).unwrap_or_else(|| paths::UNKNOWN_DIR.to_string()),
+            None => base.to_string(),
+        };
+        let source = command.source.as_deref().unwrap_or(file);
+        programs::push_commands(
+            f,
+            pending,
+            &command.text,
+            source,
+            command.line,
+            &cwd,
+            effects,
+        );
+    }
+    let bases = [
+        base.to_string(),
+        paths::join(base, "src").unwrap_or_default(),
+    ];
+    for (target, _) in plan.calls {
+        let module = target.split(':').next().unwrap_or("").trim();
+        for found in python::module_files(f.index, module, &bases, false) {
+            effects.python.push(found.clone());
+            effects.files.push(found);
+        }
+    }
+}
+
+/// Reads `file` once per job and runner arguments (the cycle guard), within
+/// the depth bound; `None` when it is not to be followed again.
+fn read_once<'a>(
+    f: &mut Follower<'a>,
+    state: &mut JobState,
+    pending: &Pending,
+    key: String,
+) -> Option<()> {
+    (state.visited.insert(key) && f.may_go_deeper(state, pending)).then_some(())
+}
+
+/// `just [options] [recipe [args]…]`.
+pub(crate) fn just(
+    f: &mut Follower<'_>,
+    state: &mut JobState,
+    pending: &Pending,
+    args: &[String],
+    effects: &mut Effects,
+) {
+    let args = JustArgs::parse(args);
+    if !args.runs {
+        return;
+    }
+    let names = ["justfile", "Justfile", "JUSTFILE", ".justfile", ".Justfile"];
+    let Some(file) = locate(
+        f,
+        pending,
+        args.justfile.as_deref(),
+        args.working_directory.as_deref(),
+        &names,
+    ) else {
+        programs::warn(
+            f,
+            pending,
+            "`just` runs here but no justfile is in this folder or above it; what it runs is not followed".into(),
+        );
+        return;
+    };
+    effects.files.push(file.clone());
+    if read_once(
+        f,
+        state,
+        pending,
+        format!("just:{file}:{}", args.words.join(" ")),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let Some(text) = f.readable(pending, &file) else {
+        return;
+    };
+    // Recipes run in the justfile's folder, or the one `-d` names.
+    let base = match &args.working_directory {
+        Some(dir) => paths::join(&pending.cwd, dir).unwrap_or_else(|| paths::UNKNOWN_DIR.into()),
+        None => paths::parent(&file).to_string(),
+    };
+    match just::plan_with(text, &args.words, args.no_deps) {
+        Ok(plan) => push_plan(f, pending, "just", &file, &base, plan, effects),
+        Err(err) => parse_warning(f, &file, "justfile", err),
+    }
+}
+
+/// `task [options] [name…] [-- args]` (go-task).
+pub(crate) fn task(
+    f: &mut Follower<'_>,
+    state: &mut JobState,
+    pending: &Pending,
+    args: &[String],
+    effects: &mut Effects,
+) {
+    let args = TaskArgs::parse(args);
+    if !args.runs {
+        return;
+    }
+    // `task` is also Taskwarrior's name: without a Taskfile there is
+    // nothing to say.
+    let Some(file) = locate(
+        f,
+        pending,
+        args.taskfile.as_deref(),
+        args.dir.as_deref(),
+        taskfile::FILE_NAMES,
+    ) else {
+        return;
+    };
+    effects.files.push(file.clone());
+    let key = format!(
+        "task:{file}:{}:{}",
+        args.tasks.join(" "),
+        args.cli_args.join(" ")
+    );
+    if read_once(f, state, pending, key).is_none() {
+        return;
+    }
+    let Some(text) = f.readable(pending, &file) else {
+        return;
+    };
+    match taskfile::parse(text, &args.cli_args) {
+        Ok(tasks) => {
+            let plan = tasks.plan(&args.tasks);
+            let base = paths::parent(&file).to_string();
+            push_plan(f, pending, "Taskfile", &file, &base, plan, effects);
+        }
+        Err(err) => parse_warning(f, &file, "Taskfile", err),
+    }
+}
+
+/// `mise run task…` and `mise <task>`. False when the command runs no task
+/// of the repository (another mise command, or a bare word no task has).
+pub(crate) fn mise(
+    f: &mut Follower<'_>,
+    state: &mut JobState,
+    pending: &Pending,
+    args: &[String],
+    effects: &mut Effects,
+) -> bool {
+    let args = MiseArgs::parse(args);
+    if !args.runs {
+        return false;
+    }
+    let start = match &args.dir {
+        Some(dir) => match paths::join(&pending.cwd, dir) {
+            Some(start) => start,
+            None => return false,
+        },
+        None => pending.cwd.clone(),
+    };
+    // Every folder from the command's up to the root adds its tasks; the
+    // innermost wins a name.
+    let mut files = Vec::new();
+    let mut read = Vec::new();
+    let mut broken = false;
+    let folders: Vec<String> = paths::ancestors(&start).map(str::to_string).collect();
+    for folder in &folders {
+        for name in mise::CONFIG_FILES {
+            let Some(path) = paths::join(folder, name).filter(|p| f.index.is_file(p)) else {
+                continue;
+            };
+            let Some(text) = f.index.text(&path) else {
+                continue;
+            };
+            match mise::parse(text) {
+                Ok(mut tasks) => {
+                    place(&mut tasks, folder, &path);
+                    files.push(tasks);
+                    read.push(path);
+                }
+                Err(err) => {
+                    parse_warning(f, &path, "mise configuration", err);
+                    broken = true;
+                }
+            }
+        }
+        files.push(file_tasks(f, folder));
+    }
+    let tasks = mise::merge(files);
+    let wanted: Vec<String> = args.tasks.iter().map(|(name, _)| name.clone()).collect();
+    if args.bare && wanted.iter().any(|name| tasks.task(name).is_none()) {
+        return false;
+    }
+    if broken && tasks.tasks.is_empty() {
+        // The file that does not parse has its warning already.
+        return true;
+    }
+    let Some(first) = read
+        .first()
+        .cloned()
+        .or_else(|| tasks.tasks.first().and_then(|t| t.source.clone()))
+    else {
+        programs::warn(
+            f,
+            pending,
+            "`mise run` runs here but no mise.toml or mise task file is in this folder or above it; what it runs is not followed".into(),
+        );
+        return true;
+    };
+    effects.files.extend(read);
+    if read_once(
+        f,
+        state,
+        pending,
+        format!("mise:{start}:{}", wanted.join(" ")),
+    )
+    .is_none()
+    {
+        return true;
+    }
+    let plan = if wanted.is_empty() && tasks.default.is_none() {
+        // `mise run` alone asks which task to run: nothing runs in CI.
+        Plan::default()
+    } else {
+        tasks.plan(&wanted)
+    };
+    push_plan(f, pending, "mise", &first, "", plan, effects);
+    true
+}
+
+/// Makes a configuration's task folders repository-relative and records
+/// where each task is written.
+fn place(tasks: &mut TaskFile, folder: &str, path: &str) {
+    for task in &mut tasks.tasks {
+        task.dir = Some(match task.dir.as_deref() {
+            Some(paths::UNKNOWN_DIR) => paths::UNKNOWN_DIR.to_string(),
+            Some(dir) => paths::join(folder, dir).unwrap_or_else(|| paths::UNKNOWN_DIR.into()),
+            None => folder.to_string(),
+        });
+        task.source = Some(path.to_string());
+    }
+}
+
+/// The file tasks of a folder: each file under mise's task folders runs as a
+/// program from the folder.
+fn file_tasks(f: &Follower<'_>, folder: &str) -> TaskFile {
+    let mut out = TaskFile::default();
+    for dir in mise::TASK_DIRS {
+        let Some(tasks_dir) = paths::join(folder, dir) else {
+            continue;
+        };
+        for entry in paths::files_under(f.index, &tasks_dir) {
+            let Some(relative) = entry.path.strip_prefix(&format!("{tasks_dir}/")) else {
+                continue;
+            };
+            let name = mise::file_task_name(relative);
+            if out.task(&name).is_some() {
+                continue;
+            }
+            out.tasks.push(super::Task {
+                name,
+                steps: vec![super::Step::Command {
+                    text: format!(
+                        "./{}",
+                        entry
+                            .path
+                            .strip_prefix(&format!("{folder}/"))
+                            .unwrap_or(&entry.path)
+                    ),
+                    line: 1,
+                }],
+                dir: Some(folder.to_string()),
+                line: 1,
+                source: Some(entry.path.clone()),
+                ..super::Task::default()
+            });
+        }
+    }
+    out
+}
+
+/// A task of a Python project file (`poe x`, `hatch run [env:]x`, `pdm run
+/// x`, `pixi run x`, `rye run x`): false when the project defines no such
+/// task, so the command is followed as the program it names (a file that
+/// does not parse is warned about, and the command taken as handled).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn project_task(
+    f: &mut Follower<'_>,
+    state: &mut JobState,
+    pending: &Pending,
+    runner: Runner,
+    dir: Option<&str>,
+    name: &str,
+    args: &[String],
+    effects: &mut Effects,
+) -> bool {
+    let (env, name) = match (runner, name.split_once(':')) {
+        (Runner::Hatch, Some((env, script))) if !env.is_empty() => (Some(env), script),
+        _ => (None, name),
+    };
+    let start = match dir {
+        Some(dir) => match paths::join(&pending.cwd, dir) {
+            Some(start) => start,
+            None => return false,
+        },
+        None => pending.cwd.clone(),
+    };
+    let index = f.index;
+    let Some((file, text)) = paths::ancestors(&start).find_map(|folder| {
+        runner.files().iter().find_map(|file_name| {
+            let path = paths::join(folder, file_name)?;
+            let text = index.text(&path)?;
+            pyproject::mentions(runner, file_name, text).then_some((path, text))
+        })
+    }) else {
+        return false;
+    };
+    let tasks = match pyproject::parse(runner, paths::file_name(&file), text, env) {
+        Ok(tasks) => tasks,
+        Err(err) => {
+            // Warned once, at the file: the command is not followed further.
+            parse_warning(f, &file, runner.name(), err);
+            return true;
+        }
+    };
+    if tasks.task(name).is_none() {
+        return false;
+    }
+    effects.files.push(file.clone());
+    let key = format!("{}:{file}:{name}:{}", runner.name(), args.join(" "));
+    if read_once(f, state, pending, key).is_none() {
+        return true;
+    }
+    let mut plan = tasks.plan(&[name.to_string()]);
+    // The words after the task's name are its own arguments; a
+    // dependency's placeholders take their defaults.
+    for command in &mut plan.commands {
+        let given = if is_own(&tasks, name, command.line) {
+            args
+        } else {
+            &[]
+        };
+        command.text = super::fill_args(&command.text, given);
+    }
+    let base = paths::parent(&file).to_string();
+    push_plan(f, pending, runner.name(), &file, &base, plan, effects);
+    true
+}
+
+/// Whether the command written at `line` belongs to the task `name` itself
+/// (its arguments go there, not to its dependencies').
+fn is_own(tasks: &TaskFile, name: &str, line: usize) -> bool {
+    tasks.task(name).is_some_and(|task| {
+        task.steps
+            .iter()
+            .any(|step| matches!(step, super::Step::Command { line: l, .. } if *l == line))
+    })
+}

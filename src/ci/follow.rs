@@ -113,6 +113,9 @@ pub(crate) struct JobState {
     /// the cycle guard.
     pub visited: HashSet<String>,
     depth_warned: HashSet<(String, usize)>,
+    /// Commands task runners handed over in this job (a bound, see
+    /// [`super::tasks::run`]).
+    pub task_commands: usize,
 }
 
 /// Builds the model: records commands, fills the coverage tables.
@@ -138,6 +141,8 @@ pub(crate) struct Follower<'a> {
     pub makefiles: HashMap<(String, String), ParsedMakefile>,
     /// pytest configurations read so far.
     pub pytest_configs: super::pytest::PytestConfigs,
+    /// Task runners' files read so far.
+    pub task_files: super::tasks::run::TaskFiles,
 }
 
 /// A parsed Makefile and the files it included.
@@ -160,6 +165,7 @@ impl<'a> Follower<'a> {
             dvc_files: None,
             makefiles: HashMap::default(),
             pytest_configs: Default::default(),
+            task_files: Default::default(),
         }
     }
 
@@ -240,6 +246,7 @@ impl<'a> Follower<'a> {
             job: id,
             visited: HashSet::default(),
             depth_warned: HashSet::default(),
+            task_commands: 0,
         };
         let mut queue: VecDeque<Pending> = spec.commands.into();
         let mut recorded = 0;

@@ -135,6 +135,21 @@ pub(crate) fn follow(
             great_expectations(f, pending, &invocation.args, effects);
             Handled::Partly
         }
+        // A console script the repository's package installs runs its module.
+        _ if !invocation.program_token.contains(['/', '\\', '.'])
+            && tasks::run::project_task(
+                f,
+                state,
+                pending,
+                Runner::Scripts,
+                None,
+                &invocation.program_token,
+                &invocation.args,
+                effects,
+            ) =>
+        {
+            Handled::Partly
+        }
         _ => Handled::No,
     }
 }

@@ -856,3 +856,66 @@ fn task_files_that_do_not_parse_are_named_with_their_line() {
         && w.message
             .starts_with("could not read this mise configuration file")));
 }
+
+#[test]
+fn a_job_calling_one_task_many_ways_is_bounded() {
+    // 1,000 calls of a 50-command recipe, each with its own argument: every
+    // call is a new plan, so the job's task commands are capped.
+    let body: String = (0..50)
+        .map(|i| format!("    echo {{{{x}}}} {i}\n"))
+        .collect();
+    let justfile = format!("r x:\n{body}");
+    let calls: String = (0..1000)
+        .map(|i| format!("          just r arg{i}\n"))
+        .collect();
+    let workflow = format!("on: push\njobs:\n  a:\n    steps:\n      - run: |\n{calls}");
+    let model = build(&[
+        (".github/workflows/ci.yml", &workflow),
+        ("justfile", &justfile),
+    ]);
+    let stopped: Vec<_> = model
+        .warnings
+        .iter()
+        .filter(|w| w.message.contains("stopped following its tasks"))
+        .collect();
+    assert_eq!(stopped.len(), 1, "{:?}", model.warnings);
+    let from_tasks = model
+        .commands
+        .iter()
+        .filter(|c| c.file == "justfile")
+        .count();
+    assert!(from_tasks < 20_000, "{from_tasks} task commands");
+    assert!(from_tasks >= 19_000, "{from_tasks} task commands");
+}
+
+#[test]
+fn console_scripts_of_the_package_run_their_modules() {
+    let model = build(&[
+        (
+            ".github/workflows/ci.yml",
+            "on: push\njobs:\n  train:\n    steps:\n      - run: uv run train --epochs 1\n      - run: docker build .\n",
+        ),
+        (
+            "pyproject.toml",
+            "[project]\nname = \"bikes\"\n\n[project.scripts]\ntrain = \"bikes.jobs.training:main\"\n",
+        ),
+        ("src/bikes/__init__.py", ""),
+        ("src/bikes/jobs/__init__.py", ""),
+        ("src/bikes/jobs/training.py", "from bikes.core import models\n"),
+        ("src/bikes/core/__init__.py", ""),
+        ("src/bikes/core/models.py", ""),
+        ("src/bikes/unused.py", ""),
+    ]);
+    assert!(model.warnings.is_empty(), "{:?}", model.warnings);
+    let via = |path| reached(&model, path).map(|r| r.0);
+    assert_eq!(
+        via("src/bikes/jobs/training.py"),
+        Some("uv run train --epochs 1")
+    );
+    // Its imports are followed, as for `python -m`.
+    assert_eq!(
+        via("src/bikes/core/models.py"),
+        Some("uv run train --epochs 1")
+    );
+    assert_eq!(via("src/bikes/unused.py"), None);
+}

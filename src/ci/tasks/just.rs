@@ -492,13 +492,15 @@ enum Kind {
 }
 
 /// A justfile, read.
-#[derive(Default)]
-struct Justfile {
+#[derive(Debug, Default)]
+pub(crate) struct Justfile {
     recipes: Vec<Recipe>,
     index: HashMap<String, usize>,
     aliases: HashMap<String, String>,
     vars: HashMap<String, String>,
     default: Option<usize>,
+    /// The text's length, which bounds what a plan may build.
+    size: usize,
 }
 
 impl Justfile {
@@ -516,7 +518,10 @@ impl Justfile {
             .split('\n')
             .map(|l| l.strip_suffix('\r').unwrap_or(l))
             .collect();
-        let mut file = Justfile::default();
+        let mut file = Justfile {
+            size: text.len(),
+            ..Justfile::default()
+        };
         let (mut shell, mut interpreter, mut set_dir) = (true, None::<bool>, None::<String>);
         let mut kinds = Vec::new();
         let mut attrs = Attrs::default();
@@ -762,19 +767,30 @@ struct Walk<'a> {
 
 /// [`plan_with`] with dependencies, as just runs by default.
 #[cfg(test)]
-pub(crate) fn plan(text: &str, words: &[String]) -> Result<Plan, TaskError> {
+fn plan(text: &str, words: &[String]) -> Result<Plan, TaskError> {
     plan_with(text, words, false)
 }
 
-/// The commands `just words…` runs, from the justfile's text, without
-/// dependencies when `no_deps` (`--no-deps`). Planned.dir is relative to
-/// the justfile's folder (None = that folder itself). Leading `VAR=value`
-/// words are overrides, as just reads them.
-pub(crate) fn plan_with(text: &str, words: &[String], no_deps: bool) -> Result<Plan, TaskError> {
-    let file = Justfile::parse(text)?;
-    let size = text.len() + words.iter().map(String::len).sum::<usize>();
+/// [`plan_parsed`] on a justfile's text.
+#[cfg(test)]
+fn plan_with(text: &str, words: &[String], no_deps: bool) -> Result<Plan, TaskError> {
+    Ok(plan_parsed(&Justfile::parse(text)?, words, no_deps))
+}
+
+/// A justfile read once, to plan many commands against (CI may call it
+/// many times).
+pub(crate) fn read(text: &str) -> Result<Justfile, TaskError> {
+    Justfile::parse(text)
+}
+
+/// The commands `just words…` runs, from a justfile read by [`read`],
+/// without dependencies when `no_deps` (`--no-deps`). Planned.dir is
+/// relative to the justfile's folder (None = that folder itself). Leading
+/// `VAR=value` words are overrides, as just reads them.
+pub(crate) fn plan_parsed(file: &Justfile, words: &[String], no_deps: bool) -> Plan {
+    let size = file.size + words.iter().map(String::len).sum::<usize>();
     let mut walk = Walk {
-        file: &file,
+        file,
         overrides: HashMap::new(),
         no_deps,
         seen: HashSet::new(),
@@ -811,7 +827,7 @@ pub(crate) fn plan_with(text: &str, words: &[String], no_deps: bool) -> Result<P
         walk.run(index, &words[k..k + take], 0);
         k += take;
     }
-    Ok(walk.plan)
+    walk.plan
 }
 
 /// A name's value: a parameter, else an overridden or top-level string variable.

@@ -19,6 +19,9 @@ pub(crate) enum Runner {
     Pdm,
     Rye,
     Pixi,
+    /// The console scripts a package installs (`[project.scripts]`,
+    /// `[tool.poetry.scripts]`): `train` runs `pkg.train:main`.
+    Scripts,
 }
 
 impl Runner {
@@ -41,6 +44,7 @@ impl Runner {
             Runner::Pdm => "pdm",
             Runner::Rye => "rye",
             Runner::Pixi => "pixi",
+            Runner::Scripts => "Python project",
         }
     }
 
@@ -50,7 +54,7 @@ impl Runner {
         match self {
             Runner::Hatch => &["hatch.toml", "pyproject.toml"],
             Runner::Pixi => &["pixi.toml", "pyproject.toml"],
-            Runner::Poe | Runner::Pdm | Runner::Rye => &["pyproject.toml"],
+            Runner::Poe | Runner::Pdm | Runner::Rye | Runner::Scripts => &["pyproject.toml"],
         }
     }
 }
@@ -77,15 +81,10 @@ pub(crate) fn parse(
         Runner::Rye => toml_spans::table_at(root, &["tool", "rye", "scripts"])
             .map(|t| rye_tasks(&doc, t))
             .unwrap_or_default(),
+        Runner::Scripts => console_scripts(&doc, root),
         Runner::Pixi => {
-            let path: &[&str] = if in_pyproject {
-                &["tool", "pixi", "tasks"]
-            } else {
-                &["tasks"]
-            };
-            toml_spans::table_at(root, path)
-                .map(|t| pixi_tasks(&doc, t))
-                .unwrap_or_default()
+            let base: &[&str] = if in_pyproject { &["tool", "pixi"] } else { &[] };
+            pixi_all_tasks(&doc, root, base)
         }
     };
     Ok(TaskFile {
@@ -104,6 +103,7 @@ pub(crate) fn mentions(runner: Runner, file_name: &str, text: &str) -> bool {
         (Runner::Pdm, _) => text.contains("tool.pdm.scripts"),
         (Runner::Rye, _) => text.contains("tool.rye.scripts"),
         (Runner::Pixi, _) => text.contains("tool.pixi"),
+        (Runner::Scripts, _) => text.contains("scripts"),
     }
 }
 
@@ -386,6 +386,32 @@ fn rye_tasks(doc: &Doc<'_>, scripts: &DeTable<'_>) -> Vec<Task> {
         .collect()
 }
 
+/// pixi's `[tasks]` and every feature's (`[feature.<name>.tasks]`): an
+/// environment (`-e`) combines features, and a task's command does not
+/// depend on which, so all are read, the first definition of a name kept.
+fn pixi_all_tasks(doc: &Doc<'_>, root: &DeTable<'_>, base: &[&str]) -> Vec<Task> {
+    let Some(pixi) = toml_spans::table_at(root, base) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Task> = Vec::new();
+    let features = toml_spans::table_at(pixi, &["feature"])
+        .into_iter()
+        .flat_map(|f| f.iter())
+        .filter_map(|(_, feature)| feature.get_ref().as_table())
+        .filter_map(|feature| toml_spans::table_at(feature, &["tasks"]));
+    for tasks in toml_spans::table_at(pixi, &["tasks"])
+        .into_iter()
+        .chain(features)
+    {
+        for task in pixi_tasks(doc, tasks) {
+            if !out.iter().any(|t| t.name == task.name) {
+                out.push(task);
+            }
+        }
+    }
+    out
+}
+
 fn pixi_tasks(doc: &Doc<'_>, tasks: &DeTable<'_>) -> Vec<Task> {
     tasks
         .iter()
@@ -417,6 +443,37 @@ fn pixi_tasks(doc: &Doc<'_>, tasks: &DeTable<'_>) -> Vec<Task> {
             task
         })
         .collect()
+}
+
+/// Console scripts: `name = "pkg.module:function"` (poetry also writes
+/// `{ callable = "…" }`); each runs its module.
+fn console_scripts(doc: &Doc<'_>, root: &DeTable<'_>) -> Vec<Task> {
+    let tables = [
+        toml_spans::table_at(root, &["project", "scripts"]),
+        toml_spans::table_at(root, &["tool", "poetry", "scripts"]),
+    ];
+    let mut out: Vec<Task> = Vec::new();
+    for (key, value) in tables.into_iter().flatten().flat_map(|t| t.iter()) {
+        let target = match value.get_ref() {
+            DeValue::String(_) => value,
+            DeValue::Table(t) => match t.get("callable") {
+                Some(callable) => callable,
+                None => continue,
+            },
+            _ => continue,
+        };
+        let name = key.get_ref().to_string();
+        if out.iter().any(|t| t.name == name) {
+            continue;
+        }
+        out.push(Task {
+            name,
+            line: doc.line(value),
+            steps: call(doc, target),
+            ..Task::default()
+        });
+    }
+    out
 }
 
 /// pixi's `depends-on`: names, or `{ task = "x" }` tables.
@@ -545,9 +602,10 @@ train = { cmd = ["python", "train.py"], depends-on = ["prepare"], cwd = "ml" }
             texts(&file, "train"),
             ["python prepare.py@2", "python train.py@3"]
         );
-        let in_pyproject = "[tool.pixi.tasks]\ntest = \"pytest\"\n";
+        let in_pyproject = "[tool.pixi.tasks]\ntest = \"pytest\"\n\n[tool.pixi.feature.lint.tasks]\nlint = \"ruff check .\"\ntest = \"not this one\"\n";
         let file = parse(Runner::Pixi, "pyproject.toml", in_pyproject, None).expect("parses");
         assert_eq!(texts(&file, "test"), ["pytest@2"]);
+        assert_eq!(texts(&file, "lint"), ["ruff check .@5"]);
 
         let rye = r#"[tool.rye.scripts]
 test = "pytest"
@@ -556,6 +614,25 @@ lint = ["ruff", "check", "."]
 "#;
         let file = parse(Runner::Rye, "pyproject.toml", rye, None).expect("parses");
         assert_eq!(texts(&file, "all"), ["ruff check .@4", "pytest@2"]);
+    }
+
+    #[test]
+    fn console_scripts_call_their_modules() {
+        let text = r#"[project]
+name = "bikes"
+
+[project.scripts]
+bikes = "bikes.scripts:main"
+
+[tool.poetry.scripts]
+train = { callable = "bikes.jobs.training:run" }
+bikes = "elsewhere:main"
+"#;
+        let file = parse(Runner::Scripts, "pyproject.toml", text, None).expect("parses");
+        let calls = |name: &str| file.plan(&[name.to_string()]).calls;
+        assert_eq!(calls("bikes"), [("bikes.scripts:main".to_string(), 5)]);
+        assert_eq!(calls("train"), [("bikes.jobs.training:run".to_string(), 8)]);
+        assert!(file.task("pytest").is_none());
     }
 
     #[test]

@@ -11,6 +11,47 @@ use super::pyproject::{self, Runner};
 use super::taskfile::{self, TaskArgs};
 use super::{Plan, TaskError, TaskFile};
 
+use std::sync::Arc;
+
+/// Commands task runners may hand over in one job. Each call of a task is
+/// planned afresh (its arguments fill the commands), so without a bound a
+/// job calling one large task thousands of ways would cost the product of
+/// the two.
+const MAX_TASK_COMMANDS_PER_JOB: usize = 20_000;
+
+/// Task files read so far in this build, each once: a job may call one
+/// file's tasks many times, and reading a large file each time cost its
+/// size per call.
+#[derive(Default)]
+pub(crate) struct TaskFiles {
+    justfiles: foldhash::HashMap<String, Arc<Result<just::Justfile, TaskError>>>,
+    /// By file and what else the reading depends on (a runner, an
+    /// environment, a Taskfile's `--` arguments).
+    tasks: foldhash::HashMap<(String, String), Arc<Result<TaskFile, TaskError>>>,
+}
+
+/// The tasks of `path`, read by `read` the first time; a file that does not
+/// parse is warned about that first time only.
+fn cached(
+    f: &mut Follower<'_>,
+    path: &str,
+    variant: String,
+    what: &str,
+    read: impl FnOnce(&str) -> Result<TaskFile, TaskError>,
+) -> Option<Arc<Result<TaskFile, TaskError>>> {
+    let key = (path.to_string(), variant);
+    if let Some(found) = f.task_files.tasks.get(&key) {
+        return Some(found.clone());
+    }
+    let text = f.index.text(path)?;
+    let parsed = Arc::new(read(text));
+    if let Err(err) = &*parsed {
+        parse_warning(f, path, what, err.clone());
+    }
+    f.task_files.tasks.insert(key, parsed.clone());
+    Some(parsed)
+}
+
 /// The innermost of `dir` and its ancestors holding one of `names`.
 fn find_up(f: &Follower<'_>, dir: &str, names: &[&str]) -> Option<String> {
     paths::ancestors(dir).find_map(|folder| programs::first_file(f, folder, names))
@@ -48,8 +89,10 @@ fn parse_warning(f: &mut Follower<'_>, file: &str, runner: &str, err: TaskError)
 
 /// Hands a plan's commands to the follower: each runs in its task's folder
 /// (relative to `base`), and a Python callable covers its module.
+#[allow(clippy::too_many_arguments)]
 fn push_plan(
     f: &mut Follower<'_>,
+    state: &mut JobState,
     pending: &Pending,
     runner: &str,
     file: &str,
@@ -57,6 +100,18 @@ fn push_plan(
     plan: Plan,
     effects: &mut Effects,
 ) {
+    if state.task_commands >= MAX_TASK_COMMANDS_PER_JOB {
+        return;
+    }
+    state.task_commands += plan.commands.len();
+    if state.task_commands >= MAX_TASK_COMMANDS_PER_JOB {
+        programs::warn(
+            f,
+            pending,
+            format!("this job's tasks run more than {MAX_TASK_COMMANDS_PER_JOB} commands; mlscore stopped following its tasks here"),
+        );
+        return;
+    }
     for name in &plan.missing {
         programs::warn(
             f,
@@ -143,7 +198,21 @@ pub(crate) fn just(
     {
         return;
     }
-    let Some(text) = f.readable(pending, &file) else {
+    let parsed = match f.task_files.justfiles.get(&file) {
+        Some(parsed) => parsed.clone(),
+        None => {
+            let Some(text) = f.readable(pending, &file) else {
+                return;
+            };
+            let parsed = Arc::new(just::read(text));
+            if let Err(err) = &*parsed {
+                parse_warning(f, &file, "justfile", err.clone());
+            }
+            f.task_files.justfiles.insert(file.clone(), parsed.clone());
+            parsed
+        }
+    };
+    let Ok(justfile) = &*parsed else {
         return;
     };
     // Recipes run in the justfile's folder, or the one `-d` names.
@@ -151,10 +220,8 @@ pub(crate) fn just(
         Some(dir) => paths::join(&pending.cwd, dir).unwrap_or_else(|| paths::UNKNOWN_DIR.into()),
         None => paths::parent(&file).to_string(),
     };
-    match just::plan_with(text, &args.words, args.no_deps) {
-        Ok(plan) => push_plan(f, pending, "just", &file, &base, plan, effects),
-        Err(err) => parse_warning(f, &file, "justfile", err),
-    }
+    let plan = just::plan_parsed(justfile, &args.words, args.no_deps);
+    push_plan(f, state, pending, "just", &file, &base, plan, effects);
 }
 
 /// `task [options] [name…] [-- args]` (go-task).
@@ -189,16 +256,17 @@ pub(crate) fn task(
     if read_once(f, state, pending, key).is_none() {
         return;
     }
-    let Some(text) = f.readable(pending, &file) else {
+    let cli_args = args.cli_args.clone();
+    let Some(parsed) = cached(f, &file, args.cli_args.join(" "), "Taskfile", |text| {
+        taskfile::parse(text, &cli_args)
+    }) else {
+        let _ = f.readable(pending, &file);
         return;
     };
-    match taskfile::parse(text, &args.cli_args) {
-        Ok(tasks) => {
-            let plan = tasks.plan(&args.tasks);
-            let base = paths::parent(&file).to_string();
-            push_plan(f, pending, "Taskfile", &file, &base, plan, effects);
-        }
-        Err(err) => parse_warning(f, &file, "Taskfile", err),
+    if let Ok(tasks) = &*parsed {
+        let plan = tasks.plan(&args.tasks);
+        let base = paths::parent(&file).to_string();
+        push_plan(f, state, pending, "Taskfile", &file, &base, plan, effects);
     }
 }
 
@@ -233,19 +301,20 @@ pub(crate) fn mise(
             let Some(path) = paths::join(folder, name).filter(|p| f.index.is_file(p)) else {
                 continue;
             };
-            let Some(text) = f.index.text(&path) else {
+            let Some(parsed) = cached(f, &path, String::new(), "mise configuration", |text| {
+                mise::parse(text).map(|mut tasks| {
+                    place(&mut tasks, folder, &path);
+                    tasks
+                })
+            }) else {
                 continue;
             };
-            match mise::parse(text) {
-                Ok(mut tasks) => {
-                    place(&mut tasks, folder, &path);
-                    files.push(tasks);
+            match &*parsed {
+                Ok(tasks) => {
+                    files.push(tasks.clone());
                     read.push(path);
                 }
-                Err(err) => {
-                    parse_warning(f, &path, "mise configuration", err);
-                    broken = true;
-                }
+                Err(_) => broken = true,
             }
         }
         files.push(file_tasks(f, folder));
@@ -288,7 +357,7 @@ pub(crate) fn mise(
     } else {
         tasks.plan(&wanted)
     };
-    push_plan(f, pending, "mise", &first, "", plan, effects);
+    push_plan(f, state, pending, "mise", &first, "", plan, effects);
     true
 }
 
@@ -369,23 +438,42 @@ pub(crate) fn project_task(
         },
         None => pending.cwd.clone(),
     };
-    let index = f.index;
-    let Some((file, text)) = paths::ancestors(&start).find_map(|folder| {
-        runner.files().iter().find_map(|file_name| {
-            let path = paths::join(folder, file_name)?;
-            let text = index.text(&path)?;
-            pyproject::mentions(runner, file_name, text).then_some((path, text))
-        })
-    }) else {
+    // The innermost project file with this runner's tasks. Each file is read
+    // once per build: this runs for every command whose program mlscore
+    // does not know, to find console scripts.
+    let variant = format!("{}:{}", runner.name(), env.unwrap_or(""));
+    let mut found = None;
+    'folders: for folder in paths::ancestors(&start) {
+        for file_name in runner.files() {
+            let Some(path) = paths::join(folder, file_name).filter(|p| f.index.is_file(p)) else {
+                continue;
+            };
+            let Some(parsed) = cached(f, &path, variant.clone(), runner.name(), |text| {
+                if pyproject::mentions(runner, file_name, text) {
+                    pyproject::parse(runner, file_name, text, env)
+                } else {
+                    Ok(TaskFile::default())
+                }
+            }) else {
+                continue;
+            };
+            if parsed
+                .as_ref()
+                .as_ref()
+                .map_or(true, |t| !t.tasks.is_empty())
+            {
+                found = Some((path, parsed));
+                break 'folders;
+            }
+        }
+    }
+    let Some((file, parsed)) = found else {
         return false;
     };
-    let tasks = match pyproject::parse(runner, paths::file_name(&file), text, env) {
-        Ok(tasks) => tasks,
-        Err(err) => {
-            // Warned once, at the file: the command is not followed further.
-            parse_warning(f, &file, runner.name(), err);
-            return true;
-        }
+    // A file that does not parse is warned about at its line; the command
+    // is not followed further.
+    let Ok(tasks) = &*parsed else {
+        return true;
     };
     if tasks.task(name).is_none() {
         return false;
@@ -399,7 +487,7 @@ pub(crate) fn project_task(
     // The words after the task's name are its own arguments; a
     // dependency's placeholders take their defaults.
     for command in &mut plan.commands {
-        let given = if is_own(&tasks, name, command.line) {
+        let given = if is_own(tasks, name, command.line) {
             args
         } else {
             &[]
@@ -407,7 +495,16 @@ pub(crate) fn project_task(
         command.text = super::fill_args(&command.text, given);
     }
     let base = paths::parent(&file).to_string();
-    push_plan(f, pending, runner.name(), &file, &base, plan, effects);
+    push_plan(
+        f,
+        state,
+        pending,
+        runner.name(),
+        &file,
+        &base,
+        plan,
+        effects,
+    );
     true
 }
 

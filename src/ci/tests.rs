@@ -919,3 +919,41 @@ fn console_scripts_of_the_package_run_their_modules() {
     );
     assert_eq!(via("src/bikes/unused.py"), None);
 }
+
+#[test]
+fn a_large_test_suite_covers_what_its_tests_import() {
+    // Enough test files that their imports are read on every core first.
+    let tests: Vec<(String, String)> = (0..400)
+        .map(|i| {
+            (
+                format!("tests/test_{i}.py"),
+                format!("from pkg import mod{}\nimport numpy\n", i % 3),
+            )
+        })
+        .collect();
+    let mut files: Vec<(&str, &str)> = tests
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    files.extend([
+        (
+            ".github/workflows/ci.yml",
+            "on: push\njobs:\n  t:\n    steps:\n      - run: pytest tests\n",
+        ),
+        ("pkg/__init__.py", ""),
+        ("pkg/mod0.py", "from pkg import deep\n"),
+        ("pkg/mod1.py", ""),
+        ("pkg/mod2.py", ""),
+        ("pkg/deep.py", ""),
+        ("pkg/unused.py", ""),
+    ]);
+    let model = build(&files);
+    for module in ["pkg/mod0.py", "pkg/mod1.py", "pkg/mod2.py", "pkg/deep.py"] {
+        assert_eq!(
+            reached(&model, module).map(|r| r.0),
+            Some("pytest tests"),
+            "{module}"
+        );
+    }
+    assert!(model.reach("pkg/unused.py").is_none());
+}

@@ -202,11 +202,7 @@ pub(crate) fn parse(text: &str) -> Result<TaskFile, TaskError> {
         }
         file.tasks.push(task);
     }
-    file.default = file
-        .tasks
-        .iter()
-        .any(|t| t.name == "default")
-        .then(|| "default".to_string());
+    file.default_to_default();
     Ok(file)
 }
 

@@ -87,6 +87,14 @@ const MAX_TASKS: usize = 10_000;
 const MAX_NESTING: usize = 32;
 
 impl TaskFile {
+    /// Makes a task named `default`, when there is one, what runs when no
+    /// task is named (mise, Taskfile).
+    pub(crate) fn default_to_default(&mut self) {
+        if self.tasks.iter().any(|t| t.name == "default") {
+            self.default = Some("default".to_string());
+        }
+    }
+
     /// The task named or aliased `name`.
     pub(crate) fn task(&self, name: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.name == name).or_else(|| {

@@ -114,6 +114,25 @@ fn command(doc: &Doc<'_>, text: &str, at: &Value<'_>) -> Step {
     }
 }
 
+/// A task named `name`, defined where `value` is.
+fn task_at(doc: &Doc<'_>, name: &str, value: &Value<'_>) -> Task {
+    Task {
+        name: name.to_string(),
+        line: doc.line(value),
+        ..Task::default()
+    }
+}
+
+/// A table's `cmd`: a command line, or an argv of words.
+fn cmd_step(doc: &Doc<'_>, table: &DeTable<'_>) -> Option<Step> {
+    let cmd = table.get("cmd")?;
+    let text = match cmd.get_ref() {
+        DeValue::String(text) => text.to_string(),
+        _ => toml_spans::argv(cmd)?,
+    };
+    Some(command(doc, &text, cmd))
+}
+
 /// A task's first word and the rest: `"test -k fast"` → `test`.
 fn first_word(s: &str) -> Option<String> {
     s.split_whitespace().next().map(str::to_string)
@@ -130,11 +149,7 @@ fn poe_tasks(doc: &Doc<'_>, tasks: &DeTable<'_>, items_are_refs: bool) -> Vec<Ta
     tasks
         .iter()
         .map(|(key, value)| {
-            let mut task = Task {
-                name: key.get_ref().to_string(),
-                line: doc.line(value),
-                ..Task::default()
-            };
+            let mut task = task_at(doc, key.get_ref(), value);
             task.steps = poe_steps(doc, value, items_are_refs);
             if let Some(table) = value.get_ref().as_table() {
                 for key in ["deps", "uses"] {
@@ -301,20 +316,12 @@ fn pdm_tasks(doc: &Doc<'_>, scripts: &DeTable<'_>) -> Vec<Task> {
         .iter()
         .filter(|(key, _)| key.get_ref().as_ref() != "_")
         .map(|(key, value)| {
-            let mut task = Task {
-                name: key.get_ref().to_string(),
-                line: doc.line(value),
-                ..Task::default()
-            };
+            let mut task = task_at(doc, key.get_ref(), value);
             match value.get_ref() {
                 DeValue::String(text) => task.steps.push(command(doc, text, value)),
                 DeValue::Table(table) => {
-                    if let Some(cmd) = table.get("cmd") {
-                        let text = match cmd.get_ref() {
-                            DeValue::String(text) => Some(text.to_string()),
-                            _ => toml_spans::argv(cmd),
-                        };
-                        task.steps.extend(text.map(|t| command(doc, &t, cmd)));
+                    if let Some(step) = cmd_step(doc, table) {
+                        task.steps.push(step);
                     } else if let Some(shell) = table.get("shell") {
                         task.steps
                             .extend(shell.get_ref().as_str().map(|t| command(doc, t, shell)));
@@ -353,23 +360,15 @@ fn rye_tasks(doc: &Doc<'_>, scripts: &DeTable<'_>) -> Vec<Task> {
     scripts
         .iter()
         .map(|(key, value)| {
-            let mut task = Task {
-                name: key.get_ref().to_string(),
-                line: doc.line(value),
-                ..Task::default()
-            };
+            let mut task = task_at(doc, key.get_ref(), value);
             match value.get_ref() {
                 DeValue::String(text) => task.steps.push(command(doc, text, value)),
                 DeValue::Array(_) => task
                     .steps
                     .extend(toml_spans::argv(value).map(|text| command(doc, &text, value))),
                 DeValue::Table(table) => {
-                    if let Some(cmd) = table.get("cmd") {
-                        let text = match cmd.get_ref() {
-                            DeValue::String(text) => Some(text.to_string()),
-                            _ => toml_spans::argv(cmd),
-                        };
-                        task.steps.extend(text.map(|t| command(doc, &t, cmd)));
+                    if let Some(step) = cmd_step(doc, table) {
+                        task.steps.push(step);
                     } else if let Some(target) = table.get("call") {
                         task.steps = call(doc, target);
                     } else if let Some(chain) = table.get("chain") {
@@ -416,20 +415,12 @@ fn pixi_tasks(doc: &Doc<'_>, tasks: &DeTable<'_>) -> Vec<Task> {
     tasks
         .iter()
         .map(|(key, value)| {
-            let mut task = Task {
-                name: key.get_ref().to_string(),
-                line: doc.line(value),
-                ..Task::default()
-            };
+            let mut task = task_at(doc, key.get_ref(), value);
             match value.get_ref() {
                 DeValue::String(text) => task.steps.push(command(doc, text, value)),
                 DeValue::Table(table) => {
-                    if let Some(cmd) = table.get("cmd") {
-                        let text = match cmd.get_ref() {
-                            DeValue::String(text) => Some(text.to_string()),
-                            _ => toml_spans::argv(cmd),
-                        };
-                        task.steps.extend(text.map(|t| command(doc, &t, cmd)));
+                    if let Some(step) = cmd_step(doc, table) {
+                        task.steps.push(step);
                     }
                     for key in ["depends-on", "depends_on"] {
                         if let Some(deps) = table.get(key) {

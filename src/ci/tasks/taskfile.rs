@@ -169,11 +169,7 @@ pub(crate) fn parse(text: &str, cli_args: &[String]) -> Result<TaskFile, TaskErr
         task.dir = yaml::get_str(value, "dir").map(|d| fill_vars(d, &vars));
         file.tasks.push(task);
     }
-    file.default = file
-        .tasks
-        .iter()
-        .any(|t| t.name == "default")
-        .then(|| "default".to_string());
+    file.default_to_default();
     Ok(file)
 }
 

@@ -564,3 +564,117 @@ fn scaling_tox_envs() {
         },
     );
 }
+
+/// A workflow calling a task of every runner by name.
+const RUNS_TASKS: &str = "on: push\njobs:\n  t:\n    steps:\n      - run: |\n          just test tests/unit\n          just\n          mise run ci ::: lint\n          task default lint -- -x\n          uv run poe check\n          hatch run test:cov\n          pdm run all\n          pixi run -e py311 test\n          uv run train\n";
+
+const JUST_SEEDS: &[&str] = &[
+    "set working-directory := 'ml'\nroot := 'tests'\n\n# the default\ndefault: (test root) && report\n\n[private]\n@test target='tests' *flags:\n    -uv run pytest {{target}} {{flags}}\n    python -m pkg.validate \\\n      --strict\n\nalias t := test\n\nreport:\n    #!/usr/bin/env bash\n    set -eu\n    python scripts/report.py\n",
+    "[working-directory('src')]\n[script('python3')]\nlint +files:\n    print('x')\n\nimport? 'other.just'\nmod deploy\n",
+];
+const JUST_TOKENS: &[&str] = &[
+    "\n", "    ", ":", " := ", "{{", "}}", "{{{{", "'", "\"", "`", "(", ")", "&&", "@", "-", "*",
+    "+", "=", "[", "]", "#!", "\\\n", "alias ", "set ", "é", "\t",
+];
+
+const TOML_TASK_SEEDS: &[&str] = &[
+    "[tasks.ci]\ndepends = [\"lint\", \"test args\"]\nrun = [\"uv run pytest\", { task = \"report\" }]\ndir = \"{{config_root}}/ml\"\nalias = [\"c\"]\n\n[tasks]\nlint = \"ruff check .\"\nreport = { file = \"scripts/report.sh\" }\n",
+    "[project]\nname = \"pkg\"\n\n[project.scripts]\ntrain = \"pkg.train:main\"\n\n[tool.poe.tasks]\ncheck = [\"lint\", { cmd = \"pytest\" }]\nlint = { shell = \"ruff check .\", deps = [\"_x\"], cwd = \"src\" }\n_x = { script = \"pkg.x:run(1)\" }\n\n[tool.hatch.envs.test.scripts]\ncov = [\"pytest {args:tests}\", \"cov\"]\n\n[tool.pdm.scripts]\nall = { composite = [\"pre_all\", \"test -x\"] }\npre_all = \"python p.py\"\n\n[tool.pixi.feature.py311.tasks]\ntest = { cmd = [\"pytest\", \"-x\"], depends-on = [{ task = \"test\" }] }\n",
+];
+const TOML_TOKENS: &[&str] = &[
+    "\n",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    "=",
+    "\"",
+    "'",
+    "\"\"\"",
+    ",",
+    ".",
+    "#",
+    "{args}",
+    "{{config_root}}",
+    "tasks.",
+    "tool.poe.tasks.",
+    " = [",
+    "é",
+];
+
+const TASKFILE_SEEDS: &[&str] = &[
+    "version: '3'\nvars:\n  T: tests\ntasks:\n  default:\n    deps: [lint, {task: test}]\n    cmds:\n      - task: test\n      - cmd: pytest {{.T}} {{.CLI_ARGS}}\n      - defer: echo done\n  lint: ruff check .\n  test:\n    dir: ml\n    aliases: [t]\n    cmds: [pytest]\n",
+];
+
+#[test]
+fn fuzz_task_files() {
+    let just_ci = [(".github/workflows/ci.yml", RUNS_TASKS)];
+    fuzz("justfile", mutants(JUST_SEEDS, JUST_TOKENS), |text| {
+        ci_of(&just_ci, "justfile", text);
+    });
+    fuzz("mise-toml", mutants(TOML_TASK_SEEDS, TOML_TOKENS), |text| {
+        ci_of(&just_ci, "mise.toml", text);
+    });
+    fuzz(
+        "pyproject-tasks",
+        mutants(TOML_TASK_SEEDS, TOML_TOKENS),
+        |text| {
+            ci_of(&just_ci, "pyproject.toml", text);
+        },
+    );
+    fuzz("taskfile", mutants(TASKFILE_SEEDS, YAML_TOKENS), |text| {
+        ci_of(&just_ci, "Taskfile.yml", text);
+    });
+}
+
+#[test]
+fn scaling_task_chains() {
+    let ci = [(".github/workflows/ci.yml", RUNS_TASKS)];
+    scaling(
+        "just-chain",
+        |n| {
+            (0..n)
+                .map(|i| {
+                    format!(
+                        "r{i} x='{i}': (r{} x) r{}\n    echo {{{{x}}}}\n",
+                        i + 1,
+                        i + 2
+                    )
+                })
+                .collect::<String>()
+                .replacen("r0 x", "test x", 1)
+        },
+        |text| ci_of(&ci, "justfile", text),
+    );
+    scaling(
+        "mise-chain",
+        |n| {
+            (0..n)
+                .map(|i| {
+                    format!(
+                        "[tasks.t{i}]\ndepends = [\"t{}\", \"t{}\"]\nrun = \"echo {i}\"\n",
+                        i + 1,
+                        i + 2
+                    )
+                })
+                .collect::<String>()
+                .replacen("[tasks.t0]", "[tasks.ci]", 1)
+        },
+        |text| ci_of(&ci, "mise.toml", text),
+    );
+    scaling(
+        "taskfile-chain",
+        |n| {
+            let tasks: String = (0..n)
+                .map(|i| format!("  t{i}:\n    deps: [t{}]\n    cmds:\n      - task: t{}\n      - echo {i}\n", i + 1, i + 2))
+                .collect();
+            format!(
+                "version: '3'\ntasks:\n{}",
+                tasks.replacen("  t0:", "  default:", 1)
+            )
+        },
+        |text| ci_of(&ci, "Taskfile.yml", text),
+    );
+}

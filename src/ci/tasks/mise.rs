@@ -184,10 +184,10 @@ impl MiseArgs {
 /// The tasks of one mise configuration file.
 pub(crate) fn parse(text: &str) -> Result<TaskFile, TaskError> {
     let doc = Doc::parse(text)?;
-    let mut file = TaskFile::default();
     let Some(tasks) = toml_spans::table_at(doc.root(), &["tasks"]) else {
-        return Ok(file);
+        return Ok(TaskFile::default());
     };
+    let mut read = Vec::with_capacity(tasks.len());
     for (key, value) in tasks.iter() {
         let name = key.get_ref().to_string();
         let line = doc.line(value);
@@ -200,8 +200,9 @@ pub(crate) fn parse(text: &str) -> Result<TaskFile, TaskError> {
             DeValue::Table(table) => read_table(&doc, table, &mut task),
             _ => task.steps = run_steps(&doc, value),
         }
-        file.tasks.push(task);
+        read.push(task);
     }
+    let mut file = TaskFile::new(read, None);
     file.default_to_default();
     Ok(file)
 }
@@ -315,18 +316,8 @@ fn strip_extension(name: &str) -> &str {
 /// Merges the tasks of several configuration files, the first given (the
 /// innermost folder's) winning a name.
 pub(crate) fn merge(files: Vec<TaskFile>) -> TaskFile {
-    let mut out = TaskFile::default();
-    for file in files {
-        for task in file.tasks {
-            if out.task(&task.name).is_none() {
-                out.tasks.push(task);
-            }
-        }
-        if out.default.is_none() {
-            out.default = file.default;
-        }
-    }
-    out
+    let default = files.iter().find_map(|f| f.default.clone());
+    TaskFile::new(files.into_iter().flat_map(|f| f.tasks).collect(), default)
 }
 
 #[cfg(test)]

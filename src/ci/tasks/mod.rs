@@ -52,6 +52,9 @@ pub(crate) struct TaskFile {
     /// The task run when none is named (just's first recipe, Taskfile's
     /// `default`).
     pub default: Option<String>,
+    /// Each name and alias → its task, the first definition winning: a file
+    /// of thousands of tasks is looked up once per dependency and command.
+    names: std::collections::HashMap<String, usize>,
 }
 
 /// A task file that does not parse.
@@ -87,21 +90,36 @@ const MAX_TASKS: usize = 10_000;
 const MAX_NESTING: usize = 32;
 
 impl TaskFile {
+    /// The tasks, looked up by name and then by alias; of two tasks with one
+    /// name the first is kept (an inner folder's over an outer one's).
+    pub(crate) fn new(tasks: Vec<Task>, default: Option<String>) -> TaskFile {
+        let mut names = std::collections::HashMap::with_capacity(tasks.len());
+        for (i, task) in tasks.iter().enumerate() {
+            names.entry(task.name.clone()).or_insert(i);
+        }
+        for (i, task) in tasks.iter().enumerate() {
+            for alias in &task.aliases {
+                names.entry(alias.clone()).or_insert(i);
+            }
+        }
+        TaskFile {
+            tasks,
+            default,
+            names,
+        }
+    }
+
     /// Makes a task named `default`, when there is one, what runs when no
     /// task is named (mise, Taskfile).
     pub(crate) fn default_to_default(&mut self) {
-        if self.tasks.iter().any(|t| t.name == "default") {
+        if self.names.contains_key("default") {
             self.default = Some("default".to_string());
         }
     }
 
     /// The task named or aliased `name`.
     pub(crate) fn task(&self, name: &str) -> Option<&Task> {
-        self.tasks.iter().find(|t| t.name == name).or_else(|| {
-            self.tasks
-                .iter()
-                .find(|t| t.aliases.iter().any(|a| a == name))
-        })
+        self.names.get(name).and_then(|&i| self.tasks.get(i))
     }
 
     /// What running `names` (or the default task when empty) runs: each
@@ -198,8 +216,8 @@ mod tests {
     }
 
     fn file() -> TaskFile {
-        TaskFile {
-            tasks: vec![
+        TaskFile::new(
+            vec![
                 Task {
                     name: "test".into(),
                     aliases: vec!["t".into()],
@@ -230,8 +248,8 @@ mod tests {
                     ..Task::default()
                 },
             ],
-            default: Some("ci".into()),
-        }
+            Some("ci".into()),
+        )
     }
 
     fn texts(plan: &Plan) -> Vec<&str> {

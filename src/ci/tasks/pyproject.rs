@@ -87,10 +87,7 @@ pub(crate) fn parse(
             pixi_all_tasks(&doc, root, base)
         }
     };
-    Ok(TaskFile {
-        tasks,
-        default: None,
-    })
+    Ok(TaskFile::new(tasks, None))
 }
 
 /// Whether the file defines any task for `runner` (so a `pyproject.toml`
@@ -261,6 +258,7 @@ fn hatch_tasks(doc: &Doc<'_>, root: &DeTable<'_>, in_pyproject: bool, env: &str)
         &["envs"]
     };
     let mut tasks: Vec<Task> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let envs = if env == "default" {
         vec!["default"]
     } else {
@@ -274,7 +272,7 @@ fn hatch_tasks(doc: &Doc<'_>, root: &DeTable<'_>, in_pyproject: bool, env: &str)
         };
         for (key, value) in scripts.iter() {
             let name = key.get_ref().to_string();
-            if tasks.iter().any(|t| t.name == name) {
+            if !seen.insert(name.clone()) {
                 continue;
             }
             let steps = toml_spans::strings(value)
@@ -296,14 +294,14 @@ fn hatch_tasks(doc: &Doc<'_>, root: &DeTable<'_>, in_pyproject: bool, env: &str)
 /// A command that starts with another task's name runs that task (hatch
 /// scripts, pdm composites): it becomes a call of the task.
 fn expand_script_calls(tasks: &mut [Task]) {
-    let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
+    let names: std::collections::HashSet<String> = tasks.iter().map(|t| t.name.clone()).collect();
     for task in tasks.iter_mut() {
         for step in task.steps.iter_mut() {
             if let Step::Command { text, .. } = step {
                 let Some(first) = text.split_whitespace().next() else {
                     continue;
                 };
-                if first != task.name && names.iter().any(|n| n == first) {
+                if first != task.name && names.contains(first) {
                     *step = Step::Task(first.to_string());
                 }
             }
@@ -342,7 +340,7 @@ fn pdm_tasks(doc: &Doc<'_>, scripts: &DeTable<'_>) -> Vec<Task> {
         .collect();
     expand_script_calls(&mut tasks);
     // `pre_x` runs before `x`, `post_x` after it.
-    let names: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
+    let names: std::collections::HashSet<String> = tasks.iter().map(|t| t.name.clone()).collect();
     for task in tasks.iter_mut() {
         let pre = format!("pre_{}", task.name);
         if names.contains(&pre) {
@@ -402,11 +400,8 @@ fn pixi_all_tasks(doc: &Doc<'_>, root: &DeTable<'_>, base: &[&str]) -> Vec<Task>
         .into_iter()
         .chain(features)
     {
-        for task in pixi_tasks(doc, tasks) {
-            if !out.iter().any(|t| t.name == task.name) {
-                out.push(task);
-            }
-        }
+        // Of two tasks with one name the first is kept, by `TaskFile::new`.
+        out.extend(pixi_tasks(doc, tasks));
     }
     out
 }
@@ -453,10 +448,8 @@ fn console_scripts(doc: &Doc<'_>, root: &DeTable<'_>) -> Vec<Task> {
             },
             _ => continue,
         };
+        // Of two scripts with one name the first is kept, by `TaskFile::new`.
         let name = key.get_ref().to_string();
-        if out.iter().any(|t| t.name == name) {
-            continue;
-        }
         out.push(Task {
             name,
             line: doc.line(value),

@@ -377,7 +377,8 @@ fn place(tasks: &mut TaskFile, folder: &str, path: &str) {
 /// The file tasks of a folder: each file under mise's task folders runs as a
 /// program from the folder.
 fn file_tasks(f: &Follower<'_>, folder: &str) -> TaskFile {
-    let mut out = TaskFile::default();
+    // Of two files naming one task the first is kept, by `TaskFile::new`.
+    let mut out = Vec::new();
     for dir in mise::TASK_DIRS {
         let Some(tasks_dir) = paths::join(folder, dir) else {
             continue;
@@ -387,10 +388,7 @@ fn file_tasks(f: &Follower<'_>, folder: &str) -> TaskFile {
                 continue;
             };
             let name = mise::file_task_name(relative);
-            if out.task(&name).is_some() {
-                continue;
-            }
-            out.tasks.push(super::Task {
+            out.push(super::Task {
                 name,
                 steps: vec![super::Step::Command {
                     text: format!(
@@ -409,7 +407,7 @@ fn file_tasks(f: &Follower<'_>, folder: &str) -> TaskFile {
             });
         }
     }
-    out
+    TaskFile::new(out, None)
 }
 
 /// A task of a Python project file (`poe x`, `hatch run [env:]x`, `pdm run

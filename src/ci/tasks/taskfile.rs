@@ -116,18 +116,19 @@ pub(crate) fn parse(text: &str, cli_args: &[String]) -> Result<TaskFile, TaskErr
         line: e.line,
         message: e.message,
     })?;
-    let mut file = TaskFile::default();
     let globals = string_vars(yaml::get(&doc, "vars"));
     let Some(tasks) = yaml::get(&doc, "tasks").and_then(Value::as_mapping) else {
-        return Ok(file);
+        return Ok(TaskFile::default());
     };
+    let mut read = Vec::with_capacity(tasks.len());
     let tasks_line = lines::find_top_key(text, "tasks").unwrap_or(1);
     let mut cursor = tasks_line;
     for (key, value) in tasks {
         let Some(name) = yaml::scalar(key) else {
             continue;
         };
-        let line = lines::find_key_line(text, &name, tasks_line, 1).unwrap_or(cursor);
+        // Tasks come in file order: each is searched for after the last.
+        let line = lines::find_key_line(text, &name, cursor, 1).unwrap_or(cursor);
         cursor = line;
         let mut vars = globals.clone();
         vars.extend(string_vars(yaml::get(value, "vars")));
@@ -167,8 +168,9 @@ pub(crate) fn parse(text: &str, cli_args: &[String]) -> Result<TaskFile, TaskErr
             task.aliases = yaml::string_list(aliases);
         }
         task.dir = yaml::get_str(value, "dir").map(|d| fill_vars(d, &vars));
-        file.tasks.push(task);
+        read.push(task);
     }
+    let mut file = TaskFile::new(read, None);
     file.default_to_default();
     Ok(file)
 }

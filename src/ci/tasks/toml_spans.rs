@@ -10,6 +10,9 @@ use super::TaskError;
 pub(crate) struct Doc<'i> {
     text: &'i str,
     root: Spanned<DeTable<'i>>,
+    /// Where each line break is: a line number is a binary search, not a
+    /// count from the top (a file of thousands of tasks asks thousands).
+    breaks: Vec<usize>,
 }
 
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
@@ -17,7 +20,11 @@ pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 impl<'i> Doc<'i> {
     pub(crate) fn parse(text: &'i str) -> Result<Doc<'i>, TaskError> {
         match DeTable::parse(text) {
-            Ok(root) => Ok(Doc { text, root }),
+            Ok(root) => Ok(Doc {
+                text,
+                root,
+                breaks: memchr::memchr_iter(b'\n', text.as_bytes()).collect(),
+            }),
             Err(err) => Err(TaskError {
                 line: err.span().map(|s| crate::yaml_span::line_of(text, s.start)),
                 message: err.message().trim().to_string(),
@@ -34,7 +41,7 @@ impl<'i> Doc<'i> {
     /// break.
     pub(crate) fn line(&self, value: &Value<'_>) -> usize {
         let start = value.span().start.min(self.text.len());
-        let line = crate::yaml_span::line_of(self.text, start);
+        let line = self.breaks.partition_point(|&at| at < start) + 1;
         let rest = self.text.get(start..).unwrap_or("");
         let opens_block = ["\"\"\"\n", "'''\n", "\"\"\"\r\n", "'''\r\n"]
             .iter()

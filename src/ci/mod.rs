@@ -85,6 +85,7 @@ pub enum CiSystem {
     Dagster,
     Metaflow,
     Zenml,
+    Flyte,
     Kedro,
     Cloudformation,
     Cdk,
@@ -315,6 +316,14 @@ pub const SYSTEMS: &[CiSystemDef] = &[
         display_name: "ZenML",
         files: "*.py with `@pipeline` (zenml)",
         jobs: pipelines::zenml::jobs,
+    },
+    CiSystemDef {
+        system: CiSystem::Flyte,
+        kind: SystemKind::Pipeline,
+        id: "flyte",
+        display_name: "Flyte",
+        files: "*.py with `@workflow` (flytekit); `LaunchPlan` schedules",
+        jobs: pipelines::flyte::jobs,
     },
     CiSystemDef {
         system: CiSystem::Kedro,

@@ -1,7 +1,7 @@
 //! ML pipelines and infrastructure as code as automation, end to end: real
 //! git repositories shaped like the pipeline repositories studied (Airflow
 //! DAGs, KFP/Vertex, SageMaker, Azure ML, TFX, Prefect, Dagster, Metaflow,
-//! ZenML, Kedro, CloudFormation, CDK, Terraform), `mlscore check --format
+//! ZenML, Flyte, Kedro, CloudFormation, CDK, Terraform), `mlscore check --format
 //! json`, and what the report says about the pipelines' jobs and the
 //! evidence in the files their steps run.
 //!
@@ -409,4 +409,46 @@ fn infrastructure_as_code_schedules_and_alarms() {
         "{:#}",
         report["warnings"]
     );
+}
+
+#[test]
+fn flyte_workflow_run_by_ci_and_scheduled_once_registered() {
+    let flows = "from flytekit import task, workflow, LaunchPlan, CronSchedule\nfrom steps.check import validate\n\n@task\ndef check() -> None:\n    validate(None)\n\n@workflow\ndef monitor() -> None:\n    check()\n\nLaunchPlan.get_or_create(workflow=monitor, name='hourly', schedule=CronSchedule(schedule='0 * * * *'))\n";
+    // (CI command, automatic, scheduled)
+    let cases = [
+        (None, false, false),
+        (
+            Some("pyflyte run --remote flows/monitor.py monitor"),
+            true,
+            false,
+        ),
+        (Some("pyflyte register flows"), true, true),
+    ];
+    for (command, automatic, scheduled) in cases {
+        let mut files = vec![
+            ("flows/monitor.py", flows.to_string()),
+            ("steps/check.py", VALIDATE.to_string()),
+        ];
+        if let Some(command) = command {
+            files.push((".github/workflows/flyte.yml", workflow(command)));
+        }
+        let borrowed: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        let repo = repo_with(&borrowed);
+        let report = json_report(repo.path());
+        assert!(systems(&report).contains(&"flyte".to_string()));
+        let monitor = job(&report, "monitor.py › monitor");
+        assert_eq!(
+            (
+                monitor["automatic"].as_bool(),
+                monitor["scheduled"].as_bool()
+            ),
+            (Some(automatic), Some(scheduled)),
+            "{command:?}"
+        );
+        assert_eq!(
+            evidence(&report, "steps/check.py").0,
+            automatic,
+            "{command:?}"
+        );
+    }
 }

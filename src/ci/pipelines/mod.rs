@@ -10,6 +10,7 @@
 pub(crate) mod airflow;
 pub(crate) mod azureml;
 pub(crate) mod dagster;
+pub(crate) mod flyte;
 pub(crate) mod kedro;
 pub(crate) mod kubeflow;
 pub(crate) mod metaflow;
@@ -46,6 +47,7 @@ const FRAMEWORK_WORDS: &[&str] = &[
     "airflow",
     "azure",
     "dagster",
+    "flytekit",
     "kedro",
     "kfp",
     "metaflow",
@@ -437,7 +439,7 @@ mod tests {
             ("b.py", "airflowprefect = 1\n"),
             ("c.py", "# azureml and metaflowzenml\n"),
             ("d.py", "kedrodagster"),
-            ("e.py", "sagemaker"),
+            ("e.py", "sagemaker flytekit"),
             ("f.py", "nothing here"),
             ("g.txt", "kfp tfx airflow"),
             ("h.py", "kubernetes kf p"),

@@ -412,9 +412,10 @@ fn infrastructure_as_code_schedules_and_alarms() {
 }
 
 #[test]
-fn flyte_workflow_run_by_ci_and_scheduled_once_registered() {
+fn flyte_workflow_run_by_ci_and_scheduled_once_activated() {
     let flows = "from flytekit import task, workflow, LaunchPlan, CronSchedule\nfrom steps.check import validate\n\n@task\ndef check() -> None:\n    validate(None)\n\n@workflow\ndef monitor() -> None:\n    check()\n\nLaunchPlan.get_or_create(workflow=monitor, name='hourly', schedule=CronSchedule(schedule='0 * * * *'))\n";
-    // (CI command, automatic, scheduled)
+    // (CI command, automatic, scheduled): a registered schedule is off
+    // until activated.
     let cases = [
         (None, false, false),
         (
@@ -422,7 +423,12 @@ fn flyte_workflow_run_by_ci_and_scheduled_once_registered() {
             true,
             false,
         ),
-        (Some("pyflyte register flows"), true, true),
+        (Some("pyflyte register flows"), false, false),
+        (
+            Some("flytectl update launchplan -p ml -d prod hourly --version v1 --activate"),
+            true,
+            true,
+        ),
     ];
     for (command, automatic, scheduled) in cases {
         let mut files = vec![

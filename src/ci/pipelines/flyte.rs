@@ -2,9 +2,11 @@
 //! when CI runs the file that defines it — `pyflyte run [--remote]
 //! flows/train.py training`, or `python flows/train.py` calling it — or a
 //! file that imports and calls it. A `LaunchPlan` with a `CronSchedule` or
-//! `FixedRate` schedules it once the workflows are registered on the cluster
-//! (`pyflyte register`, `flytectl register`); registering without a schedule
-//! runs nothing.
+//! `FixedRate` schedules it once it is registered on the cluster and
+//! active: registered (`pyflyte register`, `flytectl register`) with
+//! `auto_activate=True`, or activated by CI (`flytectl update launchplan
+//! --activate`), as Flyte leaves a registered schedule off by default.
+//! Registering without a schedule runs nothing.
 
 use crate::repo::RepoIndex;
 
@@ -22,7 +24,7 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         |t| t.contains("@workflow") || t.contains("LaunchPlan"),
         warnings,
     );
-    let schedules: Vec<(String, String)> = files.iter().flat_map(launch_plans).collect();
+    let schedules: Vec<LaunchPlan> = files.iter().flat_map(launch_plans).collect();
     let mut out = Vec::new();
     for file in &files {
         for def in file
@@ -46,17 +48,27 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
             job.submitted_by.push(Submitter::file(file.path));
             job.submitted_by
                 .extend(callers(index, file.path, &def.name));
-            let grants: Vec<String> = schedules
-                .iter()
-                .filter(|(workflow, _)| *workflow == def.name)
-                .map(|(_, every)| every.clone())
-                .collect();
-            if !grants.is_empty() {
-                for (program, word) in [("pyflyte", "register"), ("flytectl", "register")] {
-                    let mut register = Submitter::program(program, &[word]);
-                    register.grants = grants.clone();
+            let plans = || schedules.iter().filter(|p| p.workflow == def.name);
+            let grants = |active: bool| -> Vec<String> {
+                plans()
+                    .filter(|p| active || p.auto_activate)
+                    .map(|p| p.every.clone())
+                    .collect()
+            };
+            let registered = grants(false);
+            if !registered.is_empty() {
+                for program in ["pyflyte", "flytectl"] {
+                    let mut register = Submitter::program(program, &["register"]);
+                    register.grants = registered.clone();
                     job.submitted_by.push(register);
                 }
+            }
+            let activated = grants(true);
+            if !activated.is_empty() {
+                let mut activate =
+                    Submitter::program("flytectl", &["update", "launchplan", "--activate"]);
+                activate.grants = activated;
+                job.submitted_by.push(activate);
             }
             out.push(job);
         }
@@ -64,9 +76,17 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
     out
 }
 
+/// A launch plan with a schedule.
+struct LaunchPlan {
+    workflow: String,
+    every: String,
+    /// `auto_activate=True`: registering it turns the schedule on.
+    auto_activate: bool,
+}
+
 /// `LaunchPlan.get_or_create(workflow=training, schedule=CronSchedule(…))`
-/// (or `LaunchPlan.create("name", training, schedule=…)`): (workflow, schedule).
-fn launch_plans(file: &PyFile<'_>) -> Vec<(String, String)> {
+/// (or `LaunchPlan.create("name", training, schedule=…)`).
+fn launch_plans(file: &PyFile<'_>) -> Vec<LaunchPlan> {
     let mut out = Vec::new();
     for stmt in &file.source.stmts {
         if !stmt.text.contains("LaunchPlan") {
@@ -90,7 +110,11 @@ fn launch_plans(file: &PyFile<'_>) -> Vec<(String, String)> {
             let Some(schedule) = call.kwarg("schedule").and_then(schedule_of) else {
                 continue;
             };
-            out.push((workflow.to_string(), schedule));
+            out.push(LaunchPlan {
+                workflow: workflow.to_string(),
+                every: schedule,
+                auto_activate: call.kwarg("auto_activate") == Some("True"),
+            });
         }
     }
     out
@@ -143,6 +167,7 @@ nightly = LaunchPlan.get_or_create(
     workflow=training,
     name=\"nightly\",
     schedule=CronSchedule(schedule=\"0 3 * * *\"),
+    auto_activate=True,
 )
 ";
 
@@ -174,9 +199,11 @@ nightly = LaunchPlan.get_or_create(
         let mut register = Submitter::program("pyflyte", &["register"]);
         register.grants.push("0 3 * * *".into());
         assert!(jobs[0].submitted_by.contains(&register));
-        let mut hourly = Submitter::program("flytectl", &["register"]);
+        // Without `auto_activate`, only an activation turns it on.
+        let mut hourly = Submitter::program("flytectl", &["update", "launchplan", "--activate"]);
         hourly.grants.push("every timedelta(hours=1)".into());
         assert!(jobs[1].submitted_by.contains(&hourly));
+        assert!(!jobs[1].submitted_by.iter().any(|s| s.words == ["register"]));
         // A workflow without a launch plan is not scheduled by registering.
         let plain = RepoIndex::from_memory([(
             "wf.py",

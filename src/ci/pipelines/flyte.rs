@@ -13,7 +13,7 @@ use crate::repo::RepoIndex;
 use super::super::job::{JobSpec, Submitter};
 use super::super::{CiSystem, CiWarning};
 use super::pysrc;
-use super::{callers, function_pipeline, python_files, PyFile, MAX_PIPELINES};
+use super::{callers, decorated_functions, function_pipeline, python_files, PyFile};
 
 /// Every Flyte workflow of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
@@ -24,54 +24,52 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         |t| t.contains("@workflow") || t.contains("LaunchPlan"),
         warnings,
     );
-    let schedules: Vec<LaunchPlan> = files.iter().flat_map(launch_plans).collect();
+    // By workflow name: looked up once per workflow.
+    let mut schedules: foldhash::HashMap<String, Vec<LaunchPlan>> = Default::default();
+    for plan in files.iter().flat_map(launch_plans) {
+        schedules
+            .entry(plan.workflow.clone())
+            .or_default()
+            .push(plan);
+    }
     let mut out = Vec::new();
-    for file in &files {
-        for def in file
-            .defs
-            .iter()
-            .filter(|d| !d.is_class && d.decorated(&["workflow"]).is_some())
-        {
-            if out.len() >= MAX_PIPELINES {
-                return out;
+    for (file, def) in decorated_functions(&files, "workflow") {
+        let mut job = function_pipeline(
+            index,
+            file,
+            def,
+            CiSystem::Flyte,
+            &def.name,
+            "workflow",
+            "task",
+        );
+        // `pyflyte run flows/train.py training` names the file.
+        job.submitted_by.push(Submitter::file(file.path));
+        job.submitted_by
+            .extend(callers(index, file.path, &def.name));
+        let plans = || schedules.get(&def.name).into_iter().flatten();
+        let grants = |active: bool| -> Vec<String> {
+            plans()
+                .filter(|p| active || p.auto_activate)
+                .map(|p| p.every.clone())
+                .collect()
+        };
+        let registered = grants(false);
+        if !registered.is_empty() {
+            for program in ["pyflyte", "flytectl"] {
+                let mut register = Submitter::program(program, &["register"]);
+                register.grants = registered.clone();
+                job.submitted_by.push(register);
             }
-            let mut job = function_pipeline(
-                index,
-                file,
-                def,
-                CiSystem::Flyte,
-                &def.name,
-                "workflow",
-                "task",
-            );
-            // `pyflyte run flows/train.py training` names the file.
-            job.submitted_by.push(Submitter::file(file.path));
-            job.submitted_by
-                .extend(callers(index, file.path, &def.name));
-            let plans = || schedules.iter().filter(|p| p.workflow == def.name);
-            let grants = |active: bool| -> Vec<String> {
-                plans()
-                    .filter(|p| active || p.auto_activate)
-                    .map(|p| p.every.clone())
-                    .collect()
-            };
-            let registered = grants(false);
-            if !registered.is_empty() {
-                for program in ["pyflyte", "flytectl"] {
-                    let mut register = Submitter::program(program, &["register"]);
-                    register.grants = registered.clone();
-                    job.submitted_by.push(register);
-                }
-            }
-            let activated = grants(true);
-            if !activated.is_empty() {
-                let mut activate =
-                    Submitter::program("flytectl", &["update", "launchplan", "--activate"]);
-                activate.grants = activated;
-                job.submitted_by.push(activate);
-            }
-            out.push(job);
         }
+        let activated = grants(true);
+        if !activated.is_empty() {
+            let mut activate =
+                Submitter::program("flytectl", &["update", "launchplan", "--activate"]);
+            activate.grants = activated;
+            job.submitted_by.push(activate);
+        }
+        out.push(job);
     }
     out
 }

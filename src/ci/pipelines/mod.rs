@@ -279,6 +279,24 @@ pub(crate) fn function_pipeline(
     job
 }
 
+/// The functions decorated `@decorator` in `files`, file by file, at most
+/// [`MAX_PIPELINES`] of them: the pipelines of a framework that marks them
+/// so (a ZenML `@pipeline`, a Flyte `@workflow`).
+pub(crate) fn decorated_functions<'f, 'a>(
+    files: &'f [PyFile<'a>],
+    decorator: &'f str,
+) -> impl Iterator<Item = (&'f PyFile<'a>, &'f Def)> {
+    files
+        .iter()
+        .flat_map(move |file| {
+            file.defs
+                .iter()
+                .filter(move |d| !d.is_class && d.decorated(&[decorator]).is_some())
+                .map(move |def| (file, def))
+        })
+        .take(MAX_PIPELINES)
+}
+
 /// A pipeline job before its steps are added.
 pub(crate) fn pipeline_job(system: CiSystem, name: String, file: &str, line: usize) -> JobSpec {
     JobSpec {

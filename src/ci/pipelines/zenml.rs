@@ -8,7 +8,7 @@ use crate::repo::RepoIndex;
 use super::super::job::{JobSpec, Submitter};
 use super::super::{CiSystem, CiWarning};
 use super::pysrc;
-use super::{callers, function_pipeline, imports_file, python_files, MAX_PIPELINES};
+use super::{callers, decorated_functions, function_pipeline, imports_file, python_files};
 
 /// Every ZenML pipeline of the repository.
 pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobSpec> {
@@ -36,40 +36,31 @@ pub(crate) fn jobs(index: &RepoIndex, warnings: &mut Vec<CiWarning>) -> Vec<JobS
         .map(|d| d.name.as_str())
         .collect();
     let mut out = Vec::new();
-    for file in &files {
-        for def in file
-            .defs
-            .iter()
-            .filter(|d| !d.is_class && d.decorated(&["pipeline"]).is_some())
-        {
-            if out.len() >= MAX_PIPELINES {
-                return out;
+    for (file, def) in decorated_functions(&files, "pipeline") {
+        let mut job = function_pipeline(
+            index,
+            file,
+            def,
+            CiSystem::Zenml,
+            &def.name,
+            "pipeline",
+            "step",
+        );
+        for (path, text, stmt, every) in &schedules {
+            // The pipeline the schedule's statement names, else every
+            // pipeline of a file that imports and names it.
+            let named_here = stmt.contains(def.name.as_str());
+            let names_none = !names.iter().any(|n| stmt.contains(n));
+            if (named_here || (names_none && text.contains(def.name.as_str())))
+                && imports_file(index, path, text, file.path)
+            {
+                job.submitted_by
+                    .push(Submitter::creates(path, every.clone()));
             }
-            let mut job = function_pipeline(
-                index,
-                file,
-                def,
-                CiSystem::Zenml,
-                &def.name,
-                "pipeline",
-                "step",
-            );
-            for (path, text, stmt, every) in &schedules {
-                // The pipeline the schedule's statement names, else every
-                // pipeline of a file that imports and names it.
-                let named_here = stmt.contains(def.name.as_str());
-                let names_none = !names.iter().any(|n| stmt.contains(n));
-                if (named_here || (names_none && text.contains(def.name.as_str())))
-                    && imports_file(index, path, text, file.path)
-                {
-                    job.submitted_by
-                        .push(Submitter::creates(path, every.clone()));
-                }
-            }
-            job.submitted_by
-                .extend(callers(index, file.path, &def.name));
-            out.push(job);
         }
+        job.submitted_by
+            .extend(callers(index, file.path, &def.name));
+        out.push(job);
     }
     out
 }

@@ -1,6 +1,7 @@
 //! What program a command line runs, once wrappers are peeled off:
 //! `sudo`, `time`, `timeout 60`, `env`, `xvfb-run`, `poetry run`, `uv run`,
-//! `conda run -n x`, `coverage run -m`, `python -m`, `bash -c '…'`, and leading
+//! `conda run -n x`, `mise exec … --`, `direnv exec .`, `dotenv run --`,
+//! `coverage run -m`, `python -m`, `bash -c '…'`, and leading
 //! `VAR=value` assignments.
 
 use std::collections::VecDeque;
@@ -182,6 +183,24 @@ pub(crate) fn parse(text: &str) -> Option<Invocation> {
             "uvx" => {
                 words.pop_front();
                 skip_flags(&mut words, &["--from", "--with", "--python", "-p"]);
+            }
+            // `mise exec [tool@version…] -- cmd`: the tools are set up, then
+            // the command after `--` runs.
+            "mise" if matches!(second, Some("exec" | "x")) => {
+                words.pop_front();
+                words.pop_front();
+                let dash = words.iter().position(|w| w == "--")?;
+                words.drain(..=dash);
+            }
+            "direnv" if second == Some("exec") => {
+                words.pop_front();
+                words.pop_front();
+                words.pop_front(); // the folder whose .envrc is loaded
+            }
+            "dotenv" if second == Some("run") => {
+                words.pop_front();
+                words.pop_front();
+                skip_flags(&mut words, &["-f", "--file", "-o", "--override"]);
             }
             "conda" | "mamba" | "micromamba" if second == Some("run") => {
                 words.pop_front();
@@ -389,6 +408,16 @@ mod tests {
         assert_eq!(
             program_and_args("python -m pre_commit run --all-files").0,
             "pre-commit"
+        );
+        assert_eq!(
+            program_and_args("mise exec python@3.12 -- pytest tests/data"),
+            ("pytest".into(), vec!["tests/data".into()])
+        );
+        assert_eq!(program_and_args("mise x -- make train").0, "make");
+        assert_eq!(program_and_args("direnv exec . pytest").0, "pytest");
+        assert_eq!(
+            program_and_args("dotenv run -- python train.py"),
+            ("python".into(), vec!["train.py".into()])
         );
     }
 

@@ -566,7 +566,7 @@ fn scaling_tox_envs() {
 }
 
 /// A workflow calling a task of every runner by name.
-const RUNS_TASKS: &str = "on: push\njobs:\n  t:\n    steps:\n      - run: |\n          just test tests/unit\n          just\n          mise run ci ::: lint\n          task default lint -- -x\n          uv run poe check\n          hatch run test:cov\n          pdm run all\n          pixi run -e py311 test\n          uv run train\n";
+const RUNS_TASKS: &str = "on: push\njobs:\n  t:\n    steps:\n      - run: |\n          just test tests/unit\n          just\n          mise run ci ::: lint\n          task default lint -- -x\n          uv run poe check\n          hatch run test:cov\n          pdm run all\n          pixi run -e py311 test\n          uv run train\n          invoke test --coverage build-docs\n";
 
 const JUST_SEEDS: &[&str] = &[
     "set working-directory := 'ml'\nroot := 'tests'\n\n# the default\ndefault: (test root) && report\n\n[private]\n@test target='tests' *flags:\n    -uv run pytest {{target}} {{flags}}\n    python -m pkg.validate \\\n      --strict\n\nalias t := test\n\nreport:\n    #!/usr/bin/env bash\n    set -eu\n    python scripts/report.py\n",
@@ -608,6 +608,14 @@ const TASKFILE_SEEDS: &[&str] = &[
     "version: '3'\nvars:\n  T: tests\ntasks:\n  default:\n    deps: [lint, {task: test}]\n    cmds:\n      - task: test\n      - cmd: pytest {{.T}} {{.CLI_ARGS}}\n      - defer: echo done\n  lint: ruff check .\n  test:\n    dir: ml\n    aliases: [t]\n    cmds: [pytest]\n",
 ];
 
+const INVOKE_SEEDS: &[&str] = &[
+    "from invoke import task\n\n@task\ndef lint(c):\n    c.run(\"ruff check .\")\n\n@task(pre=[lint], post=[docs], aliases=['t'])\ndef test(c, coverage=False):\n    c.run('pytest tests', pty=True)\n    lint(c)\n\n@task(lint)\ndef build_docs(c):\n    c.sudo(\"make docs\")\n",
+];
+const PYTHON_TOKENS: &[&str] = &[
+    "\n", "    ", "(", ")", "[", "]", ",", "'", "\"", "\"\"\"", "@task", "@task(", "def ",
+    "c.run(", "pre=[", "=", ":", "#", "\\\n", "é",
+];
+
 #[test]
 fn fuzz_task_files() {
     let just_ci = [(".github/workflows/ci.yml", RUNS_TASKS)];
@@ -627,6 +635,13 @@ fn fuzz_task_files() {
     fuzz("taskfile", mutants(TASKFILE_SEEDS, YAML_TOKENS), |text| {
         ci_of(&just_ci, "Taskfile.yml", text);
     });
+    fuzz(
+        "invoke-tasks",
+        mutants(INVOKE_SEEDS, PYTHON_TOKENS),
+        |text| {
+            ci_of(&just_ci, "tasks.py", text);
+        },
+    );
 }
 
 #[test]

@@ -58,6 +58,7 @@ const PYTHON_TOOLS: &[(&str, &str)] = &[
     ("dvc", "dvc"),
     ("great_expectations", "great_expectations"),
     ("poethepoet", "poe"),
+    ("invoke", "invoke"),
     ("mlscore", "mlscore"),
 ];
 

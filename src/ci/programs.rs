@@ -1,7 +1,8 @@
 //! The programs mlscore follows by meaning rather than by the files they
 //! name: `make`, `tox`, `nox`, `pre-commit`, `dvc`, `pytest`,
 //! `python -m unittest`, Great Expectations, and the task runners of
-//! [`super::tasks`] (`just`, `task`, `mise`, `poe`, `hatch`, `pdm`, `pixi`, `rye`).
+//! [`super::tasks`] (`just`, `task`, `mise`, `poe`, `invoke`, `hatch`, `pdm`, `pixi`,
+//! `rye`).
 
 use std::collections::BTreeMap;
 
@@ -92,6 +93,10 @@ pub(crate) fn follow(
         }
         "just" => {
             tasks::run::just(f, state, pending, &invocation.args, effects);
+            Handled::Partly
+        }
+        "invoke" | "inv" => {
+            tasks::run::invoke(f, state, pending, &invocation.args, effects);
             Handled::Partly
         }
         "task" | "go-task" => {

@@ -957,3 +957,39 @@ fn a_large_test_suite_covers_what_its_tests_import() {
     }
     assert!(model.reach("pkg/unused.py").is_none());
 }
+
+#[test]
+fn invoke_tasks_run_in_the_folder_invoke_runs_in() {
+    let tasks_py = "from invoke import task\n\n@task\ndef lint(c):\n    c.run(\"ruff check .\")\n\n@task(pre=[lint])\ndef unit_tests(c):\n    c.run(\"pytest tests\")\n";
+    let model = build(&[
+        (
+            ".github/workflows/ci.yml",
+            "on: push\njobs:\n  t:\n    steps:\n      - run: |\n          cd ml\n          invoke unit-tests --verbose\n          inv deploy\n",
+        ),
+        ("tasks.py", tasks_py),
+        ("ml/tests/test_model.py", ""),
+        ("tests/test_root.py", ""),
+    ]);
+    // tasks.py is found above `ml`, and its commands run in `ml`.
+    assert_eq!(
+        reached(&model, "ml/tests/test_model.py").map(|r| (r.0, r.1, r.2, r.3)),
+        Some(("pytest tests", "tasks.py", 9, 1))
+    );
+    assert!(model.reach("tests/test_root.py").is_none());
+    assert!(model
+        .commands
+        .iter()
+        .any(|c| c.text == "ruff check ." && c.line == 5));
+    let warnings: Vec<(&str, Option<usize>)> = model
+        .warnings
+        .iter()
+        .map(|w| (w.message.as_str(), w.line))
+        .collect();
+    assert_eq!(
+        warnings,
+        [(
+            "invoke task `deploy` is not defined in tasks.py; add it or fix the command",
+            Some(8)
+        )]
+    );
+}

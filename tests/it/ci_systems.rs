@@ -364,7 +364,7 @@ fn tasks_called_by_name_reach_what_they_run() {
     let workflow = |command: &str| {
         format!("on: [push, pull_request]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: {command}\n")
     };
-    let cases: [(&str, (&str, &str), usize); 4] = [
+    let cases: [(&str, (&str, &str), usize); 5] = [
         (
             "mise run test",
             ("mise.toml", "[tasks.install]\nrun = \"uv sync\"\n\n[tasks.test]\ndepends = [\"install\"]\nrun = \"uv run pytest tests/data\"\n"),
@@ -383,6 +383,11 @@ fn tasks_called_by_name_reach_what_they_run() {
         (
             "task test",
             ("Taskfile.yml", "version: '3'\ntasks:\n  test:\n    cmds:\n      - pytest tests/data\n"),
+            5,
+        ),
+        (
+            "invoke test",
+            ("tasks.py", "from invoke import task\n\n@task\ndef test(c):\n    c.run(\"pytest tests/data\")\n"),
             5,
         ),
     ];

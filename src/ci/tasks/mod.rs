@@ -1,10 +1,11 @@
 //! Task runners CI calls by task name — `just`, `task` (Taskfile), `mise
-//! run`, `poe`, and the scripts of `hatch run`, `pdm run`, `pixi run` and
-//! `rye run`. Each runner's file is read into one shape, a [`TaskFile`] of
+//! run`, `poe`, `invoke`, and the scripts of `hatch run`, `pdm run`, `pixi
+//! run` and `rye run`. Each runner's file is read into one shape, a [`TaskFile`] of
 //! named [`Task`]s, and [`TaskFile::plan`] turns the tasks a command asks
 //! for into the command lines they run, dependencies first. What a runner
 //! would compute at run time (a variable, an expression) is left as written.
 
+pub(crate) mod invoke;
 pub(crate) mod just;
 pub(crate) mod mise;
 pub(crate) mod pyproject;

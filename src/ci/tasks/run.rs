@@ -5,6 +5,7 @@
 use super::super::follow::{Effects, Follower, JobState};
 use super::super::job::Pending;
 use super::super::{paths, programs, python, CiWarning};
+use super::invoke::{self, InvokeArgs};
 use super::just::{self, JustArgs};
 use super::mise::{self, MiseArgs};
 use super::pyproject::{self, Runner};
@@ -267,6 +268,52 @@ pub(crate) fn task(
         let plan = tasks.plan(&args.tasks);
         let base = paths::parent(&file).to_string();
         push_plan(f, state, pending, "Taskfile", &file, &base, plan, effects);
+    }
+}
+
+/// `invoke [options] task [--flags] [task …]`: the tasks of `tasks.py` (or
+/// the module `-c` names), found from the command's folder (or `-r`) up;
+/// their commands run in the folder invoke runs in.
+pub(crate) fn invoke(
+    f: &mut Follower<'_>,
+    state: &mut JobState,
+    pending: &Pending,
+    args: &[String],
+    effects: &mut Effects,
+) {
+    let args = InvokeArgs::parse(args);
+    if !args.runs {
+        return;
+    }
+    let module = format!("{}.py", args.collection.as_deref().unwrap_or("tasks"));
+    let Some(file) = locate(f, pending, None, args.root.as_deref(), &[module.as_str()]) else {
+        programs::warn(
+            f,
+            pending,
+            format!("`invoke` runs here but no {module} is in this folder or above it; what it runs is not followed"),
+        );
+        return;
+    };
+    effects.files.push(file.clone());
+    if read_once(
+        f,
+        state,
+        pending,
+        format!("invoke:{file}:{}", args.words.join(" ")),
+    )
+    .is_none()
+    {
+        return;
+    }
+    let Some(parsed) = cached(f, &file, String::new(), "invoke tasks", invoke::parse) else {
+        let _ = f.readable(pending, &file);
+        return;
+    };
+    if let Ok(tasks) = &*parsed {
+        let names = invoke::task_names(tasks, &args.words);
+        let plan = tasks.plan(&names);
+        let base = pending.cwd.clone();
+        push_plan(f, state, pending, "invoke", &file, &base, plan, effects);
     }
 }
 

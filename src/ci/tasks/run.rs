@@ -225,6 +225,57 @@ pub(crate) fn just(
     push_plan(f, state, pending, "just", &file, &base, plan, effects);
 }
 
+/// One call of a task file's tasks, once the file is found.
+struct FileCall {
+    /// The runner's name in warnings (`Taskfile`, `invoke`).
+    runner: &'static str,
+    /// What the file is called in a parse warning.
+    what: &'static str,
+    file: String,
+    /// What reading the file depends on besides its text (a Taskfile's
+    /// `--` arguments).
+    variant: String,
+    /// The command's words, for the cycle guard.
+    words: String,
+    /// The folder the tasks' commands run in (their `dir` is relative to it).
+    base: String,
+}
+
+/// Reads `call.file` (once per build), plans the tasks `names` picks and
+/// hands their commands on.
+fn follow_file(
+    f: &mut Follower<'_>,
+    state: &mut JobState,
+    pending: &Pending,
+    call: FileCall,
+    read: impl FnOnce(&str) -> Result<TaskFile, TaskError>,
+    names: impl FnOnce(&TaskFile) -> Vec<String>,
+    effects: &mut Effects,
+) {
+    effects.files.push(call.file.clone());
+    let key = format!("{}:{}:{}", call.runner, call.file, call.words);
+    if read_once(f, state, pending, key).is_none() {
+        return;
+    }
+    let Some(parsed) = cached(f, &call.file, call.variant, call.what, read) else {
+        let _ = f.readable(pending, &call.file);
+        return;
+    };
+    if let Ok(tasks) = &*parsed {
+        let plan = tasks.plan(&names(tasks));
+        push_plan(
+            f,
+            state,
+            pending,
+            call.runner,
+            &call.file,
+            &call.base,
+            plan,
+            effects,
+        );
+    }
+}
+
 /// `task [options] [name…] [-- args]` (go-task).
 pub(crate) fn task(
     f: &mut Follower<'_>,
@@ -248,27 +299,25 @@ pub(crate) fn task(
     ) else {
         return;
     };
-    effects.files.push(file.clone());
-    let key = format!(
-        "task:{file}:{}:{}",
-        args.tasks.join(" "),
-        args.cli_args.join(" ")
-    );
-    if read_once(f, state, pending, key).is_none() {
-        return;
-    }
-    let cli_args = args.cli_args.clone();
-    let Some(parsed) = cached(f, &file, args.cli_args.join(" "), "Taskfile", |text| {
-        taskfile::parse(text, &cli_args)
-    }) else {
-        let _ = f.readable(pending, &file);
-        return;
+    let cli_args = args.cli_args.join(" ");
+    let call = FileCall {
+        runner: "Taskfile",
+        what: "Taskfile",
+        base: paths::parent(&file).to_string(),
+        file,
+        variant: cli_args.clone(),
+        words: format!("{}:{cli_args}", args.tasks.join(" ")),
     };
-    if let Ok(tasks) = &*parsed {
-        let plan = tasks.plan(&args.tasks);
-        let base = paths::parent(&file).to_string();
-        push_plan(f, state, pending, "Taskfile", &file, &base, plan, effects);
-    }
+    let read = |text: &str| taskfile::parse(text, &args.cli_args);
+    follow_file(
+        f,
+        state,
+        pending,
+        call,
+        read,
+        |_| args.tasks.clone(),
+        effects,
+    );
 }
 
 /// `invoke [options] task [--flags] [task …]`: the tasks of `tasks.py` (or
@@ -294,27 +343,16 @@ pub(crate) fn invoke(
         );
         return;
     };
-    effects.files.push(file.clone());
-    if read_once(
-        f,
-        state,
-        pending,
-        format!("invoke:{file}:{}", args.words.join(" ")),
-    )
-    .is_none()
-    {
-        return;
-    }
-    let Some(parsed) = cached(f, &file, String::new(), "invoke tasks", invoke::parse) else {
-        let _ = f.readable(pending, &file);
-        return;
+    let call = FileCall {
+        runner: "invoke",
+        what: "invoke tasks",
+        file,
+        variant: String::new(),
+        words: args.words.join(" "),
+        base: pending.cwd.clone(),
     };
-    if let Ok(tasks) = &*parsed {
-        let names = invoke::task_names(tasks, &args.words);
-        let plan = tasks.plan(&names);
-        let base = pending.cwd.clone();
-        push_plan(f, state, pending, "invoke", &file, &base, plan, effects);
-    }
+    let names = |tasks: &TaskFile| invoke::task_names(tasks, &args.words);
+    follow_file(f, state, pending, call, invoke::parse, names, effects);
 }
 
 /// `mise run task…` and `mise <task>`. False when the command runs no task

@@ -15,7 +15,7 @@ use super::makefile::{MakeArgs, Makefile};
 use super::nox::{self, NoxArgs};
 use super::precommit::{self, PreCommitArgs};
 use super::pytest::{self, TestPlan};
-use super::tasks::{self, pyproject::Runner};
+use super::tasks::{self, pyproject::Runner, run::ProjectTask};
 use super::tox::{self, ToxArgs, ToxCommand};
 use super::{lines, paths, shell, CiWarning};
 
@@ -40,9 +40,9 @@ pub(crate) fn follow(
     invocation: &Invocation,
     effects: &mut Effects,
 ) -> Handled {
-    if let Some(runner) = invocation.via.and_then(Runner::of_program) {
+    if let Some(runner) = invocation.via.and_then(Runner::of_wrapper) {
         // `hatch run test`: a script of the project, or else the program.
-        if tasks::run::project_task(
+        let task = tasks::run::project_task(
             f,
             state,
             pending,
@@ -51,7 +51,8 @@ pub(crate) fn follow(
             &invocation.program_token,
             &invocation.args,
             effects,
-        ) {
+        );
+        if task == ProjectTask::Followed {
             return Handled::Partly;
         }
     }
@@ -130,7 +131,7 @@ pub(crate) fn follow(
                         name,
                         args,
                         effects,
-                    ) =>
+                    ) == ProjectTask::Followed =>
             {
                 Handled::Partly
             }
@@ -151,7 +152,7 @@ pub(crate) fn follow(
                 &invocation.program_token,
                 &invocation.args,
                 effects,
-            ) =>
+            ) == ProjectTask::Followed =>
         {
             Handled::Partly
         }
@@ -763,7 +764,7 @@ fn poe(
     let Some((name, rest)) = args.get(i..).and_then(<[String]>::split_first) else {
         return;
     };
-    if !tasks::run::project_task(
+    let task = tasks::run::project_task(
         f,
         state,
         pending,
@@ -772,7 +773,9 @@ fn poe(
         name,
         rest,
         effects,
-    ) {
+    );
+    // A pyproject.toml that does not parse is warned about at its line.
+    if task == ProjectTask::NotDefined {
         warn(
             f,
             pending,

@@ -993,3 +993,38 @@ fn invoke_tasks_run_in_the_folder_invoke_runs_in() {
         )]
     );
 }
+
+#[test]
+fn a_broken_pyproject_does_not_stop_other_programs_being_followed() {
+    // Every program mlscore does not know is looked up among the package's
+    // console scripts; a pyproject.toml that does not parse is warned about
+    // once and the commands are followed as the programs they name.
+    let model = build(&[
+        (
+            ".github/workflows/ci.yml",
+            "on: push\njobs:\n  a:\n    steps:\n      - run: kubectl apply -f deploy/job.yaml\n      - run: hatch run scripts/check.sh\n",
+        ),
+        (
+            "pyproject.toml",
+            "[project.scripts\ntrain = \"x:y\"\n[tool.hatch.envs.default.scripts]\n",
+        ),
+        ("deploy/job.yaml", "command: pytest tests/data\n"),
+        ("tests/data/test_schema.py", ""),
+        ("scripts/check.sh", "pytest tests/unit\n"),
+        ("tests/unit/test_model.py", ""),
+    ]);
+    assert_eq!(
+        reached(&model, "tests/data/test_schema.py").map(|r| (r.0, r.1)),
+        Some(("pytest tests/data", "deploy/job.yaml"))
+    );
+    assert_eq!(
+        reached(&model, "tests/unit/test_model.py").map(|r| (r.0, r.1)),
+        Some(("pytest tests/unit", "scripts/check.sh"))
+    );
+    let warned: Vec<(&str, Option<usize>)> = model
+        .warnings
+        .iter()
+        .map(|w| (w.path.as_str(), w.line))
+        .collect();
+    assert_eq!(warned, [("pyproject.toml", Some(1))]);
+}

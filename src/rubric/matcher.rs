@@ -205,6 +205,7 @@ impl Keyword {
 
     /// A cite as reports show it.
     pub fn evidence(&self, cite: &Cite, index: &RepoIndex, ci: &CiModel) -> Evidence {
+        let rule = &self.rules[cite.rule as usize];
         let mut evidence = Evidence {
             what: self.what(cite).clone(),
             path: self.path(cite, index).to_string(),
@@ -212,9 +213,8 @@ impl Keyword {
             excerpt: cite.excerpt.as_deref().map(str::to_string),
             automated: cite.automated,
             ci: cite.reach.as_ref().and_then(|r| CiLink::new(ci, r)),
-            automated_when: self.rules[cite.rule as usize].automated,
+            automated_when: rule.automated,
         };
-        let rule = &self.rules[cite.rule as usize];
         evidence.explain_manual(rule.automated.why_manual(rule.manual_because.as_deref()));
         evidence
     }

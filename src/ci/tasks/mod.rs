@@ -84,6 +84,14 @@ pub(crate) struct Plan {
     pub missing: Vec<String>,
 }
 
+/// The names one plan has met: each task runs once, each missing name is
+/// reported once.
+#[derive(Default)]
+struct Seen {
+    tasks: std::collections::HashSet<String>,
+    missing: std::collections::HashSet<String>,
+}
+
 /// Tasks one plan visits at most: a guard against generated monsters (each
 /// task is visited once, so this also bounds the commands).
 const MAX_TASKS: usize = 10_000;
@@ -127,7 +135,7 @@ impl TaskFile {
     /// task's dependencies first, each task once, as the runners do.
     pub(crate) fn plan(&self, names: &[String]) -> Plan {
         let mut plan = Plan::default();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = Seen::default();
         let default: Vec<String> = self.default.iter().cloned().collect();
         let names = if names.is_empty() { &default } else { names };
         for name in names {
@@ -136,20 +144,17 @@ impl TaskFile {
         plan
     }
 
-    fn visit(
-        &self,
-        name: &str,
-        nesting: usize,
-        seen: &mut std::collections::HashSet<String>,
-        plan: &mut Plan,
-    ) {
+    fn visit(&self, name: &str, nesting: usize, seen: &mut Seen, plan: &mut Plan) {
         let Some(task) = self.task(name) else {
-            if !plan.missing.iter().any(|m| m == name) {
+            if seen.missing.insert(name.to_string()) {
                 plan.missing.push(name.to_string());
             }
             return;
         };
-        if nesting > MAX_NESTING || seen.len() >= MAX_TASKS || !seen.insert(task.name.clone()) {
+        if nesting > MAX_NESTING
+            || seen.tasks.len() >= MAX_TASKS
+            || !seen.tasks.insert(task.name.clone())
+        {
             return;
         }
         for dep in &task.deps {
@@ -170,9 +175,9 @@ impl TaskFile {
     }
 }
 
-/// Puts a task's arguments in place of `{args}`-style placeholders, or after
-/// the command when it has none: what hatch, pdm and poe do with the words
-/// after a script's name. `open`/`close` delimit the placeholder (`{`/`}`).
+/// Puts a task's arguments in place of `{args}` and `{args:default}`
+/// placeholders, or after the command when it has none: what hatch, pdm and
+/// poe do with the words after a script's name.
 pub(crate) fn fill_args(command: &str, args: &[String]) -> String {
     let joined = args.join(" ");
     let mut out = String::with_capacity(command.len() + joined.len() + 1);
@@ -180,17 +185,18 @@ pub(crate) fn fill_args(command: &str, args: &[String]) -> String {
     let mut filled = false;
     while let Some(at) = rest.find("{args") {
         let after = &rest[at + 5..];
-        let Some(end) = after.find('}') else { break };
-        let inner = &after[..end];
-        // `{args}` or `{args:default words}` (hatch).
-        let default = match inner.strip_prefix(':') {
-            Some(default) => default,
-            None if inner.is_empty() => "",
-            None => {
-                out.push_str(&rest[..at + 5]);
-                rest = after;
-                continue;
-            }
+        // `{args}` or `{args:default words}` (hatch); `{argsx…` is text.
+        // Only a placeholder is searched to its `}`, so text with many
+        // `{argsx` is read once.
+        let (default, end) = if after.starts_with('}') {
+            ("", 0)
+        } else if let Some(default) = after.strip_prefix(':') {
+            let Some(end) = default.find('}') else { break };
+            (&default[..end], end + 1)
+        } else {
+            out.push_str(&rest[..at + 5]);
+            rest = after;
+            continue;
         };
         out.push_str(&rest[..at]);
         out.push_str(if args.is_empty() { default } else { &joined });
@@ -284,5 +290,9 @@ mod tests {
         );
         assert_eq!(fill_args("echo {argsx} {args}", &[]), "echo {argsx} ");
         assert_eq!(fill_args("echo {args", &[]), "echo {args");
+        assert_eq!(fill_args("echo {args:x", &[]), "echo {args:x");
+        // Text with many `{argsx` and one `}` at its end is read once.
+        let text = format!("{}}}", "{argsx".repeat(1000));
+        assert_eq!(fill_args(&text, &[]), text);
     }
 }

@@ -25,10 +25,10 @@ pub(crate) enum Runner {
 }
 
 impl Runner {
-    /// The runner a program name stands for when it runs a task.
-    pub(crate) fn of_program(program: &str) -> Option<Runner> {
+    /// The runner whose `run` a command was given to (`hatch run x`): the
+    /// word after it may be one of its tasks.
+    pub(crate) fn of_wrapper(program: &str) -> Option<Runner> {
         Some(match program {
-            "poe" | "poethepoet" => Runner::Poe,
             "hatch" => Runner::Hatch,
             "pdm" => Runner::Pdm,
             "rye" => Runner::Rye,
@@ -44,7 +44,7 @@ impl Runner {
             Runner::Pdm => "pdm",
             Runner::Rye => "rye",
             Runner::Pixi => "pixi",
-            Runner::Scripts => "Python project",
+            Runner::Scripts => "console script",
         }
     }
 
@@ -130,7 +130,7 @@ fn cmd_step(doc: &Doc<'_>, table: &DeTable<'_>) -> Option<Step> {
     Some(command(doc, &text, cmd))
 }
 
-/// A task's first word and the rest: `"test -k fast"` → `test`.
+/// The task a `"task args"` reference names: `"test -k fast"` → `test`.
 fn first_word(s: &str) -> Option<String> {
     s.split_whitespace().next().map(str::to_string)
 }

@@ -25,23 +25,46 @@ const MAX_TASK_COMMANDS_PER_JOB: usize = 20_000;
 /// size per call.
 #[derive(Default)]
 pub(crate) struct TaskFiles {
-    justfiles: foldhash::HashMap<String, Arc<Result<just::Justfile, TaskError>>>,
+    justfiles: Kept<just::Justfile>,
     /// By file and what else the reading depends on (a runner, an
     /// environment, a Taskfile's `--` arguments).
-    tasks: foldhash::HashMap<(String, String), Arc<Result<TaskFile, TaskError>>>,
+    tasks: Kept<TaskFile>,
+    /// The tasks mise sees from a folder: every configuration from it up to
+    /// the root, merged.
+    mise: foldhash::HashMap<String, Arc<MiseTasks>>,
 }
 
-/// The tasks of `path`, read by `read` the first time; a file that does not
-/// parse is warned about that first time only.
-fn cached(
+/// Files read into `T`, by path and variant.
+type Kept<T> = foldhash::HashMap<(String, String), Arc<Result<T, TaskError>>>;
+
+/// What a task file is read into, and where [`TaskFiles`] keeps it.
+trait ReadInto: Sized {
+    fn kept(files: &mut TaskFiles) -> &mut Kept<Self>;
+}
+
+impl ReadInto for TaskFile {
+    fn kept(files: &mut TaskFiles) -> &mut Kept<Self> {
+        &mut files.tasks
+    }
+}
+
+impl ReadInto for just::Justfile {
+    fn kept(files: &mut TaskFiles) -> &mut Kept<Self> {
+        &mut files.justfiles
+    }
+}
+
+/// The file at `path`, read by `read` the first time; a file that does not
+/// parse is warned about that first time only. `None` when it cannot be read.
+fn cached<T: ReadInto>(
     f: &mut Follower<'_>,
     path: &str,
     variant: String,
     what: &str,
-    read: impl FnOnce(&str) -> Result<TaskFile, TaskError>,
-) -> Option<Arc<Result<TaskFile, TaskError>>> {
+    read: impl FnOnce(&str) -> Result<T, TaskError>,
+) -> Option<Arc<Result<T, TaskError>>> {
     let key = (path.to_string(), variant);
-    if let Some(found) = f.task_files.tasks.get(&key) {
+    if let Some(found) = T::kept(&mut f.task_files).get(&key) {
         return Some(found.clone());
     }
     let text = f.index.text(path)?;
@@ -49,7 +72,7 @@ fn cached(
     if let Err(err) = &*parsed {
         parse_warning(f, path, what, err.clone());
     }
-    f.task_files.tasks.insert(key, parsed.clone());
+    T::kept(&mut f.task_files).insert(key, parsed.clone());
     Some(parsed)
 }
 
@@ -150,15 +173,10 @@ fn push_plan(
     }
 }
 
-/// Reads `file` once per job and runner arguments (the cycle guard), within
-/// the depth bound; `None` when it is not to be followed again.
-fn read_once<'a>(
-    f: &mut Follower<'a>,
-    state: &mut JobState,
-    pending: &Pending,
-    key: String,
-) -> Option<()> {
-    (state.visited.insert(key) && f.may_go_deeper(state, pending)).then_some(())
+/// Whether a call is followed: once per job and file and arguments (the
+/// cycle guard), within the depth bound.
+fn may_follow(f: &mut Follower<'_>, state: &mut JobState, pending: &Pending, key: String) -> bool {
+    state.visited.insert(key) && f.may_go_deeper(state, pending)
 }
 
 /// `just [options] [recipe [args]…]`.
@@ -188,41 +206,21 @@ pub(crate) fn just(
         );
         return;
     };
-    effects.files.push(file.clone());
-    if read_once(
-        f,
-        state,
-        pending,
-        format!("just:{file}:{}", args.words.join(" ")),
-    )
-    .is_none()
-    {
-        return;
-    }
-    let parsed = match f.task_files.justfiles.get(&file) {
-        Some(parsed) => parsed.clone(),
-        None => {
-            let Some(text) = f.readable(pending, &file) else {
-                return;
-            };
-            let parsed = Arc::new(just::read(text));
-            if let Err(err) = &*parsed {
-                parse_warning(f, &file, "justfile", err.clone());
-            }
-            f.task_files.justfiles.insert(file.clone(), parsed.clone());
-            parsed
-        }
-    };
-    let Ok(justfile) = &*parsed else {
-        return;
-    };
     // Recipes run in the justfile's folder, or the one `-d` names.
     let base = match &args.working_directory {
         Some(dir) => paths::join(&pending.cwd, dir).unwrap_or_else(|| paths::UNKNOWN_DIR.into()),
         None => paths::parent(&file).to_string(),
     };
-    let plan = just::plan_parsed(justfile, &args.words, args.no_deps);
-    push_plan(f, state, pending, "just", &file, &base, plan, effects);
+    let call = FileCall {
+        runner: "just",
+        what: "justfile",
+        file,
+        variant: String::new(),
+        words: args.words.join(" "),
+        base,
+    };
+    let plan = |justfile: &just::Justfile| just::plan_parsed(justfile, &args.words, args.no_deps);
+    follow_file(f, state, pending, call, just::read, plan, effects);
 }
 
 /// One call of a task file's tasks, once the file is found.
@@ -241,28 +239,28 @@ struct FileCall {
     base: String,
 }
 
-/// Reads `call.file` (once per build), plans the tasks `names` picks and
-/// hands their commands on.
-fn follow_file(
+/// Reads `call.file` (once per build), plans the call and hands its
+/// commands on.
+fn follow_file<T: ReadInto>(
     f: &mut Follower<'_>,
     state: &mut JobState,
     pending: &Pending,
     call: FileCall,
-    read: impl FnOnce(&str) -> Result<TaskFile, TaskError>,
-    names: impl FnOnce(&TaskFile) -> Vec<String>,
+    read: impl FnOnce(&str) -> Result<T, TaskError>,
+    plan: impl FnOnce(&T) -> Plan,
     effects: &mut Effects,
 ) {
     effects.files.push(call.file.clone());
     let key = format!("{}:{}:{}", call.runner, call.file, call.words);
-    if read_once(f, state, pending, key).is_none() {
+    if !may_follow(f, state, pending, key) {
         return;
     }
     let Some(parsed) = cached(f, &call.file, call.variant, call.what, read) else {
         let _ = f.readable(pending, &call.file);
         return;
     };
-    if let Ok(tasks) = &*parsed {
-        let plan = tasks.plan(&names(tasks));
+    if let Ok(read) = &*parsed {
+        let plan = plan(read);
         push_plan(
             f,
             state,
@@ -309,15 +307,8 @@ pub(crate) fn task(
         words: format!("{}:{cli_args}", args.tasks.join(" ")),
     };
     let read = |text: &str| taskfile::parse(text, &args.cli_args);
-    follow_file(
-        f,
-        state,
-        pending,
-        call,
-        read,
-        |_| args.tasks.clone(),
-        effects,
-    );
+    let plan = |tasks: &TaskFile| tasks.plan(&args.tasks);
+    follow_file(f, state, pending, call, read, plan, effects);
 }
 
 /// `invoke [options] task [--flags] [task …]`: the tasks of `tasks.py` (or
@@ -351,8 +342,8 @@ pub(crate) fn invoke(
         words: args.words.join(" "),
         base: pending.cwd.clone(),
     };
-    let names = |tasks: &TaskFile| invoke::task_names(tasks, &args.words);
-    follow_file(f, state, pending, call, invoke::parse, names, effects);
+    let plan = |tasks: &TaskFile| tasks.plan(&invoke::task_names(tasks, &args.words));
+    follow_file(f, state, pending, call, invoke::parse, plan, effects);
 }
 
 /// `mise run task…` and `mise <task>`. False when the command runs no task
@@ -375,12 +366,74 @@ pub(crate) fn mise(
         },
         None => pending.cwd.clone(),
     };
-    // Every folder from the command's up to the root adds its tasks; the
-    // innermost wins a name.
+    let seen = match f.task_files.mise.get(&start) {
+        Some(seen) => seen.clone(),
+        None => {
+            let seen = Arc::new(mise_tasks(f, &start));
+            f.task_files.mise.insert(start.clone(), seen.clone());
+            seen
+        }
+    };
+    let MiseTasks {
+        tasks,
+        read,
+        broken,
+    } = &*seen;
+    let wanted: Vec<String> = args.tasks.iter().map(|(name, _)| name.clone()).collect();
+    if args.bare && wanted.iter().any(|name| tasks.task(name).is_none()) {
+        return false;
+    }
+    if *broken && tasks.tasks.is_empty() {
+        // The file that does not parse has its warning already.
+        return true;
+    }
+    let Some(first) = read
+        .first()
+        .cloned()
+        .or_else(|| tasks.tasks.first().and_then(|t| t.source.clone()))
+    else {
+        programs::warn(
+            f,
+            pending,
+            "`mise run` runs here but no mise.toml or mise task file is in this folder or above it; what it runs is not followed".into(),
+        );
+        return true;
+    };
+    effects.files.extend(read.iter().cloned());
+    if !may_follow(
+        f,
+        state,
+        pending,
+        format!("mise:{start}:{}", wanted.join(" ")),
+    ) {
+        return true;
+    }
+    let plan = if wanted.is_empty() && tasks.default.is_none() {
+        // `mise run` alone asks which task to run: nothing runs in CI.
+        Plan::default()
+    } else {
+        tasks.plan(&wanted)
+    };
+    push_plan(f, state, pending, "mise", &first, "", plan, effects);
+    true
+}
+
+/// The tasks mise sees from a folder.
+pub(crate) struct MiseTasks {
+    tasks: TaskFile,
+    /// The configuration files read, innermost first.
+    read: Vec<String>,
+    /// Whether one of them does not parse.
+    broken: bool,
+}
+
+/// Every folder from `start` up to the root adds its configurations' and
+/// file tasks; the innermost wins a name.
+fn mise_tasks(f: &mut Follower<'_>, start: &str) -> MiseTasks {
     let mut files = Vec::new();
     let mut read = Vec::new();
     let mut broken = false;
-    let folders: Vec<String> = paths::ancestors(&start).map(str::to_string).collect();
+    let folders: Vec<String> = paths::ancestors(start).map(str::to_string).collect();
     for folder in &folders {
         for name in mise::CONFIG_FILES {
             let Some(path) = paths::join(folder, name).filter(|p| f.index.is_file(p)) else {
@@ -404,46 +457,11 @@ pub(crate) fn mise(
         }
         files.push(file_tasks(f, folder));
     }
-    let tasks = mise::merge(files);
-    let wanted: Vec<String> = args.tasks.iter().map(|(name, _)| name.clone()).collect();
-    if args.bare && wanted.iter().any(|name| tasks.task(name).is_none()) {
-        return false;
+    MiseTasks {
+        tasks: mise::merge(files),
+        read,
+        broken,
     }
-    if broken && tasks.tasks.is_empty() {
-        // The file that does not parse has its warning already.
-        return true;
-    }
-    let Some(first) = read
-        .first()
-        .cloned()
-        .or_else(|| tasks.tasks.first().and_then(|t| t.source.clone()))
-    else {
-        programs::warn(
-            f,
-            pending,
-            "`mise run` runs here but no mise.toml or mise task file is in this folder or above it; what it runs is not followed".into(),
-        );
-        return true;
-    };
-    effects.files.extend(read);
-    if read_once(
-        f,
-        state,
-        pending,
-        format!("mise:{start}:{}", wanted.join(" ")),
-    )
-    .is_none()
-    {
-        return true;
-    }
-    let plan = if wanted.is_empty() && tasks.default.is_none() {
-        // `mise run` alone asks which task to run: nothing runs in CI.
-        Plan::default()
-    } else {
-        tasks.plan(&wanted)
-    };
-    push_plan(f, state, pending, "mise", &first, "", plan, effects);
-    true
 }
 
 /// Makes a configuration's task folders repository-relative and records
@@ -495,10 +513,21 @@ fn file_tasks(f: &Follower<'_>, folder: &str) -> TaskFile {
     TaskFile::new(out, None)
 }
 
+/// What a project file said of a task a command names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProjectTask {
+    /// The task is defined: its commands were handed on.
+    Followed,
+    /// No project file up from the command's folder defines it: the
+    /// command is the program it names.
+    NotDefined,
+    /// The project file that would define it does not parse (warned about
+    /// at its line): the command is the program it names.
+    Unreadable,
+}
+
 /// A task of a Python project file (`poe x`, `hatch run [env:]x`, `pdm run
-/// x`, `pixi run x`, `rye run x`): false when the project defines no such
-/// task, so the command is followed as the program it names (a file that
-/// does not parse is warned about, and the command taken as handled).
+/// x`, `pixi run x`, `rye run x`, a console script).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn project_task(
     f: &mut Follower<'_>,
@@ -509,7 +538,7 @@ pub(crate) fn project_task(
     name: &str,
     args: &[String],
     effects: &mut Effects,
-) -> bool {
+) -> ProjectTask {
     let (env, name) = match (runner, name.split_once(':')) {
         (Runner::Hatch, Some((env, script))) if !env.is_empty() => (Some(env), script),
         _ => (None, name),
@@ -517,7 +546,7 @@ pub(crate) fn project_task(
     let start = match dir {
         Some(dir) => match paths::join(&pending.cwd, dir) {
             Some(start) => start,
-            None => return false,
+            None => return ProjectTask::NotDefined,
         },
         None => pending.cwd.clone(),
     };
@@ -531,7 +560,10 @@ pub(crate) fn project_task(
             let Some(path) = paths::join(folder, file_name).filter(|p| f.index.is_file(p)) else {
                 continue;
             };
-            let Some(parsed) = cached(f, &path, variant.clone(), runner.name(), |text| {
+            // One message whichever runner reads it: a file that does not
+            // parse is warned about once.
+            let what = "Python project";
+            let Some(parsed) = cached(f, &path, variant.clone(), what, |text| {
                 if pyproject::mentions(runner, file_name, text) {
                     pyproject::parse(runner, file_name, text, env)
                 } else {
@@ -551,20 +583,18 @@ pub(crate) fn project_task(
         }
     }
     let Some((file, parsed)) = found else {
-        return false;
+        return ProjectTask::NotDefined;
     };
-    // A file that does not parse is warned about at its line; the command
-    // is not followed further.
     let Ok(tasks) = &*parsed else {
-        return true;
+        return ProjectTask::Unreadable;
     };
     if tasks.task(name).is_none() {
-        return false;
+        return ProjectTask::NotDefined;
     }
     effects.files.push(file.clone());
     let key = format!("{}:{file}:{name}:{}", runner.name(), args.join(" "));
-    if read_once(f, state, pending, key).is_none() {
-        return true;
+    if !may_follow(f, state, pending, key) {
+        return ProjectTask::Followed;
     }
     let mut plan = tasks.plan(&[name.to_string()]);
     // The words after the task's name are its own arguments; a
@@ -588,7 +618,7 @@ pub(crate) fn project_task(
         plan,
         effects,
     );
-    true
+    ProjectTask::Followed
 }
 
 /// Whether the command written at `line` belongs to the task `name` itself
